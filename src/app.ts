@@ -1,0 +1,103 @@
+// Composition root: builds every long-lived part once per process (key store, verifier, handlers,
+// pipeline) so that key and token caches survive between calls. Hosts call createEndpoint.
+import { createSigningKeyStore } from './auth/signing-keys.js'
+import { createCallerVerifier } from './auth/verify-caller.js'
+import type { Config } from './config.js'
+import { EndpointError } from './errors.js'
+import { createAttributeCollectionStartHandler } from './events/attribute-collection-start/handler.js'
+import { createAttributeCollectionSubmitHandler } from './events/attribute-collection-submit/handler.js'
+import { createOtpSendHandler } from './events/otp-send/handler.js'
+import type { EventHandlers } from './events/routes.js'
+import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
+import { createRequestHandler, type HandleRequest } from './http/handle-request.js'
+import { errorReply, JSON_HEADERS } from './http/error-reply.js'
+import type { Reply } from './http/types.js'
+import type { Logger } from './log.js'
+
+export interface Endpoint {
+  readonly handle: HandleRequest
+  /** 200 once the configuration is valid and signing keys were fetched; 503 with the reason before. */
+  health(): Reply
+  /** Settles when every issuer's first key fetch has finished, whatever its outcome. */
+  readonly warmedUp: Promise<void>
+}
+
+export interface EndpointOptions {
+  readonly log: Logger
+  readonly now?: () => number
+}
+
+export function createEndpoint(config: Config, options: EndpointOptions): Endpoint {
+  const now = options.now ?? Date.now
+  const keys = createSigningKeyStore({
+    issuers: config.issuers,
+    timeoutMs: config.keysTimeoutMs,
+    cooldownMs: config.keysRefetchCooldownMs,
+    log: options.log,
+    now,
+  })
+  const verifier = createCallerVerifier({
+    tenantId: config.tenantId,
+    issuers: config.issuers,
+    audiences: config.audiences,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    keys,
+    now,
+  })
+  const handlers: EventHandlers = {
+    onTokenIssuanceStart: createTokenIssuanceStartHandler(
+      config.extension.tokenIssuanceStart.claims,
+    ),
+    onAttributeCollectionStart: createAttributeCollectionStartHandler(),
+    onAttributeCollectionSubmit: createAttributeCollectionSubmitHandler(),
+    onOtpSend: createOtpSendHandler(),
+  }
+  const handle = createRequestHandler({
+    verifier,
+    handlers,
+    requestBudgetMs: config.requestBudgetMs,
+    maxBodyBytes: config.maxBodyBytes,
+    now,
+  })
+
+  return {
+    handle,
+    warmedUp: keys.warmUp(),
+    health() {
+      const issuers = keys.status()
+      const ready = issuers.some((issuer) => issuer.keys > 0)
+      const body = ready
+        ? {
+            status: 'ok',
+            issuers: issuers.map(({ issuer, keys: count }) => ({ issuer, keys: count })),
+          }
+        : {
+            status: 'unavailable',
+            reason:
+              issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
+              'signing keys have not been fetched yet',
+          }
+      return { status: ready ? 200 : 503, headers: JSON_HEADERS, body: JSON.stringify(body) }
+    },
+  }
+}
+
+/**
+ * What a host serves when the configuration is invalid: every event call answers 500
+ * ERR_CONFIG_INVALID (the problems are in the host's log, not in the answer), health answers 503.
+ */
+export function createMisconfiguredEndpoint(log: Logger): Endpoint {
+  const error = new EndpointError(
+    'ERR_CONFIG_INVALID',
+    "the endpoint's configuration is invalid; see its logs",
+  )
+  return {
+    handle: () => Promise.resolve(errorReply(error, log)),
+    warmedUp: Promise.resolve(),
+    health: () => ({
+      status: 503,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ status: 'unavailable', reason: 'configuration is invalid' }),
+    }),
+  }
+}

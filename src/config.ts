@@ -1,0 +1,191 @@
+// Start-up configuration: the environment (EnvSchema) and the EXTENSION_CONFIG file, parsed once,
+// every problem reported at once, frozen. Problems name variables and fields, never values.
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as z from 'zod'
+import { describeIssue } from './describe-issue.js'
+import { GUID_PATTERN } from './events/common.js'
+import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/schema.js'
+import type { LogLevel } from './log.js'
+
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set([
+  'localhost',
+  '127.0.0.1',
+  '[::1]',
+  '::1',
+])
+
+/** https everywhere; plain http only for loopback hosts (tests and local runs). */
+export function isSecureUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false
+  const { protocol, hostname } = new URL(value)
+  return protocol === 'https:' || (protocol === 'http:' && LOOPBACK_HOSTS.has(hostname))
+}
+
+const requiredMessage = (issue: { input?: unknown }) =>
+  issue.input === undefined ? 'is required' : undefined
+
+const commaList = (item: z.ZodString, max: number, error?: typeof requiredMessage) =>
+  z
+    .string({ error })
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .pipe(z.array(item).min(1, 'must list at least one value').max(max))
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback)
+
+/** Every variable the endpoint reads. The README configuration table is checked against it. */
+export const EnvSchema = z.object({
+  ENTRA_TENANT_ID: z.string({ error: requiredMessage }).regex(GUID_PATTERN, 'must be a GUID'),
+  ENTRA_AUDIENCE: commaList(z.string().max(256), 10, requiredMessage),
+  ENTRA_ISSUER: commaList(
+    z.string().refine(isSecureUrl, 'must be https URLs (http only for loopback hosts)'),
+    10,
+  ).optional(),
+  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120),
+  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000),
+  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000),
+  REQUEST_BUDGET_MS: int(100, 1900, 750),
+  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536),
+  EXTENSION_CONFIG: z.string().max(4096).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+})
+
+export type Config = Readonly<{
+  tenantId: string
+  audiences: readonly string[]
+  issuers: readonly string[]
+  clockToleranceSeconds: number
+  keysTimeoutMs: number
+  keysRefetchCooldownMs: number
+  requestBudgetMs: number
+  maxBodyBytes: number
+  logLevel: LogLevel
+  extension: ExtensionConfig
+  /** Where the extension configuration came from, for the start-up banner. */
+  extensionSource: Readonly<{ kind: 'example' | 'file'; path: string }>
+}>
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly problems: readonly string[]
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`)
+    this.problems = problems
+  }
+}
+
+/** The shipped example configuration, used when EXTENSION_CONFIG is unset. */
+export const EXAMPLE_EXTENSION_CONFIG = join(
+  packageRoot(),
+  'config',
+  'extension-config.example.json',
+)
+
+/**
+ * Reads only the variables in EnvSchema; an empty value counts as unset (an empty app setting).
+ * Relative EXTENSION_CONFIG paths resolve against `cwd`.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): Config {
+  const present = Object.fromEntries(
+    Object.keys(EnvSchema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  )
+  const parsed = EnvSchema.safeParse(present)
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
+
+  const extensionPath =
+    present.EXTENSION_CONFIG === undefined
+      ? EXAMPLE_EXTENSION_CONFIG
+      : resolve(cwd, present.EXTENSION_CONFIG)
+  const extension = readExtensionConfig(extensionPath, problems)
+
+  if (!parsed.success || extension === undefined) throw new ConfigError(problems)
+  const e = parsed.data
+  const tenantId = e.ENTRA_TENANT_ID.toLowerCase() // normalise once here, compare exactly elsewhere
+  const issuers = e.ENTRA_ISSUER ?? defaultIssuers(tenantId)
+  const foreign = issuers.filter((issuer) => !issuer.toLowerCase().includes(`/${tenantId}/`))
+  if (foreign.length > 0) {
+    throw new ConfigError([
+      `ENTRA_ISSUER: every issuer must contain the tenant ID as a path segment ("/${tenantId}/"), so that "iss" and "tid" agree`,
+    ])
+  }
+  return Object.freeze({
+    tenantId,
+    audiences: Object.freeze(e.ENTRA_AUDIENCE),
+    issuers: Object.freeze(issuers.map(withoutTrailingSlashUnlessV1)),
+    clockToleranceSeconds: e.ENTRA_CLOCK_TOLERANCE_SECONDS,
+    keysTimeoutMs: e.ENTRA_KEYS_TIMEOUT_MS,
+    keysRefetchCooldownMs: e.ENTRA_KEYS_REFETCH_COOLDOWN_MS,
+    requestBudgetMs: e.REQUEST_BUDGET_MS,
+    maxBodyBytes: e.LIMIT_BODY_BYTES,
+    logLevel: e.LOG_LEVEL,
+    extension,
+    extensionSource: Object.freeze({
+      kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
+      path: extensionPath,
+    } as const),
+  })
+}
+
+/** Contract §2: workforce v2 and External ID (ciamlogin.com) issuers of the tenant. */
+export function defaultIssuers(tenantId: string): string[] {
+  return [
+    `https://login.microsoftonline.com/${tenantId}/v2.0`,
+    `https://${tenantId}.ciamlogin.com/${tenantId}/v2.0`,
+  ]
+}
+
+// Tokens carry the issuer exactly; v1 issuers end in "/" (https://sts.windows.net/{tid}/), v2 ones
+// do not. Keep what the operator wrote, except a stray trailing slash on a v2 issuer.
+function withoutTrailingSlashUnlessV1(issuer: string): string {
+  return issuer.endsWith('/v2.0/') ? issuer.slice(0, -1) : issuer
+}
+
+function readExtensionConfig(path: string, problems: string[]): ExtensionConfig | undefined {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'
+    problems.push(`EXTENSION_CONFIG: ${path}: ${reason}`)
+    return undefined
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    problems.push(`EXTENSION_CONFIG: ${path}: not valid JSON`)
+    return undefined
+  }
+  const parsed = ExtensionConfigSchema.safeParse(json)
+  if (parsed.success) return parsed.data
+  for (const issue of parsed.error.issues)
+    problems.push(`EXTENSION_CONFIG: ${path}: ${describeIssue(issue)}`)
+  return undefined
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++) {
+    try {
+      readFileSync(join(dir, 'package.json'))
+      return dir
+    } catch {
+      dir = dirname(dir)
+    }
+  }
+  return process.cwd()
+}

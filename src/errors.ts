@@ -1,0 +1,78 @@
+// The one error type src/ throws, its stable codes and their HTTP statuses.
+// A message is sent to the caller: it names the field or claim, never a value (no token, code, e-mail).
+
+export type ErrorCode =
+  | 'ERR_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_CALLER_NOT_ALLOWED'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_MALFORMED_JSON'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_UNSUPPORTED_EVENT'
+  | 'ERR_WRONG_EVENT_TYPE'
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_NOT_CONFIGURED'
+  | 'ERR_DEADLINE_EXCEEDED'
+  | 'ERR_UPSTREAM_TIMEOUT'
+  | 'ERR_UPSTREAM_FAILED'
+  | 'ERR_INVALID_RESPONSE'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_INTERNAL'
+
+/** The only place these numbers live; the compiler checks that every code has one. */
+const STATUS = {
+  ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_TOKEN_MISSING: 401,
+  ERR_TOKEN_INVALID: 401,
+  ERR_CALLER_NOT_ALLOWED: 401,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_REQUEST_TIMEOUT: 408,
+  ERR_MALFORMED_JSON: 400,
+  ERR_INVALID_REQUEST: 400,
+  ERR_UNSUPPORTED_EVENT: 400,
+  ERR_WRONG_EVENT_TYPE: 400,
+  // Our dependency (the issuer's key set) is down: not the caller's fault, so not a 401.
+  ERR_KEYS_UNAVAILABLE: 503,
+  // 503 (not 501) so that Entra treats it as a failure it may fall back from (OnOtpSend).
+  ERR_NOT_CONFIGURED: 503,
+  ERR_DEADLINE_EXCEEDED: 504,
+  ERR_UPSTREAM_TIMEOUT: 504,
+  ERR_UPSTREAM_FAILED: 502,
+  ERR_INVALID_RESPONSE: 500,
+  ERR_CONFIG_INVALID: 500,
+  ERR_INTERNAL: 500,
+} as const satisfies Record<ErrorCode, number>
+
+export class EndpointError extends Error {
+  override readonly name = 'EndpointError'
+  readonly code: ErrorCode
+  readonly status: number
+
+  /** `message` is sent to the caller: say what was wrong, name the field, never echo its value. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.status = STATUS[code]
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code]
+}
+
+/** The types along an error's cause chain, for logs: types only, a message may hold user data. */
+export function causeChainTypes(err: unknown): string {
+  const types: string[] = []
+  let current: unknown = err
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    types.push(current instanceof Error ? current.name : typeof current)
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return types.join(' <- ')
+}

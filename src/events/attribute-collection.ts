@@ -1,0 +1,69 @@
+// Shared by OnAttributeCollectionStart and OnAttributeCollectionSubmit (contract §5): the
+// userSignUpInfo they both carry, and the value shapes their answers may use.
+import * as z from 'zod'
+
+/** Built-in names (givenName) and custom ones (extension_<appId>_<name>); also excludes __proto__. */
+export const ATTRIBUTE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,255}$/
+export const MAX_ATTRIBUTES = 100
+
+/** Contract §9.1: some payloads spell it `@odata.Type`. Read either, always write `@odata.type`. */
+function normaliseODataTypeKey(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input
+  if (!('@odata.Type' in input) || '@odata.type' in input) return input
+  const { '@odata.Type': odataType, ...rest } = input as Record<string, unknown>
+  return { '@odata.type': odataType, ...rest }
+}
+
+// Multi-value attributes arrive as one comma-delimited string; an older revision of the docs
+// showed an array (contract §5): accept both.
+const AttributeValueSchema = z.union([
+  z.string().max(4096),
+  z.number().int(), // int64DirectoryAttributeValue; JSON numbers beyond 2^53 lose precision
+  z.boolean(),
+  z.array(z.string().max(1024)).max(100),
+])
+
+const AttributeSchema = z.preprocess(
+  normaliseODataTypeKey,
+  z.object({
+    '@odata.type': z.string().max(128).optional(),
+    value: AttributeValueSchema.optional(), // on Start most attributes have no value yet
+    attributeType: z.string().max(64).optional(),
+  }),
+)
+
+const IdentitySchema = z.object({
+  signInType: z.string().max(64).optional(),
+  issuer: z.string().max(256).optional(),
+  issuerAssignedId: z.string().max(320).optional(), // an e-mail address: never logged
+})
+
+export const UserSignUpInfoSchema = z.object({
+  attributes: z
+    .record(
+      z.string().regex(ATTRIBUTE_NAME_PATTERN, 'attribute names are letters, digits and _'),
+      AttributeSchema,
+    )
+    .refine(
+      (attributes) => Object.keys(attributes).length <= MAX_ATTRIBUTES,
+      `at most ${MAX_ATTRIBUTES} attributes`,
+    )
+    .default({}),
+  identities: z.array(IdentitySchema).max(20).default([]),
+})
+
+/** Values our answers may set: the request's types (contract §5: int64, boolean, string). */
+export const OutboundAttributeValueSchema = z.union([
+  z.string().max(4096),
+  z.number().int(),
+  z.boolean(),
+])
+
+export const OutboundAttributesSchema = z
+  .record(z.string().regex(ATTRIBUTE_NAME_PATTERN), OutboundAttributeValueSchema)
+  .refine((attributes) => Object.keys(attributes).length <= MAX_ATTRIBUTES)
+
+export const BlockPageFields = {
+  title: z.string().min(1).max(256).optional(), // contract §5: optional
+  message: z.string().min(1).max(1024),
+}

@@ -1,0 +1,88 @@
+// The product's configuration file (EXTENSION_CONFIG), as one zod schema. Its JSON Schema is
+// generated from this (npm run schema) and shipped in config/ so that editors complete it.
+// Strict objects: in an operator's file an unknown key is a typo, and a typo must not pass.
+import * as z from 'zod'
+import {
+  MAX_CLAIM_VALUES,
+  MAX_CLAIMS,
+  MAX_CLAIMS_BYTES,
+} from '../events/token-issuance-start/schema.js'
+import {
+  maxUtf8Bytes,
+  REQUEST_FIELD_NAMES,
+  type RequestFieldName,
+} from '../events/token-issuance-start/request-fields.js'
+
+/** Printable ASCII without spaces: the name must match the claims mapping policy's ID exactly. */
+const ClaimNameSchema = z
+  .string()
+  .regex(/^[!-~]{1,256}$/, 'claim names are 1-256 printable ASCII characters without spaces')
+  .refine((name) => name !== '__proto__', 'reserved name')
+
+const ClaimValueSchema = z.union([
+  z.string().max(MAX_CLAIMS_BYTES),
+  z.array(z.string().max(MAX_CLAIMS_BYTES)).max(MAX_CLAIM_VALUES),
+])
+
+const ClaimRuleSchema = z
+  .strictObject({
+    value: ClaimValueSchema.optional().describe('A static value: a string or an array of strings.'),
+    from: z
+      .enum(REQUEST_FIELD_NAMES)
+      .optional()
+      .describe('Take the value from this field of the request.'),
+    default: ClaimValueSchema.optional().describe(
+      'With "from": the value when the request lacks the field (else the claim is left out).',
+    ),
+  })
+  .refine((rule) => (rule.value === undefined) !== (rule.from === undefined), {
+    message: 'set exactly one of "value" or "from"',
+  })
+  .refine((rule) => rule.default === undefined || rule.from !== undefined, {
+    message: '"default" goes with "from"',
+    path: ['default'],
+  })
+export type ClaimRule = z.infer<typeof ClaimRuleSchema>
+
+const TokenIssuanceStartConfigSchema = z.strictObject({
+  claims: z
+    .record(ClaimNameSchema, ClaimRuleSchema)
+    .refine((claims) => Object.keys(claims).length <= MAX_CLAIMS, `at most ${MAX_CLAIMS} claims`)
+    .default({})
+    .describe('Claims returned for every token, by claim name (case-sensitive).'),
+})
+
+export const ExtensionConfigSchema = z
+  .strictObject({
+    $schema: z.string().max(2048).optional(),
+    tokenIssuanceStart: TokenIssuanceStartConfigSchema.default({ claims: {} }).describe(
+      'OnTokenIssuanceStart (custom claims provider).',
+    ),
+  })
+  .superRefine((config, ctx) => {
+    const worst = worstCaseClaimsBytes(config.tokenIssuanceStart.claims)
+    if (worst > MAX_CLAIMS_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenIssuanceStart', 'claims'],
+        message: `the configured claims can reach ${worst} bytes, over Entra's limit of ${MAX_CLAIMS_BYTES} (error 1003025); remove claims or shorten values`,
+      })
+    }
+  })
+export type ExtensionConfig = z.infer<typeof ExtensionConfigSchema>
+
+const bytes = (value: string | readonly string[]) =>
+  typeof value === 'string'
+    ? Buffer.byteLength(value)
+    : value.reduce((sum, item) => sum + Buffer.byteLength(item), 0)
+
+/** The largest answer the rules can produce, with every request field at its schema bound. */
+export function worstCaseClaimsBytes(claims: Readonly<Record<string, ClaimRule>>): number {
+  let total = 0
+  for (const [name, rule] of Object.entries(claims)) {
+    const fromRequest = rule.from === undefined ? 0 : maxUtf8Bytes(rule.from as RequestFieldName)
+    const configured = rule.value ?? rule.default
+    total += Buffer.byteLength(name) + Math.max(fromRequest, configured ? bytes(configured) : 0)
+  }
+  return total
+}

@@ -1,0 +1,154 @@
+// The request pipeline, in the order the contract sets: method (405) -> caller token (401) ->
+// content type (415) -> bounded body (413) -> JSON (400) -> event schema (400) -> handler under the
+// deadline (502/503/504) -> response schema (500, our bug) -> 200. One audit line per request.
+import type * as z from 'zod'
+import type { CallerVerifier } from '../auth/verify-caller.js'
+import { raceSignal } from '../deadline.js'
+import { describeIssue } from '../describe-issue.js'
+import { EndpointError } from '../errors.js'
+import {
+  EVENT_ROUTES,
+  routeForEventType,
+  type EventHandlers,
+  type EventRoute,
+} from '../events/routes.js'
+import type { Logger } from '../log.js'
+import { errorReply, JSON_HEADERS, toEndpointError } from './error-reply.js'
+import { readBoundedBody } from './read-body.js'
+import type { IncomingCall, Reply } from './types.js'
+
+export interface PipelineOptions {
+  readonly verifier: CallerVerifier
+  readonly handlers: EventHandlers
+  readonly requestBudgetMs: number
+  readonly maxBodyBytes: number
+  readonly now: () => number
+}
+
+export interface CallContext {
+  readonly log: Logger
+}
+
+export type HandleRequest = (
+  route: EventRoute,
+  call: IncomingCall,
+  context: CallContext,
+) => Promise<Reply>
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+export function createRequestHandler(options: PipelineOptions): HandleRequest {
+  const { verifier, handlers, now } = options
+
+  async function process(
+    route: EventRoute,
+    call: IncomingCall,
+    signal: AbortSignal,
+    log: Logger,
+    audit: { correlationId?: string },
+  ): Promise<Reply> {
+    if (call.method !== 'POST')
+      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
+    await verifier.verify(call.headers.get('authorization'), signal)
+    if (!isJson(call.headers.get('content-type'))) {
+      throw new EndpointError(
+        'ERR_UNSUPPORTED_MEDIA_TYPE',
+        '"content-type" must be application/json',
+      )
+    }
+    const body = await readBoundedBody(call, options.maxBodyBytes, signal)
+    const json = parseJson(body)
+    const spec = EVENT_ROUTES[route]
+    checkEventType(json, spec.type)
+    const parsed = spec.request.safeParse(json)
+    if (!parsed.success) throw new EndpointError('ERR_INVALID_REQUEST', firstIssue(parsed.error))
+    audit.correlationId = parsed.data.data.authenticationContext.correlationId
+
+    // The route's own handler; the table ties each route to its event type.
+    const handle = handlers[route] as (event: unknown, context: object) => Promise<unknown>
+    const answer = await raceSignal(handle(parsed.data, { signal, log, now }), signal, () => {
+      return new EndpointError(
+        'ERR_DEADLINE_EXCEEDED',
+        'the request budget ran out before an answer was ready',
+      )
+    })
+    const checked = spec.response.safeParse(answer)
+    if (!checked.success) {
+      throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {
+        cause: checked.error,
+      })
+    }
+    return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(checked.data) }
+  }
+
+  return async function handleRequest(route, call, { log }) {
+    const started = now()
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), options.requestBudgetMs)
+    const audit: { correlationId?: string } = {}
+    let reply: Reply
+    let outcome = 'ok'
+    try {
+      reply = await process(route, call, controller.signal, log, audit)
+    } catch (err) {
+      outcome = toEndpointError(err).code
+      reply = errorReply(err, log)
+    } finally {
+      clearTimeout(timer)
+      controller.abort() // stops whatever outbound work is still running
+    }
+    log.info('auth_event', {
+      route,
+      status: reply.status,
+      outcome,
+      ms: now() - started,
+      correlationId: audit.correlationId,
+    })
+    return reply
+  }
+}
+
+/** `application/json`, optionally with a UTF-8 charset (RFC 8259 §8.1: JSON is UTF-8). */
+function isJson(contentType: string | null): boolean {
+  if (contentType === null) return false
+  const [type, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase())
+  if (type !== 'application/json') return false
+  return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param))
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(UTF8.decode(body)) as unknown
+  } catch {
+    throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not valid UTF-8 JSON')
+  }
+}
+
+/** The route decides the event: a body of another event, or of none we know, is refused. */
+function checkEventType(json: unknown, expected: string): void {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new EndpointError('ERR_INVALID_REQUEST', 'the body must be a JSON object')
+  }
+  const record = json as Record<string, unknown>
+  // Contract §9.11: an old preview format exists only in old SDK tests; say so plainly.
+  if ('apiSchemaVersion' in record) {
+    throw new EndpointError(
+      'ERR_UNSUPPORTED_EVENT',
+      'the preview payload format ("apiSchemaVersion") is not supported',
+    )
+  }
+  const type = record.type
+  if (typeof type !== 'string') throw new EndpointError('ERR_INVALID_REQUEST', '"type" is required')
+  if (type === expected) return
+  if (routeForEventType(type) !== undefined) {
+    throw new EndpointError('ERR_WRONG_EVENT_TYPE', `"type" must be "${expected}" on this route`)
+  }
+  throw new EndpointError('ERR_UNSUPPORTED_EVENT', '"type" is not an event this endpoint handles')
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]
+  return issue === undefined
+    ? 'the body does not match the event schema'
+    : describeIssue(issue, { quotePath: true })
+}

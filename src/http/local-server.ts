@@ -1,0 +1,171 @@
+// The local host: the same endpoint as functions/, on node:http, with no Azure. Routes mirror the
+// Functions app (/api/<route>, case-insensitive as there). Without ENTRA_TENANT_ID it runs in dev
+// mode with an in-process issuer, on loopback only.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import * as z from 'zod'
+import { createEndpoint, type Endpoint } from '../app.js'
+import { ConfigError, loadConfig, LOOPBACK_HOSTS, type Config } from '../config.js'
+import { describeIssue } from '../describe-issue.js'
+import { DEV_AUDIENCE, DEV_TENANT_ID, startDevIssuer, type DevIssuer } from '../dev/dev-issuer.js'
+import { EndpointError } from '../errors.js'
+import { EVENT_ROUTE_NAMES, type EventRoute } from '../events/routes.js'
+import type { Logger } from '../log.js'
+import { errorReply, JSON_HEADERS } from './error-reply.js'
+import type { IncomingCall, Reply } from './types.js'
+
+/** Variables only the local host reads (the README table is checked against these too). */
+export const LocalEnvSchema = z.object({
+  HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(7071),
+})
+
+export interface LocalServer {
+  readonly url: string
+  readonly config: Config
+  readonly endpoint: Endpoint
+  /** Present in dev mode only. */
+  readonly devIssuer: DevIssuer | undefined
+  close(): Promise<void>
+}
+
+export interface LocalServerOptions {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly log: Logger
+  readonly cwd?: string
+}
+
+const ROUTES = new Map<string, EventRoute>(
+  EVENT_ROUTE_NAMES.map((route) => [`/api/${route.toLowerCase()}`, route]),
+)
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const { env, log } = options
+  const local = LocalEnvSchema.safeParse(
+    Object.fromEntries(
+      Object.entries(env).filter(([k, v]) => k in LocalEnvSchema.shape && v !== ''),
+    ),
+  )
+  if (!local.success) throw new ConfigError(local.error.issues.map((issue) => describeIssue(issue)))
+  const { HOST: host, PORT: port } = local.data
+
+  const devIssuer = isUnset(env.ENTRA_TENANT_ID) ? await startDevMode(env, host) : undefined
+  let config: Config
+  try {
+    config = loadConfig(
+      devIssuer === undefined
+        ? env
+        : {
+            ...env,
+            ENTRA_TENANT_ID: DEV_TENANT_ID,
+            ENTRA_AUDIENCE: DEV_AUDIENCE,
+            ENTRA_ISSUER: devIssuer.issuer,
+          },
+      options.cwd,
+    )
+  } catch (err) {
+    await devIssuer?.close()
+    throw err
+  }
+  const endpoint = createEndpoint(config, { log })
+  await endpoint.warmedUp
+
+  const server = createServer(
+    // Slow clients must not hold the host: whole request within 10 s, headers within 5 s.
+    { requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    (req, res) => {
+      route(req, endpoint, devIssuer, log).then(
+        (reply) => send(res, reply),
+        (err: unknown) => send(res, errorReply(err, log)),
+      )
+    },
+  )
+  server.keepAliveTimeout = 5_000
+  await listen(server, port, host)
+  const address = server.address() as AddressInfo
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    config,
+    endpoint,
+    devIssuer,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await devIssuer?.close()
+    },
+  }
+}
+
+async function startDevMode(env: LocalServerOptions['env'], host: string): Promise<DevIssuer> {
+  const problems: string[] = []
+  for (const name of ['ENTRA_AUDIENCE', 'ENTRA_ISSUER'] as const) {
+    if (!isUnset(env[name])) problems.push(`ENTRA_TENANT_ID: is required when ${name} is set`)
+  }
+  if (!LOOPBACK_HOSTS.has(host)) {
+    problems.push(
+      'HOST: dev mode (ENTRA_TENANT_ID unset) listens on a loopback host only; set ENTRA_TENANT_ID to serve elsewhere',
+    )
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return startDevIssuer()
+}
+
+async function route(
+  req: IncomingMessage,
+  endpoint: Endpoint,
+  devIssuer: DevIssuer | undefined,
+  log: Logger,
+): Promise<Reply> {
+  const path = (req.url ?? '/').split('?', 1)[0]?.toLowerCase() ?? '/'
+  const eventRoute = ROUTES.get(path)
+  if (eventRoute !== undefined) return endpoint.handle(eventRoute, toIncomingCall(req), { log })
+  if (path === '/api/health') {
+    if (req.method !== 'GET')
+      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only GET is allowed')
+    return endpoint.health()
+  }
+  if (path === '/api/dev/token' && devIssuer !== undefined) {
+    if (req.method !== 'POST')
+      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
+    const token = await devIssuer.mintToken()
+    return {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
+    }
+  }
+  throw new EndpointError('ERR_NOT_FOUND', 'no such route')
+}
+
+function toIncomingCall(req: IncomingMessage): IncomingCall {
+  return {
+    method: req.method ?? '',
+    headers: {
+      get(name) {
+        const value = req.headers[name]
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
+      },
+    },
+    body: req,
+  }
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent) return
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) })
+  res.end(reply.body)
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+const isUnset = (value: string | undefined) => value === undefined || value.trim() === ''

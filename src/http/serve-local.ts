@@ -1,0 +1,51 @@
+// `npm start`: reads the environment, prints the banner, serves until SIGINT/SIGTERM. On a
+// configuration problem it prints every problem (names, never values) and exits 1.
+import { ConfigError } from '../config.js'
+import { createJsonLogger, type LogLevel } from '../log.js'
+import { startLocalServer } from './local-server.js'
+
+const env = process.env
+const level =
+  (['debug', 'info', 'warn', 'error'] as const).find((l) => l === env.LOG_LEVEL) ?? 'info'
+const log = createJsonLogger((line) => process.stdout.write(line), level satisfies LogLevel)
+
+try {
+  const server = await startLocalServer({ env, log })
+  const banner = [`Entra authentication extension endpoint listening on ${server.url}`]
+  if (server.devIssuer !== undefined) {
+    banner.unshift(
+      '************************************************************************',
+      '*  DEV MODE: ENTRA_TENANT_ID is not set. Tokens come from an in-process  *',
+      "*  development issuer; this endpoint does NOT accept Entra's tokens.    *",
+      '************************************************************************',
+    )
+    banner.push(
+      `  dev issuer: ${server.devIssuer.issuer}`,
+      `  get a token: POST ${server.url}/api/dev/token`,
+    )
+  } else {
+    banner.push(
+      `  tenant: ${server.config.tenantId}`,
+      `  issuers: ${server.config.issuers.join(', ')}`,
+    )
+  }
+  banner.push(
+    server.config.extensionSource.kind === 'example'
+      ? `  EXTENSION_CONFIG is not set: using the example configuration ${server.config.extensionSource.path}`
+      : `  configuration: ${server.config.extensionSource.path}`,
+    `  request budget: ${server.config.requestBudgetMs} ms`,
+    `  try: npm run replay -- test/fixtures/events/token-issuance-start.json --url ${server.url}`,
+  )
+  process.stderr.write(`${banner.join('\n')}\n`)
+
+  const stop = () => {
+    void server.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write('The endpoint cannot start; fix its configuration:\n')
+  for (const problem of err.problems) process.stderr.write(`  - ${problem}\n`)
+  process.exit(1)
+}
