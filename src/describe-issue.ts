@@ -8,6 +8,9 @@ export function describeIssue(
   options: { quotePath?: boolean } = {},
 ): string {
   const path = issue.path.map(String).join('.')
-  if (path === '') return issue.message
-  return options.quotePath === true ? `"${path}": ${issue.message}` : `${path}: ${issue.message}`
+  // A bad record key: zod says "Invalid key in record"; the key schema's own message says why.
+  const message =
+    (issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined) ?? issue.message
+  if (path === '') return message
+  return options.quotePath === true ? `"${path}": ${message}` : `${path}: ${message}`
 }

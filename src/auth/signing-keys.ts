@@ -3,7 +3,7 @@
 // most one refetch per issuer per cooldown, shared by every request that asks meanwhile.
 // Why not jose's createRemoteJWKSet: once its cache is older than cacheMaxAge it refetches on the
 // request path and fails the request when that fetch fails, which breaks "known keys keep working".
-import { importJWK, type JWK } from 'jose'
+import { importJWK } from 'jose'
 import * as z from 'zod'
 import { isSecureUrl } from '../config.js'
 import { raceSignal } from '../deadline.js'
@@ -166,7 +166,7 @@ async function fetchKeys(issuer: string, timeoutMs: number): Promise<Map<string,
     if (jwk.kty !== 'RSA' || jwk.kid === undefined || (jwk.use !== undefined && jwk.use !== 'sig'))
       continue
     try {
-      keys.set(jwk.kid, await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e } as JWK, 'RS256'))
+      keys.set(jwk.kid, await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256'))
     } catch {
       // A malformed key is skipped; the others remain usable.
     }
@@ -201,7 +201,8 @@ async function readLimited(res: Response, maxBytes: number): Promise<string> {
   if (res.body === null) return ''
   const chunks: Uint8Array[] = []
   let total = 0
-  for await (const chunk of res.body) {
+  // undici's body stream yields Uint8Array chunks; the DOM-less typings leave them untyped.
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength
     if (total > maxBytes)
       throw new EndpointError('ERR_KEYS_UNAVAILABLE', 'key endpoint answer is too large')

@@ -29,8 +29,8 @@ export interface CallerVerifier {
   verify(authorization: string | null, signal: AbortSignal): Promise<VerifiedCaller>
 }
 
-/** Entra tokens are a few KB; a bound keeps hashing and decoding cheap for hostile input. */
-const MAX_TOKEN_LENGTH = 16 * 1024
+/** Entra's app-only tokens are 1-2 KB; a bound keeps hashing and decoding cheap for hostile input. */
+const MAX_TOKEN_LENGTH = 8 * 1024
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 /** Verified tokens are remembered this long at most (and never past "exp"), so that a key removed
  * from the issuer's set stops being honoured within this time. */

@@ -7,11 +7,7 @@ import {
   MAX_CLAIMS,
   MAX_CLAIMS_BYTES,
 } from '../events/token-issuance-start/schema.js'
-import {
-  maxUtf8Bytes,
-  REQUEST_FIELD_NAMES,
-  type RequestFieldName,
-} from '../events/token-issuance-start/request-fields.js'
+import { maxUtf8Bytes, REQUEST_FIELD_NAMES } from '../events/token-issuance-start/request-fields.js'
 
 /** Printable ASCII without spaces: the name must match the claims mapping policy's ID exactly. */
 const ClaimNameSchema = z
@@ -80,7 +76,7 @@ const bytes = (value: string | readonly string[]) =>
 export function worstCaseClaimsBytes(claims: Readonly<Record<string, ClaimRule>>): number {
   let total = 0
   for (const [name, rule] of Object.entries(claims)) {
-    const fromRequest = rule.from === undefined ? 0 : maxUtf8Bytes(rule.from as RequestFieldName)
+    const fromRequest = rule.from === undefined ? 0 : maxUtf8Bytes(rule.from)
     const configured = rule.value ?? rule.default
     total += Buffer.byteLength(name) + Math.max(fromRequest, configured ? bytes(configured) : 0)
   }

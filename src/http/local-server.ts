@@ -33,6 +33,8 @@ export interface LocalServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly log: Logger
   readonly cwd?: string
+  /** The clock (tests advance it instead of sleeping). */
+  readonly now?: () => number
 }
 
 const ROUTES = new Map<string, EventRoute>(
@@ -67,7 +69,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     await devIssuer?.close()
     throw err
   }
-  const endpoint = createEndpoint(config, { log })
+  const endpoint = createEndpoint(config, { log, ...(options.now ? { now: options.now } : {}) })
   await endpoint.warmedUp
 
   const server = createServer(

@@ -1,0 +1,103 @@
+// `npm run replay -- <event.json>... [--url URL] [--token TOKEN]`: sends recorded events to a running
+// endpoint, prints status, latency and the answer, and checks the answer against the contract.
+// Without --token it asks the endpoint's dev issuer (POST /api/dev/token), which only dev mode has.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { describeIssue } from '../describe-issue.js'
+import { EVENT_ROUTES, routeForEventType } from '../events/routes.js'
+
+const USAGE =
+  'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]'
+const TIMEOUT_MS = 10_000
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string', default: 'http://127.0.0.1:7071' },
+    token: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+if (values.help === true || positionals.length === 0) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(values.help === true ? 0 : 2)
+}
+const base = values.url.replace(/\/+$/, '')
+
+async function obtainToken(): Promise<string> {
+  if (values.token !== undefined) return values.token
+  let res: Response
+  try {
+    res = await fetch(`${base}/api/dev/token`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    })
+  } catch {
+    throw new Error(`cannot reach ${base}: is the endpoint running (npm start)?`)
+  }
+  if (res.status !== 200)
+    throw new Error(`${base} is not in dev mode (no /api/dev/token): pass --token <bearer token>`)
+  const body = (await res.json()) as { access_token?: unknown }
+  if (typeof body.access_token !== 'string')
+    throw new Error('the dev issuer answered without a token')
+  return body.access_token
+}
+
+async function replay(file: string, token: string): Promise<boolean> {
+  let event: unknown
+  try {
+    event = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {
+    process.stdout.write(`${file}: cannot be read as JSON\n`)
+    return false
+  }
+  const type = (event as { type?: unknown } | null)?.type
+  const route = typeof type === 'string' ? routeForEventType(type) : undefined
+  if (route === undefined) {
+    process.stdout.write(`${file}: "type" is not one of the four events\n`)
+    return false
+  }
+  process.stdout.write(`${file} -> POST ${base}/api/${route}\n`)
+  const started = performance.now()
+  const res = await fetch(`${base}/api/${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  })
+  const text = await res.text()
+  const ms = (performance.now() - started).toFixed(1)
+  process.stdout.write(
+    `  HTTP ${res.status} in ${ms} ms (content-type: ${res.headers.get('content-type') ?? 'none'})\n`,
+  )
+  let answer: unknown
+  try {
+    answer = JSON.parse(text)
+    process.stdout.write(`${JSON.stringify(answer, null, 2).replace(/^/gm, '  ')}\n`)
+  } catch {
+    process.stdout.write(`  body is not JSON: Entra would report 1003003\n`)
+    return false
+  }
+  if (res.status !== 200) {
+    process.stdout.write(`  not a 200: Entra would report 1003002 (see README "Troubleshooting")\n`)
+    return false
+  }
+  const checked = EVENT_ROUTES[route].response.safeParse(answer)
+  if (!checked.success) {
+    for (const issue of checked.error.issues)
+      process.stdout.write(`  ✗ ${describeIssue(issue, { quotePath: true })}\n`)
+    return false
+  }
+  process.stdout.write('  ✓ the answer matches the contract\n')
+  return true
+}
+
+try {
+  const token = await obtainToken()
+  let ok = true
+  for (const file of positionals) ok = (await replay(file, token)) && ok
+  process.exit(ok ? 0 : 1)
+} catch (err) {
+  process.stderr.write(`replay: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+}

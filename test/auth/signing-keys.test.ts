@@ -1,0 +1,187 @@
+// Signing keys against a real loopback issuer: rotation, outage after warm-up, the refetch rate
+// limit, and a hung key endpoint under the request deadline. The clock is injected, never slept on.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  createSigningKeyStore,
+  metadataUrl,
+  type SigningKeyStore,
+} from '../../src/auth/signing-keys.js'
+import { silentLogger } from '../../src/log.js'
+import { startTestEndpoint, type TestEndpoint } from '../support/endpoint.js'
+import { fixture } from '../support/fixtures.js'
+import { createSigningKey, startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
+
+let issuer: TestIssuer
+let clock: number
+let store: SigningKeyStore
+const never = new AbortController().signal
+
+beforeEach(async () => {
+  issuer = await startTestIssuer()
+  clock = 1_000_000
+  store = createSigningKeyStore({
+    issuers: [issuer.issuer],
+    timeoutMs: 2000,
+    cooldownMs: 30_000,
+    log: silentLogger,
+    now: () => clock,
+  })
+  await store.warmUp()
+})
+afterEach(() => issuer.close())
+
+const firstKid = () => issuer.keys[0]?.kid ?? ''
+
+describe('signing key store', () => {
+  it('fetches metadata and the key set once at warm-up and serves known keys from memory', async () => {
+    expect(issuer.hits).toEqual({ metadata: 1, jwks: 1 })
+    for (let i = 0; i < 20; i++) await store.keyFor(issuer.issuer, firstKid(), never)
+    expect(issuer.hits).toEqual({ metadata: 1, jwks: 1 })
+    expect(store.status()).toEqual([
+      { issuer: issuer.issuer, keys: 1, fetchedAt: 1_000_000, lastError: undefined },
+    ])
+  })
+
+  it('picks up a rotated key on the first token that names it', async () => {
+    const next = await createSigningKey()
+    issuer.keys = [next]
+    clock += 31_000
+    await expect(store.keyFor(issuer.issuer, next.kid, never)).resolves.toBeDefined()
+    expect(issuer.hits.jwks).toBe(2)
+  })
+
+  it('turns a flood of unknown kids into at most one refetch per cooldown', async () => {
+    clock += 31_000
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => store.keyFor(issuer.issuer, `unknown-${i}`, never)),
+    )
+    expect(results.every((r) => r.status === 'rejected')).toBe(true)
+    expect(issuer.hits.jwks).toBe(2)
+    await expect(store.keyFor(issuer.issuer, 'unknown-late', never)).rejects.toMatchObject({
+      code: 'ERR_TOKEN_INVALID',
+      message: '"kid" header does not match a signing key of the issuer',
+    })
+    expect(issuer.hits.jwks).toBe(2)
+  })
+
+  it('keeps known keys working while the key endpoint is down', async () => {
+    issuer.mode = 'down'
+    clock += 2 * 60 * 60 * 1000 // past the background refresh age: a refresh is tried and fails
+    await expect(store.keyFor(issuer.issuer, firstKid(), never)).resolves.toBeDefined()
+    await expect(store.keyFor(issuer.issuer, firstKid(), never)).resolves.toBeDefined()
+  })
+
+  it('answers ERR_KEYS_UNAVAILABLE (503) for an unknown kid while the key endpoint is down', async () => {
+    issuer.mode = 'down'
+    clock += 31_000
+    await expect(store.keyFor(issuer.issuer, 'rotated-in', never)).rejects.toMatchObject({
+      code: 'ERR_KEYS_UNAVAILABLE',
+      status: 503,
+    })
+  })
+
+  it('recovers once the key endpoint is back', async () => {
+    issuer.mode = 'down'
+    clock += 31_000
+    await expect(store.keyFor(issuer.issuer, firstKid(), never)).resolves.toBeDefined()
+    const next = await createSigningKey()
+    issuer.keys = [...issuer.keys, next]
+    await expect(store.keyFor(issuer.issuer, next.kid, never)).rejects.toMatchObject({
+      code: 'ERR_KEYS_UNAVAILABLE',
+    })
+    issuer.mode = 'up'
+    clock += 31_000
+    await expect(store.keyFor(issuer.issuer, next.kid, never)).resolves.toBeDefined()
+  })
+
+  it('gives up on a hung key endpoint when the request deadline passes', async () => {
+    issuer.mode = 'hang'
+    clock += 31_000
+    const deadline = new AbortController()
+    const pending = store.keyFor(issuer.issuer, 'rotated-in', deadline.signal)
+    deadline.abort()
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED', status: 504 })
+  })
+
+  it('reports the failure in status() when the first fetch fails', async () => {
+    issuer.mode = 'down'
+    const cold = createSigningKeyStore({
+      issuers: [issuer.issuer],
+      timeoutMs: 2000,
+      cooldownMs: 30_000,
+      log: silentLogger,
+      now: () => clock,
+    })
+    await cold.warmUp()
+    expect(cold.status()[0]).toMatchObject({ keys: 0, lastError: 'key endpoint answered HTTP 503' })
+  })
+
+  it('finds v1 metadata on login.microsoftonline.com (contract §2)', () => {
+    const tid = '11111111-2222-4333-8444-555555555555'
+    expect(metadataUrl(`https://sts.windows.net/${tid}/`)).toBe(
+      `https://login.microsoftonline.com/${tid}/.well-known/openid-configuration`,
+    )
+    expect(metadataUrl(`https://${tid}.ciamlogin.com/${tid}/v2.0`)).toBe(
+      `https://${tid}.ciamlogin.com/${tid}/v2.0/.well-known/openid-configuration`,
+    )
+  })
+})
+
+describe('signing keys through the endpoint', () => {
+  let endpoint: TestEndpoint
+  beforeEach(async () => {
+    endpoint = await startTestEndpoint(issuer, {
+      ENTRA_KEYS_REFETCH_COOLDOWN_MS: '1000',
+      REQUEST_BUDGET_MS: '300',
+    })
+  })
+  afterEach(() => endpoint.close())
+  const event = fixture('token-issuance-start')
+
+  it('accepts tokens signed with a key rotated in mid-run, and old tokens until the key is gone', async () => {
+    const oldToken = await issuer.mint()
+    expect((await endpoint.post('onTokenIssuanceStart', event, { token: oldToken })).status).toBe(
+      200,
+    )
+    const next = await createSigningKey()
+    issuer.keys = [next, ...issuer.keys]
+    endpoint.clockOffsetMs += 2000
+    const newToken = await issuer.mint({}, { key: next })
+    expect((await endpoint.post('onTokenIssuanceStart', event, { token: newToken })).status).toBe(
+      200,
+    )
+    expect((await endpoint.post('onTokenIssuanceStart', event, { token: oldToken })).status).toBe(
+      200,
+    )
+  })
+
+  it('answers 503 ERR_KEYS_UNAVAILABLE, then 200 again once the key endpoint recovers', async () => {
+    issuer.mode = 'down'
+    const next = await createSigningKey()
+    issuer.keys = [next]
+    endpoint.clockOffsetMs += 2000
+    const token = await issuer.mint({}, { key: next })
+    const down = await endpoint.post('onTokenIssuanceStart', event, { token })
+    expect(down.status).toBe(503)
+    expect(down.json).toEqual({
+      error: {
+        code: 'ERR_KEYS_UNAVAILABLE',
+        message: "the issuer's signing keys could not be fetched",
+      },
+    })
+    issuer.mode = 'up'
+    endpoint.clockOffsetMs += 2000
+    expect((await endpoint.post('onTokenIssuanceStart', event, { token })).status).toBe(200)
+  })
+
+  it('answers 504 within the request budget when the key endpoint hangs on a refetch', async () => {
+    issuer.mode = 'hang'
+    endpoint.clockOffsetMs += 2000
+    const stranger = await createSigningKey()
+    const res = await endpoint.post('onTokenIssuanceStart', event, {
+      token: await issuer.mint({}, { key: stranger }),
+    })
+    expect(res.status).toBe(504)
+    expect(res.json).toMatchObject({ error: { code: 'ERR_DEADLINE_EXCEEDED' } })
+  })
+})

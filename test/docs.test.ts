@@ -1,0 +1,44 @@
+// Documentation that cannot drift: the README configuration table lists exactly the variables the
+// code reads, and the shipped JSON Schema is the one generated from the zod schema.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { EnvSchema } from '../src/config.js'
+import {
+  CONFIG_SCHEMA_FILE,
+  extensionConfigJsonSchema,
+} from '../src/extension-config/json-schema.js'
+import { LocalEnvSchema } from '../src/http/local-server.js'
+
+const root = new URL('../', import.meta.url)
+const readme = readFileSync(new URL('README.md', root), 'utf8')
+
+describe('docs', () => {
+  it('README configuration table lists exactly the variables the code reads', () => {
+    const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? ''
+    const documented = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)` +\|/gm)].map((m) => m[1])
+    const read = [...Object.keys(EnvSchema.shape), ...Object.keys(LocalEnvSchema.shape)]
+    expect(documented.sort()).toEqual(read.sort())
+  })
+
+  it('README first screen shows the two commands and the replay line', () => {
+    const firstScreen = readme.split('---')[0] ?? ''
+    expect(firstScreen).toContain('npm ci && npm start')
+    expect(firstScreen).toContain('npm test')
+    expect(firstScreen).toContain(
+      'npm run replay -- test/fixtures/events/token-issuance-start.json',
+    )
+  })
+
+  it(`${CONFIG_SCHEMA_FILE} is generated from the zod schema (run npm run schema)`, () => {
+    expect(readFileSync(new URL(CONFIG_SCHEMA_FILE, root), 'utf8')).toBe(
+      extensionConfigJsonSchema(),
+    )
+  })
+
+  it('the example configuration declares the shipped schema', () => {
+    const example = JSON.parse(
+      readFileSync(new URL('config/extension-config.example.json', root), 'utf8'),
+    ) as { $schema?: string }
+    expect(example.$schema).toBe('./extension-config.schema.json')
+  })
+})

@@ -1,0 +1,109 @@
+// `npm start` and `npm run replay` as a user runs them: real processes, real sockets, no Azure.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixturePath } from '../support/fixtures.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' }
+
+interface Run {
+  readonly child: ChildProcess
+  stdout: string
+  stderr: string
+}
+
+function run(script: string, args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: { ...BASE_ENV, ...env },
+  })
+  const result: Run = { child, stdout: '', stderr: '' }
+  child.stdout?.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()))
+  return result
+}
+
+async function exitCode(r: Run): Promise<number | null> {
+  if (r.child.exitCode !== null) return r.child.exitCode
+  const [code] = (await once(r.child, 'exit')) as [number | null]
+  return code
+}
+
+async function listeningUrl(r: Run): Promise<string> {
+  for (;;) {
+    const match = /listening on (http:\/\/\S+)/.exec(r.stderr)
+    if (match?.[1] !== undefined) return match[1]
+    if (r.child.exitCode !== null) throw new Error(`server exited: ${r.stderr}`)
+    await once(r.child.stderr ?? r.child, 'data')
+  }
+}
+
+describe('npm start (src/http/serve-local.ts)', () => {
+  it('prints every configuration problem, without values, and exits 1', async () => {
+    const secret = 'hunter2-is-not-a-guid'
+    const r = run('src/http/serve-local.ts', [], {
+      ENTRA_TENANT_ID: secret,
+      REQUEST_BUDGET_MS: '99999',
+      EXTENSION_CONFIG: '/missing.json',
+    })
+    expect(await exitCode(r)).toBe(1)
+    expect(r.stderr).toContain('The endpoint cannot start; fix its configuration:')
+    expect(r.stderr).toContain('  - ENTRA_TENANT_ID: must be a GUID')
+    expect(r.stderr).toContain('  - ENTRA_AUDIENCE: is required')
+    expect(r.stderr).toContain('  - REQUEST_BUDGET_MS: Too big: expected number to be <=1900')
+    expect(r.stderr).toContain('  - EXTENSION_CONFIG: /missing.json: file not found')
+    expect(r.stderr + r.stdout).not.toContain(secret)
+  })
+
+  it('refuses dev mode on a non-loopback host', async () => {
+    const r = run('src/http/serve-local.ts', [], { HOST: '0.0.0.0', PORT: '0' })
+    expect(await exitCode(r)).toBe(1)
+    expect(r.stderr).toContain(
+      'HOST: dev mode (ENTRA_TENANT_ID unset) listens on a loopback host only',
+    )
+  })
+})
+
+describe('dev mode and replay', () => {
+  let server: Run
+  let url: string
+  beforeAll(async () => {
+    server = run('src/http/serve-local.ts', [], { PORT: '0' })
+    url = await listeningUrl(server)
+  })
+  afterAll(async () => {
+    server.child.kill('SIGTERM')
+    await exitCode(server)
+  })
+
+  it('says loudly that it runs in dev mode, with the example configuration', () => {
+    expect(server.stderr).toContain('DEV MODE: ENTRA_TENANT_ID is not set')
+    expect(server.stderr).toContain('EXTENSION_CONFIG is not set: using the example configuration')
+  })
+
+  it('replays a recorded event and checks the answer against the contract', async () => {
+    const r = run('src/cli/replay.ts', [fixturePath('token-issuance-start'), '--url', url], {})
+    expect(await exitCode(r)).toBe(0)
+    expect(r.stdout).toMatch(/HTTP 200 in \d+\.\d ms/)
+    expect(r.stdout).toContain('"microsoft.graph.tokenIssuanceStart.provideClaimsForToken"')
+    expect(r.stdout).toContain('✓ the answer matches the contract')
+  })
+
+  it('exits 1 and explains when an event is not answered with 200', async () => {
+    const r = run('src/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
+    expect(await exitCode(r)).toBe(1)
+    expect(r.stdout).toContain('HTTP 503')
+    expect(r.stdout).toContain('ERR_NOT_CONFIGURED')
+  })
+
+  it('refuses to guess a token for an endpoint that is not in dev mode', async () => {
+    const r = run(
+      'src/cli/replay.ts',
+      [fixturePath('token-issuance-start'), '--url', 'http://127.0.0.1:9'],
+      {},
+    )
+    expect(await exitCode(r)).toBe(1)
+    expect(r.stderr).toContain('cannot reach http://127.0.0.1:9')
+  })
+})
