@@ -1,26 +1,109 @@
-// The request deadline is one AbortSignal. Work that cannot take the signal itself (a shared key
-// fetch, a stream read, a handler) is raced against it; the work is aborted through the signal by
-// whoever owns it, never left to decide the answer after the deadline.
+// The request deadline. One clock per process checks every in-flight deadline on a 10 ms tick,
+// ticking only while requests are in flight, so a request pays for neither a timer nor an
+// AbortController unless it needs one: the signal is created on first use, for I/O that takes it
+// (fetch), and aborted when the deadline passes or the request ends with work still running.
+// Work that cannot take a signal (a shared key fetch, a body read, a handler) is raced with race().
 
-/** Settles like `work`, or rejects with `onAbort()` as soon as `signal` aborts. */
-export function raceSignal<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-  onAbort: () => Error,
-): Promise<T> {
-  if (signal.aborted) return Promise.reject(onAbort())
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(onAbort())
-    signal.addEventListener('abort', abort, { once: true })
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', abort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', abort)
-        reject(err instanceof Error ? err : new Error(String(err)))
-      },
-    )
-  })
+/** How late a deadline may fire. Budgets are hundreds of ms, so 10 ms is within the noise. */
+export const DEADLINE_TICK_MS = 10
+
+export interface Deadline {
+  /** Created on first use; aborted when the deadline passes or the request ends early. */
+  readonly signal: AbortSignal
+  readonly expired: boolean
+  /** Settles like `work`, or rejects with `onExpire()` once the deadline passes. */
+  race<T>(work: Promise<T>, onExpire: () => Error): Promise<T>
+}
+
+export interface RunningDeadline extends Deadline {
+  /** Ends the deadline; `abortWork` aborts the signal (if one was handed out) for work still running. */
+  finish(abortWork: boolean): void
+}
+
+export interface DeadlineClock {
+  start(budgetMs: number): RunningDeadline
+}
+
+const FINISHED = new Error('the request has been answered')
+const EXPIRED = new Error('the request budget ran out')
+
+export function createDeadlineClock(
+  now: () => number = performance.now.bind(performance),
+): DeadlineClock {
+  const active = new Set<DeadlineState>()
+  let ticker: NodeJS.Timeout | undefined
+
+  const tick = () => {
+    const at = now()
+    for (const deadline of active) if (at >= deadline.expiresAt) deadline.expire()
+  }
+  const track = (deadline: DeadlineState) => {
+    active.add(deadline)
+    if (ticker === undefined) ticker = setInterval(tick, DEADLINE_TICK_MS).unref()
+  }
+  const untrack = (deadline: DeadlineState) => {
+    active.delete(deadline)
+    if (active.size === 0 && ticker !== undefined) {
+      clearInterval(ticker)
+      ticker = undefined
+    }
+  }
+
+  return {
+    start(budgetMs) {
+      const deadline = new DeadlineState(now() + budgetMs, untrack)
+      track(deadline)
+      return deadline
+    },
+  }
+}
+
+class DeadlineState implements RunningDeadline {
+  readonly expiresAt: number
+  expired = false
+  private controller: AbortController | undefined
+  private readonly waiters = new Set<() => void>()
+  private readonly untrack: (deadline: DeadlineState) => void
+
+  constructor(expiresAt: number, untrack: (deadline: DeadlineState) => void) {
+    this.expiresAt = expiresAt
+    this.untrack = untrack
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController()
+    if (this.expired && !this.controller.signal.aborted) this.controller.abort(EXPIRED)
+    return this.controller.signal
+  }
+
+  race<T>(work: Promise<T>, onExpire: () => Error): Promise<T> {
+    if (this.expired) return Promise.reject(onExpire())
+    return new Promise<T>((resolve, reject) => {
+      const waiter = () => reject(onExpire())
+      this.waiters.add(waiter)
+      work.then(
+        (value) => {
+          this.waiters.delete(waiter)
+          resolve(value)
+        },
+        (err: unknown) => {
+          this.waiters.delete(waiter)
+          reject(err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+    })
+  }
+
+  expire(): void {
+    this.expired = true
+    this.untrack(this)
+    this.controller?.abort(EXPIRED) // a prepared reason: abort() alone builds a DOMException
+    for (const waiter of this.waiters) waiter()
+    this.waiters.clear()
+  }
+
+  finish(abortWork: boolean): void {
+    this.untrack(this)
+    if (abortWork) this.controller?.abort(FINISHED)
+  }
 }

@@ -6,15 +6,15 @@
 import { importJWK } from 'jose'
 import * as z from 'zod'
 import { isSecureUrl } from '../config.js'
-import { raceSignal } from '../deadline.js'
+import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
 import type { Logger } from '../log.js'
 
 type PublicKey = Awaited<ReturnType<typeof importJWK>>
 
 export interface SigningKeyStore {
-  /** The key for `kid`, refetching once (rate-limited) when it is unknown. Honours `signal`. */
-  keyFor(issuer: string, kid: string, signal: AbortSignal): Promise<PublicKey>
+  /** The key for `kid`, refetching once (rate-limited) when it is unknown, within `deadline`. */
+  keyFor(issuer: string, kid: string, deadline: Deadline): Promise<PublicKey>
   /** Fetches every issuer's keys once; never rejects (failures are logged and retried later). */
   warmUp(): Promise<void>
   status(): readonly IssuerKeyStatus[]
@@ -100,7 +100,7 @@ export function createSigningKeyStore(options: SigningKeyOptions): SigningKeySto
   }
 
   return {
-    async keyFor(issuer, kid, signal) {
+    async keyFor(issuer, kid, deadline) {
       const state = states.get(issuer)
       if (state === undefined)
         throw new EndpointError('ERR_TOKEN_INVALID', '"iss" claim is not an accepted issuer')
@@ -113,7 +113,9 @@ export function createSigningKeyStore(options: SigningKeyOptions): SigningKeySto
       const coolingDown =
         state.lastAttemptAt !== undefined && now() - state.lastAttemptAt < options.cooldownMs
       if (state.inFlight !== undefined || !coolingDown) {
-        await raceSignal(state.inFlight ?? refresh(issuer, state), signal, deadlineError)
+        // The fetch is shared by every request waiting on it: each gives up at its own deadline,
+        // the fetch goes on (bounded by ENTRA_KEYS_TIMEOUT_MS) for the others.
+        await deadline.race(state.inFlight ?? refresh(issuer, state), deadlineError)
         const fetched = state.keys.get(kid)
         if (fetched !== undefined) return fetched
       }

@@ -1,9 +1,10 @@
 // The request pipeline, in the order the contract sets: method (405) -> caller token (401) ->
 // content type (415) -> bounded body (413) -> JSON (400) -> event schema (400) -> handler under the
 // deadline (502/503/504) -> response schema (500, our bug) -> 200. One audit line per request.
+import { isUtf8 } from 'node:buffer'
 import type * as z from 'zod'
 import type { CallerVerifier } from '../auth/verify-caller.js'
-import { raceSignal } from '../deadline.js'
+import { createDeadlineClock, type Deadline } from '../deadline.js'
 import { describeIssue } from '../describe-issue.js'
 import { EndpointError } from '../errors.js'
 import {
@@ -35,28 +36,27 @@ export type HandleRequest = (
   context: CallContext,
 ) => Promise<Reply>
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true })
-
 export function createRequestHandler(options: PipelineOptions): HandleRequest {
   const { verifier, handlers, now } = options
+  const deadlines = createDeadlineClock()
 
   async function process(
     route: EventRoute,
     call: IncomingCall,
-    signal: AbortSignal,
+    deadline: Deadline,
     log: Logger,
     audit: { correlationId?: string },
   ): Promise<Reply> {
     if (call.method !== 'POST')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
-    await verifier.verify(call.headers.get('authorization'), signal)
+    await verifier.verify(call.headers.get('authorization'), deadline)
     if (!isJson(call.headers.get('content-type'))) {
       throw new EndpointError(
         'ERR_UNSUPPORTED_MEDIA_TYPE',
         '"content-type" must be application/json',
       )
     }
-    const body = await readBoundedBody(call, options.maxBodyBytes, signal)
+    const body = await readBoundedBody(call, options.maxBodyBytes, deadline)
     const json = parseJson(body)
     const spec = EVENT_ROUTES[route]
     checkEventType(json, spec.type)
@@ -66,7 +66,15 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
 
     // The route's own handler; the table ties each route to its event type.
     const handle = handlers[route] as (event: unknown, context: object) => Promise<unknown>
-    const answer = await raceSignal(handle(parsed.data, { signal, log, now }), signal, () => {
+    // The signal is a getter: only a handler that does I/O creates one.
+    const context = {
+      get signal() {
+        return deadline.signal
+      },
+      log,
+      now,
+    }
+    const answer = await deadline.race(handle(parsed.data, context), () => {
       return new EndpointError(
         'ERR_DEADLINE_EXCEEDED',
         'the request budget ran out before an answer was ready',
@@ -83,20 +91,19 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
 
   return async function handleRequest(route, call, { log }) {
     const started = now()
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), options.requestBudgetMs)
+    const deadline = deadlines.start(options.requestBudgetMs)
     const audit: { correlationId?: string } = {}
     let reply: Reply
     let outcome = 'ok'
     try {
-      reply = await process(route, call, controller.signal, log, audit)
+      reply = await process(route, call, deadline, log, audit)
     } catch (err) {
       outcome = toEndpointError(err).code
       reply = errorReply(err, log)
-    } finally {
-      clearTimeout(timer)
-      controller.abort() // stops whatever outbound work is still running
+      // Work may still be running (a sibling of a failed call, a handler past the deadline): stop it.
+      deadline.finish(true)
     }
+    deadline.finish(false)
     log.info('auth_event', {
       route,
       status: reply.status,
@@ -118,7 +125,9 @@ function isJson(contentType: string | null): boolean {
 
 function parseJson(body: Buffer): unknown {
   try {
-    return JSON.parse(UTF8.decode(body)) as unknown
+    // isUtf8 is native and fast; toString would silently replace invalid bytes.
+    if (!isUtf8(body)) throw new Error('invalid UTF-8')
+    return JSON.parse(body.toString('utf8')) as unknown
   } catch {
     throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not valid UTF-8 JSON')
   }

@@ -1,11 +1,12 @@
 // Signing keys against a real loopback issuer: rotation, outage after warm-up, the refetch rate
 // limit, and a hung key endpoint under the request deadline. The clock is injected, never slept on.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   createSigningKeyStore,
   metadataUrl,
   type SigningKeyStore,
 } from '../../src/auth/signing-keys.js'
+import { createDeadlineClock } from '../../src/deadline.js'
 import { silentLogger } from '../../src/log.js'
 import { startTestEndpoint, type TestEndpoint } from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
@@ -14,7 +15,9 @@ import { createSigningKey, startTestIssuer, type TestIssuer } from '../support/o
 let issuer: TestIssuer
 let clock: number
 let store: SigningKeyStore
-const never = new AbortController().signal
+const clock_ = createDeadlineClock()
+/** A deadline far away: these calls are not about time. */
+const never = clock_.start(3_600_000)
 
 beforeEach(async () => {
   issuer = await startTestIssuer()
@@ -29,6 +32,7 @@ beforeEach(async () => {
   await store.warmUp()
 })
 afterEach(() => issuer.close())
+afterAll(() => never.finish(false))
 
 const firstKid = () => issuer.keys[0]?.kid ?? ''
 
@@ -97,10 +101,11 @@ describe('signing key store', () => {
   it('gives up on a hung key endpoint when the request deadline passes', async () => {
     issuer.mode = 'hang'
     clock += 31_000
-    const deadline = new AbortController()
-    const pending = store.keyFor(issuer.issuer, 'rotated-in', deadline.signal)
-    deadline.abort()
-    await expect(pending).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED', status: 504 })
+    const deadline = clock_.start(30)
+    await expect(store.keyFor(issuer.issuer, 'rotated-in', deadline)).rejects.toMatchObject({
+      code: 'ERR_DEADLINE_EXCEEDED',
+      status: 504,
+    })
   })
 
   it('reports the failure in status() when the first fetch fails', async () => {
