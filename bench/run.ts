@@ -1,0 +1,210 @@
+// `npm run bench`: the full endpoint (dev mode, loopback) against a bare node:http baseline under
+// the same autocannon load; prints req/s, latency, errors, the full/bare ratio, RSS and cold start.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { rssMiB, startChild, type Child } from './child.js'
+import { CONNECTIONS, measure, problems, WARMUP_S, type Measured, type Target } from './load.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const FIXTURE = join(ROOT, 'test/fixtures/events/token-issuance-start.json')
+const EVENT_PATH = '/api/onTokenIssuanceStart'
+const STARTUP_TIMEOUT_MS = 30_000
+
+const durationS = Number(process.env.BENCH_DURATION_S ?? '10')
+if (!Number.isFinite(durationS) || durationS < 1 || durationS > 600) {
+  process.stderr.write('BENCH_DURATION_S must be a number of seconds from 1 to 600\n')
+  process.exit(2)
+}
+
+const children: Child[] = []
+const tmp = mkdtempSync(join(tmpdir(), 'entra-bench-'))
+const cleanUp = async () => {
+  await Promise.all(children.map((child) => child.stop()))
+  rmSync(tmp, { recursive: true, force: true })
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)))
+}
+// Bounded no matter what: two warm-ups, two runs, two start-ups, and slack.
+const watchdogMs = 2 * (WARMUP_S + durationS) * 1000 + 2 * STARTUP_TIMEOUT_MS + 30_000
+setTimeout(() => {
+  process.stderr.write(`bench: still running after ${watchdogMs} ms; giving up\n`)
+  void cleanUp().finally(() => process.exit(1))
+}, watchdogMs).unref()
+
+try {
+  process.exitCode = await main()
+} catch (err) {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanUp()
+}
+
+async function main(): Promise<number> {
+  const fixture = readFileSync(FIXTURE, 'utf8')
+  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' }
+  for (const name of ['ENTRA_TENANT_ID', 'ENTRA_AUDIENCE', 'ENTRA_ISSUER']) delete env[name]
+
+  log('starting the full endpoint (dev mode) ...')
+  const full = await startChild({
+    name: 'full',
+    args: ['dist/src/http/serve-local.js'],
+    cwd: ROOT,
+    env,
+    timeoutMs: STARTUP_TIMEOUT_MS,
+  })
+  children.push(full)
+  const token = await until('a dev token', () => getToken(full.url))
+  const first = await until('a 200 on the fixture', () => postFixture(full.url, token, fixture))
+  const coldStartMs = performance.now() - full.spawnedAt
+  const rssAfterStart = rssMiB(full.pid)
+  const health = await fetch(`${full.url}/api/health`, { signal: AbortSignal.timeout(5_000) })
+  if (health.status !== 200) throw new Error(`full: /api/health answered ${health.status}`)
+
+  const bodyFile = join(tmp, 'response.json')
+  writeFileSync(bodyFile, first.body)
+  log('starting the bare baseline ...')
+  const bare = await startChild({
+    name: 'bare',
+    args: ['--import', 'tsx', 'bench/bare-server.ts', bodyFile, first.contentType],
+    cwd: ROOT,
+    env: process.env,
+    timeoutMs: STARTUP_TIMEOUT_MS,
+  })
+  children.push(bare)
+  const bareFirst = await until('a 200 from bare', () => postFixture(bare.url, token, fixture))
+  if (!bareFirst.body.equals(first.body))
+    throw new Error('bare: its answer differs from the full one')
+
+  const target = (child: Child): Target => ({
+    url: child.url + EVENT_PATH,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: fixture,
+    expectBody: first.body.toString('utf8'),
+  })
+  const runs: [Child, Measured][] = []
+  for (const child of [bare, full]) {
+    log(`${child.name}: warm-up ${WARMUP_S} s, then measuring ${durationS} s ...`)
+    runs.push([child, await measure(target(child), durationS)])
+  }
+  const rssAfterRun = rssMiB(full.pid)
+
+  return report(runs, full, { coldStartMs, rssAfterStart, rssAfterRun })
+}
+
+interface FullStats {
+  readonly coldStartMs: number
+  readonly rssAfterStart: number | undefined
+  readonly rssAfterRun: number | undefined
+}
+
+function report(runs: [Child, Measured][], full: Child, stats: FullStats): number {
+  const row = (cells: (string | number)[]) =>
+    cells.map((cell, i) => String(cell)[i === 0 ? 'padEnd' : 'padStart'](i === 0 ? 6 : 9)).join(' ')
+  const out = [
+    '',
+    `POST ${EVENT_PATH} (fixture token-issuance-start.json),`,
+    `${CONNECTIONS} keep-alive connections, pipelining 1,`,
+    `warm-up ${WARMUP_S} s (not counted), then ${durationS} s measured, per server;`,
+    `order: ${runs.map(([child]) => child.name).join(', ')}; client and servers share this machine`,
+    'full endpoint: dev mode, LOG_LEVEL=warn (per-request audit log lines are off)',
+    '',
+    row(['server', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'mismatch', 'requests']),
+  ]
+  for (const [child, { result, p50, p99 }] of runs) {
+    const { requests } = result
+    out.push(
+      row([
+        child.name,
+        requests.average.toFixed(1),
+        p50.toFixed(2),
+        p99.toFixed(2),
+        result.non2xx,
+        result.errors,
+        result.mismatches,
+        requests.total,
+      ]),
+    )
+  }
+  const rps = (name: string) => runs.find(([c]) => c.name === name)?.[1].result.requests.average
+  const ratio = (rps('full') ?? NaN) / (rps('bare') ?? NaN)
+  const mib = (value: number | undefined) =>
+    value === undefined ? 'n/a' : `${value.toFixed(1)} MiB`
+  out.push(
+    '',
+    `ratio full/bare: ${ratio.toFixed(2)}`,
+    `full RSS: ${mib(stats.rssAfterStart)} after start, ${mib(stats.rssAfterRun)} after the run`,
+    `full cold start: ${stats.coldStartMs.toFixed(0)} ms from spawn to first authenticated 200` +
+      ` (URL on stderr after ${(full.listeningAt - full.spawnedAt).toFixed(0)} ms)`,
+    `full endpoint log lines (warn and above): ${full.stdout.lines}`,
+    ...full.stdout.tail.slice(-5).map((line) => `  ${line}`),
+  )
+  process.stdout.write(`${out.join('\n')}\n`)
+
+  const found = runs.flatMap(([child, { warmup, result }]) => [
+    ...problems(warmup).map((p) => `${child.name} (warm-up): ${p}`),
+    ...problems(result).map((p) => `${child.name}: ${p}`),
+    ...(child.alive() ? [] : [`${child.name}: the process died during the run`]),
+  ])
+  if (found.length === 0) return 0
+  process.stderr.write(
+    ['', '!!! THE NUMBERS ABOVE ARE MEANINGLESS:', ...found.map((p) => `!!!   ${p}`), ''].join(
+      '\n',
+    ),
+  )
+  return 1
+}
+
+async function getToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/dev/token`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(5_000),
+  })
+  const body = await res.text()
+  if (res.status !== 200) throw new Error(`/api/dev/token answered ${res.status}: ${body}`)
+  const { access_token: token } = JSON.parse(body) as { access_token?: unknown }
+  if (typeof token !== 'string') throw new Error('/api/dev/token gave no access_token')
+  return token
+}
+
+async function postFixture(
+  url: string,
+  token: string,
+  fixture: string,
+): Promise<{ body: Buffer; contentType: string }> {
+  const res = await fetch(url + EVENT_PATH, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: fixture,
+    signal: AbortSignal.timeout(5_000),
+  })
+  const body = Buffer.from(await res.arrayBuffer())
+  if (res.status !== 200)
+    throw new Error(`${EVENT_PATH} answered ${res.status}: ${body.toString()}`)
+  return { body, contentType: res.headers.get('content-type') ?? 'application/json' }
+}
+
+/** Retries `attempt` every 10 ms until it succeeds, for at most 15 s. */
+async function until<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + 15_000
+  let last: unknown
+  while (performance.now() < deadline) {
+    try {
+      return await attempt()
+    } catch (err) {
+      last = err
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(
+    `no ${what} within 15 s${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
+  )
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`)
+}
