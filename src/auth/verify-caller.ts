@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
+import type { MaybePromise } from '../maybe-promise.js'
 import type { SigningKeyStore } from './signing-keys.js'
 
 /** The "Azure AD authentication events" service principal (contract §2). */
@@ -27,7 +28,8 @@ export interface CallerVerifierOptions {
 }
 
 export interface CallerVerifier {
-  verify(authorization: string | null, deadline: Deadline): Promise<VerifiedCaller>
+  /** Synchronous for a token verified before (Entra reuses its token until near expiry). */
+  verify(authorization: string | null, deadline: Deadline): MaybePromise<VerifiedCaller>
 }
 
 /** Entra's app-only tokens are 1-2 KB; a bound keeps hashing and decoding cheap for hostile input. */
@@ -98,8 +100,17 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
     }
   }
 
+  async function verifyAndRemember(token: string, deadline: Deadline, now: number) {
+    const digest = digestOf(token)
+    cache.delete(digest)
+    const caller = await verifyToken(token, deadline)
+    if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string)
+    cache.set(digest, { caller, until: Math.min(caller.expiresAt, now + CACHE_TTL_MS) })
+    return caller
+  }
+
   return {
-    async verify(authorization, deadline) {
+    verify(authorization, deadline) {
       const now = options.now()
       // Fast path for Entra's repeated token: a cached digest means this exact token string passed
       // every check below already, so only the scheme is looked at before the lookup.
@@ -108,13 +119,7 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
         const hit = cache.get(digestOf(candidate))
         if (hit !== undefined && now < hit.until) return hit.caller
       }
-      const token = bearerToken(authorization)
-      const digest = digestOf(token)
-      cache.delete(digest)
-      const caller = await verifyToken(token, deadline)
-      if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string)
-      cache.set(digest, { caller, until: Math.min(caller.expiresAt, now + CACHE_TTL_MS) })
-      return caller
+      return verifyAndRemember(bearerToken(authorization), deadline, now)
     },
   }
 }

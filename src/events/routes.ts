@@ -11,6 +11,7 @@ import {
   AttributeCollectionSubmitEventSchema,
   AttributeCollectionSubmitResponseSchema,
 } from './attribute-collection-submit/schema.js'
+import type { MaybePromise } from '../maybe-promise.js'
 import type { HandlerContext } from './handler-context.js'
 import { OTP_SEND, OtpSendEventSchema, OtpSendResponseSchema } from './otp-send/schema.js'
 import {
@@ -46,7 +47,7 @@ export type EventHandlers = {
   readonly [R in EventRoute]: (
     event: z.infer<(typeof EVENT_ROUTES)[R]['request']>,
     context: HandlerContext,
-  ) => Promise<z.infer<(typeof EVENT_ROUTES)[R]['response']>>
+  ) => MaybePromise<z.infer<(typeof EVENT_ROUTES)[R]['response']>>
 }
 
 export function routeForEventType(type: string): EventRoute | undefined {

@@ -49,14 +49,16 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   ): Promise<Reply> {
     if (call.method !== 'POST')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
-    await verifier.verify(call.headers.get('authorization'), deadline)
+    const verified = verifier.verify(call.headers.get('authorization'), deadline)
+    if (verified instanceof Promise) await verified
     if (!isJson(call.headers.get('content-type'))) {
       throw new EndpointError(
         'ERR_UNSUPPORTED_MEDIA_TYPE',
         '"content-type" must be application/json',
       )
     }
-    const body = await readBoundedBody(call, options.maxBodyBytes, deadline)
+    const read = readBoundedBody(call, options.maxBodyBytes, deadline)
+    const body = read instanceof Promise ? await read : read
     const json = parseJson(body)
     const spec = EVENT_ROUTES[route]
     checkEventType(json, spec.type)
@@ -65,7 +67,7 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     audit.correlationId = parsed.data.data.authenticationContext.correlationId
 
     // The route's own handler; the table ties each route to its event type.
-    const handle = handlers[route] as (event: unknown, context: object) => Promise<unknown>
+    const handle = handlers[route] as (event: unknown, context: object) => unknown
     // The signal is a getter: only a handler that does I/O creates one.
     const context = {
       get signal() {
@@ -74,12 +76,8 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
       log,
       now,
     }
-    const answer = await deadline.race(handle(parsed.data, context), () => {
-      return new EndpointError(
-        'ERR_DEADLINE_EXCEEDED',
-        'the request budget ran out before an answer was ready',
-      )
-    })
+    const result = handle(parsed.data, context)
+    const answer = result instanceof Promise ? await deadline.race(result, budgetSpent) : result
     const checked = spec.response.safeParse(answer)
     if (!checked.success) {
       throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {
@@ -114,6 +112,12 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     return reply
   }
 }
+
+const budgetSpent = () =>
+  new EndpointError(
+    'ERR_DEADLINE_EXCEEDED',
+    'the request budget ran out before an answer was ready',
+  )
 
 /** `application/json`, optionally with a UTF-8 charset (RFC 8259 §8.1: JSON is UTF-8). */
 function isJson(contentType: string | null): boolean {

@@ -7,18 +7,23 @@
 import type { Readable } from 'node:stream'
 import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
+import type { MaybePromise } from '../maybe-promise.js'
 import type { IncomingCall } from './types.js'
 
-export async function readBoundedBody(
+export function readBoundedBody(
   call: IncomingCall,
   maxBytes: number,
   deadline: Deadline,
-): Promise<Buffer> {
+): MaybePromise<Buffer> {
   const declared = call.headers.get('content-length')
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes)
   }
   if (call.body === null) return Buffer.alloc(0)
+  if (isNodeStream(call.body)) {
+    const held = takeCompleteBody(call.body, maxBytes)
+    if (held !== undefined) return held
+  }
   const reading = isNodeStream(call.body)
     ? readNodeStream(call.body, maxBytes)
     : readIterable(call.body, maxBytes)
@@ -42,6 +47,23 @@ function isNodeStream(
     typeof (body as Partial<Readable>).on === 'function' &&
     typeof (body as Partial<Readable>).pause === 'function'
   )
+}
+
+/**
+ * Node's HTTP parser often has the whole body before we ask (a small body shares the headers'
+ * packet, and we read it after the token check): `complete` says so, and read() hands it over at
+ * once, with no events and no promise. Undefined when the body is still arriving.
+ */
+function takeCompleteBody(stream: Readable, maxBytes: number): Buffer | undefined {
+  if (
+    (stream as Readable & { complete?: boolean }).complete !== true ||
+    stream.readableFlowing === true
+  ) {
+    return undefined
+  }
+  if (stream.readableLength > maxBytes) throw tooLarge(maxBytes)
+  const held = stream.read() as Buffer | null
+  return held ?? Buffer.alloc(0)
 }
 
 function readNodeStream(stream: Readable, maxBytes: number): Promise<Buffer> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.js'
 import { createTokenIssuanceStartHandler } from '../../src/events/token-issuance-start/handler.js'
 import {
-  claimsSize,
+  claimsProblem,
   TokenIssuanceStartEventSchema,
   TokenIssuanceStartResponseSchema,
 } from '../../src/events/token-issuance-start/schema.js'
@@ -91,8 +91,22 @@ describe('claims from configuration', () => {
 })
 
 describe("Entra's limits on the answer", () => {
-  it('counts UTF-8 bytes of keys and every value', () => {
-    expect(claimsSize({ ab: 'é', list: ['x', 'yz'] })).toBe(2 + 2 + 4 + 3)
+  it('counts UTF-8 bytes of names and every value against 3072', () => {
+    // "é" is 2 bytes: ab + é + list + x + yz = 11 bytes; "pad" (3) and 3058 x reach 3072 exactly.
+    expect(claimsProblem({ ab: 'é', list: ['x', 'yz'], pad: 'x'.repeat(3058) })).toBeUndefined()
+    expect(claimsProblem({ ab: 'é', list: ['x', 'yz'], pad: 'x'.repeat(3059) })).toBe(
+      "claims exceed Entra's limit of 3072 bytes",
+    )
+  })
+
+  it('names the claim whose value has the wrong type', () => {
+    expect(claimsProblem({ ok: 'x', n: 1 })).toBe(
+      'claim "n" must be a string or an array of at most 100 strings',
+    )
+    expect(claimsProblem({ list: ['a', 2] })).toBe(
+      'claim "list" must be a string or an array of strings',
+    )
+    expect(claimsProblem(null)).toBe('claims must be an object')
   })
 
   it('refuses an answer over 3072 bytes in the response schema', () => {

@@ -26,12 +26,12 @@ export function createTokenIssuanceStartHandler(claims: Readonly<Record<string, 
   return function handleTokenIssuanceStart(
     event: TokenIssuanceStartEvent,
     _context: HandlerContext,
-  ): Promise<TokenIssuanceStartResponse> {
+  ): TokenIssuanceStartResponse {
     const out: Record<string, ClaimValue> = {}
     for (const [name, rule] of rules) {
       const value = rule(event)
       if (value !== undefined) out[name] = value
     }
-    return Promise.resolve(provideClaimsForToken(out))
+    return provideClaimsForToken(out)
   }
 }
