@@ -77,7 +77,8 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
       now,
     }
     const result = handle(parsed.data, context)
-    const answer = result instanceof Promise ? await deadline.race(result, budgetSpent) : result
+    const answer: unknown =
+      result instanceof Promise ? await deadline.race<unknown>(result, budgetSpent) : result
     const checked = spec.response.safeParse(answer)
     if (!checked.success) {
       throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {
