@@ -62,7 +62,7 @@ class DeadlineState implements RunningDeadline {
   readonly expiresAt: number
   expired = false
   private controller: AbortController | undefined
-  private readonly waiters = new Set<() => void>()
+  private waiters: Set<() => void> | undefined // most requests never race: made on first use
   private readonly untrack: (deadline: DeadlineState) => void
 
   constructor(expiresAt: number, untrack: (deadline: DeadlineState) => void) {
@@ -80,14 +80,15 @@ class DeadlineState implements RunningDeadline {
     if (this.expired) return Promise.reject(onExpire())
     return new Promise<T>((resolve, reject) => {
       const waiter = () => reject(onExpire())
-      this.waiters.add(waiter)
+      const waiters = (this.waiters ??= new Set())
+      waiters.add(waiter)
       work.then(
         (value) => {
-          this.waiters.delete(waiter)
+          waiters.delete(waiter)
           resolve(value)
         },
         (err: unknown) => {
-          this.waiters.delete(waiter)
+          waiters.delete(waiter)
           reject(err instanceof Error ? err : new Error(String(err)))
         },
       )
@@ -98,8 +99,8 @@ class DeadlineState implements RunningDeadline {
     this.expired = true
     this.untrack(this)
     this.controller?.abort(EXPIRED) // a prepared reason: abort() alone builds a DOMException
-    for (const waiter of this.waiters) waiter()
-    this.waiters.clear()
+    for (const waiter of this.waiters ?? []) waiter()
+    this.waiters = undefined
   }
 
   finish(abortWork: boolean): void {

@@ -13,6 +13,7 @@ import {
   type EventHandlers,
   type EventRoute,
 } from '../events/routes.js'
+import type { HandlerContext } from '../events/handler-context.js'
 import type { Logger } from '../log.js'
 import { errorReply, JSON_HEADERS, toEndpointError } from './error-reply.js'
 import { readBoundedBody } from './read-body.js'
@@ -68,14 +69,7 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
 
     // The route's own handler; the table ties each route to its event type.
     const handle = handlers[route] as (event: unknown, context: object) => unknown
-    // The signal is a getter: only a handler that does I/O creates one.
-    const context = {
-      get signal() {
-        return deadline.signal
-      },
-      log,
-      now,
-    }
+    const context = new LazyHandlerContext(deadline, log, now)
     const result = handle(parsed.data, context)
     const answer: unknown =
       result instanceof Promise ? await deadline.race<unknown>(result, budgetSpent) : result
@@ -114,6 +108,21 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   }
 }
 
+/** The signal is a getter: only a handler that does I/O makes the deadline create one. */
+class LazyHandlerContext implements HandlerContext {
+  readonly log: Logger
+  readonly now: () => number
+  private readonly deadline: Deadline
+  constructor(deadline: Deadline, log: Logger, now: () => number) {
+    this.deadline = deadline
+    this.log = log
+    this.now = now
+  }
+  get signal(): AbortSignal {
+    return this.deadline.signal
+  }
+}
+
 const budgetSpent = () =>
   new EndpointError(
     'ERR_DEADLINE_EXCEEDED',
@@ -121,8 +130,11 @@ const budgetSpent = () =>
   )
 
 /** `application/json`, optionally with a UTF-8 charset (RFC 8259 §8.1: JSON is UTF-8). */
+const COMMON_JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8'])
+
 function isJson(contentType: string | null): boolean {
   if (contentType === null) return false
+  if (COMMON_JSON_TYPES.has(contentType)) return true // what Entra sends: no parsing needed
   const [type, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase())
   if (type !== 'application/json') return false
   return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param))
@@ -130,9 +142,10 @@ function isJson(contentType: string | null): boolean {
 
 function parseJson(body: Buffer): unknown {
   try {
-    // isUtf8 is native and fast; toString would silently replace invalid bytes.
-    if (!isUtf8(body)) throw new Error('invalid UTF-8')
-    return JSON.parse(body.toString('utf8')) as unknown
+    const text = body.toString('utf8')
+    // toString replaces invalid bytes with U+FFFD: only then is the (native) isUtf8 check needed.
+    if (text.includes('\uFFFD') && !isUtf8(body)) throw new Error('invalid UTF-8')
+    return JSON.parse(text) as unknown
   } catch {
     throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not valid UTF-8 JSON')
   }

@@ -37,8 +37,13 @@ export interface LocalServerOptions {
   readonly now?: () => number
 }
 
+/** Lower-case paths (routes match case-insensitively, as on Functions), plus the canonical spelling
+ * so that the usual request is found without allocating a lower-cased copy. */
 const ROUTES = new Map<string, EventRoute>(
-  EVENT_ROUTE_NAMES.map((route) => [`/api/${route.toLowerCase()}`, route]),
+  EVENT_ROUTE_NAMES.flatMap((route) => [
+    [`/api/${route.toLowerCase()}`, route],
+    [`/api/${route}`, route],
+  ]),
 )
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
@@ -120,7 +125,8 @@ async function route(
   devIssuer: DevIssuer | undefined,
   log: Logger,
 ): Promise<Reply> {
-  const path = (req.url ?? '/').split('?', 1)[0]?.toLowerCase() ?? '/'
+  const url = req.url ?? '/'
+  const path = ROUTES.has(url) ? url : (url.split('?', 1)[0]?.toLowerCase() ?? '/')
   const eventRoute = ROUTES.get(path)
   if (eventRoute !== undefined) return endpoint.handle(eventRoute, toIncomingCall(req), { log })
   if (path === '/api/health') {
@@ -156,7 +162,10 @@ function toIncomingCall(req: IncomingMessage): IncomingCall {
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent) return
-  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) })
+  // A flat [name, value, …] list is the cheapest header form node:http takes.
+  const headers: string[] = ['content-length', String(Buffer.byteLength(reply.body))]
+  for (const name in reply.headers) headers.push(name, reply.headers[name] as string)
+  res.writeHead(reply.status, headers)
   res.end(reply.body)
 }
 
