@@ -1,5 +1,5 @@
 // The request deadline. One clock per process checks every in-flight deadline on a 10 ms tick,
-// ticking only while requests are in flight, so a request pays for neither a timer nor an
+// ticking only while requests are (or were, within one tick) in flight, so a request pays for neither a timer nor an
 // AbortController unless it needs one: the signal is created on first use, for I/O that takes it
 // (fetch), and aborted when the deadline passes or the request ends with work still running.
 // Work that cannot take a signal (a shared key fetch, a body read, a handler) is raced with race().
@@ -34,19 +34,22 @@ export function createDeadlineClock(
   let ticker: NodeJS.Timeout | undefined
 
   const tick = () => {
+    // Stopped here, not when the last request finishes: requests that finish synchronously would
+    // otherwise start and clear an interval each.
+    if (active.size === 0) {
+      clearInterval(ticker)
+      ticker = undefined
+      return
+    }
     const at = now()
     for (const deadline of active) if (at >= deadline.expiresAt) deadline.expire()
   }
   const track = (deadline: DeadlineState) => {
     active.add(deadline)
-    if (ticker === undefined) ticker = setInterval(tick, DEADLINE_TICK_MS).unref()
+    ticker ??= setInterval(tick, DEADLINE_TICK_MS).unref()
   }
   const untrack = (deadline: DeadlineState) => {
     active.delete(deadline)
-    if (active.size === 0 && ticker !== undefined) {
-      clearInterval(ticker)
-      ticker = undefined
-    }
   }
 
   return {
