@@ -22,17 +22,22 @@ const never = clock_.start(3_600_000)
 beforeEach(async () => {
   issuer = await startTestIssuer()
   clock = 1_000_000
-  store = createSigningKeyStore({
+  store = storeOnFakeClock()
+  await store.warmUp()
+})
+afterEach(() => issuer.close())
+afterAll(() => never.finish(false))
+
+/** A store for the test issuer on the test's fake clock (30 s refetch cooldown). */
+function storeOnFakeClock(): SigningKeyStore {
+  return createSigningKeyStore({
     issuers: [issuer.issuer],
     timeoutMs: 2000,
     cooldownMs: 30_000,
     log: silentLogger,
     now: () => clock,
   })
-  await store.warmUp()
-})
-afterEach(() => issuer.close())
-afterAll(() => never.finish(false))
+}
 
 const firstKid = () => issuer.keys[0]?.kid ?? ''
 
@@ -110,13 +115,7 @@ describe('signing key store', () => {
 
   it('reports the failure in status() when the first fetch fails', async () => {
     issuer.mode = 'down'
-    const cold = createSigningKeyStore({
-      issuers: [issuer.issuer],
-      timeoutMs: 2000,
-      cooldownMs: 30_000,
-      log: silentLogger,
-      now: () => clock,
-    })
+    const cold = storeOnFakeClock()
     await cold.warmUp()
     expect(cold.status()[0]).toMatchObject({ keys: 0, lastError: 'key endpoint answered HTTP 503' })
   })
