@@ -14,10 +14,10 @@ try {
   const banner = [`Entra authentication extension endpoint listening on ${server.url}`]
   if (server.devIssuer !== undefined) {
     banner.unshift(
-      '************************************************************************',
-      '*  DEV MODE: ENTRA_TENANT_ID is not set. Tokens come from an in-process  *',
-      "*  development issuer; this endpoint does NOT accept Entra's tokens.    *",
-      '************************************************************************',
+      ...box([
+        'DEV MODE: ENTRA_TENANT_ID is not set. Tokens come from an in-process',
+        "development issuer; this endpoint does NOT accept Entra's tokens.",
+      ]),
     )
     banner.push(
       `  dev issuer: ${server.devIssuer.issuer}`,
@@ -48,4 +48,11 @@ try {
   process.stderr.write('The endpoint cannot start; fix its configuration:\n')
   for (const problem of err.problems) process.stderr.write(`  - ${problem}\n`)
   process.exit(1)
+}
+
+/** Frames lines in asterisks, padded to the longest. */
+function box(lines: readonly string[]): string[] {
+  const width = Math.max(...lines.map((line) => line.length))
+  const edge = '*'.repeat(width + 6)
+  return [edge, ...lines.map((line) => `*  ${line.padEnd(width)}  *`), edge]
 }
