@@ -80,7 +80,11 @@ class DeadlineState implements RunningDeadline {
   }
 
   race<T>(work: Promise<T>, onExpire: () => Error): Promise<T> {
-    if (this.expired) return Promise.reject(onExpire())
+    if (this.expired) {
+      // Nobody will await `work` now: its rejection must not go unhandled (that ends the process).
+      work.catch(() => undefined)
+      return Promise.reject(onExpire())
+    }
     return new Promise<T>((resolve, reject) => {
       const waiter = () => reject(onExpire())
       const waiters = (this.waiters ??= new Set())

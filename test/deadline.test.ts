@@ -24,6 +24,24 @@ describe('deadline', () => {
     await expect(deadline.race(Promise.resolve(1), late)).rejects.toThrow('late')
   })
 
+  it('leaves no unhandled rejection when work fails after the deadline has passed', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const deadline = clock.start(10)
+      await expect(deadline.race(new Promise(() => undefined), late)).rejects.toThrow('late')
+      let fail: (err: Error) => void = () => undefined
+      const work = new Promise<never>((_, reject) => (fail = reject))
+      await expect(deadline.race(work, late)).rejects.toThrow('late')
+      fail(new Error('the body could not be read'))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('hands out an already-aborted signal after expiry', async () => {
     const deadline = clock.start(10)
     await expect(deadline.race(new Promise(() => undefined), late)).rejects.toThrow('late')

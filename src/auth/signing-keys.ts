@@ -83,7 +83,11 @@ export function createSigningKeyStore(options: SigningKeyOptions): SigningKeySto
     state.inFlight ??= (async () => {
       state.lastAttemptAt = now()
       try {
-        state.keys = await fetchKeys(issuer, options.timeoutMs)
+        const keys = await fetchKeys(issuer, options.timeoutMs)
+        // A key set with no usable RS256 key is a broken answer, not a revocation of every key.
+        if (keys.size === 0)
+          throw new EndpointError('ERR_KEYS_UNAVAILABLE', 'key set has no usable RS256 key')
+        state.keys = keys
         state.fetchedAt = now()
         state.lastError = undefined
         log.info('signing_keys_fetched', { issuer, keys: state.keys.size })
@@ -104,14 +108,16 @@ export function createSigningKeyStore(options: SigningKeyOptions): SigningKeySto
       const state = states.get(issuer)
       if (state === undefined)
         throw new EndpointError('ERR_TOKEN_INVALID', '"iss" claim is not an accepted issuer')
-      const known = state.keys.get(kid)
-      if (known !== undefined) {
-        if (state.fetchedAt !== undefined && now() - state.fetchedAt > MAX_AGE_MS)
-          void refresh(issuer, state)
-        return known
-      }
+      // Every fetch, background ones included, waits out the cooldown since the last attempt: keyFor
+      // runs before the signature is checked, so forged tokens must not be able to drive fetches.
       const coolingDown =
         state.lastAttemptAt !== undefined && now() - state.lastAttemptAt < options.cooldownMs
+      const known = state.keys.get(kid)
+      if (known !== undefined) {
+        const stale = state.fetchedAt !== undefined && now() - state.fetchedAt > MAX_AGE_MS
+        if (stale && !coolingDown && state.inFlight === undefined) void refresh(issuer, state)
+        return known
+      }
       if (state.inFlight !== undefined || !coolingDown) {
         // The fetch is shared by every request waiting on it: each gives up at its own deadline,
         // the fetch goes on (bounded by ENTRA_KEYS_TIMEOUT_MS) for the others.

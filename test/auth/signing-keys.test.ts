@@ -1,6 +1,6 @@
 // Signing keys against a real loopback issuer: rotation, outage after warm-up, the refetch rate
 // limit, and a hung key endpoint under the request deadline. The clock is injected, never slept on.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   createSigningKeyStore,
   metadataUrl,
@@ -78,6 +78,33 @@ describe('signing key store', () => {
     clock += 2 * 60 * 60 * 1000 // past the background refresh age: a refresh is tried and fails
     await expect(store.keyFor(issuer.issuer, firstKid(), never)).resolves.toBeDefined()
     await expect(store.keyFor(issuer.issuer, firstKid(), never)).resolves.toBeDefined()
+  })
+
+  it('rate-limits the background refresh of an old key set while the key endpoint fails', async () => {
+    issuer.mode = 'down'
+    clock += 2 * 60 * 60 * 1000
+    const before = issuer.hits.metadata
+    for (let i = 0; i < 50; i++) await store.keyFor(issuer.issuer, firstKid(), never)
+    // the one background refresh fails (the endpoint is down) and records why
+    await vi.waitFor(() =>
+      expect(store.status()[0]?.lastError).toBe('key endpoint answered HTTP 503'),
+    )
+    for (let i = 0; i < 50; i++) await store.keyFor(issuer.issuer, firstKid(), never)
+    // An unknown kid waits for any fetch in flight, so every fetch started above has landed.
+    await store.keyFor(issuer.issuer, 'probe', never).catch(() => undefined)
+    expect(issuer.hits.metadata - before).toBe(1)
+  })
+
+  it('keeps the known keys when the key set comes back without a usable key', async () => {
+    issuer.keys = []
+    clock += 31_000
+    await expect(store.keyFor(issuer.issuer, 'rotated-in', never)).rejects.toMatchObject({
+      code: 'ERR_KEYS_UNAVAILABLE',
+    })
+    expect(store.status()[0]).toMatchObject({
+      keys: 1,
+      lastError: 'key set has no usable RS256 key',
+    })
   })
 
   it('answers ERR_KEYS_UNAVAILABLE (503) for an unknown kid while the key endpoint is down', async () => {
