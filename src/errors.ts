@@ -53,12 +53,15 @@ export class EndpointError extends Error {
   override readonly name = 'EndpointError'
   readonly code: ErrorCode
   readonly status: number
+  /** With ERR_METHOD_NOT_ALLOWED: the methods the route takes (the `Allow` header). */
+  readonly allow: string | undefined
 
   /** `message` is sent to the caller: say what was wrong, name the field, never echo its value. */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; allow?: string }) {
     super(message, options)
     this.code = code
     this.status = STATUS[code]
+    this.allow = options?.allow
   }
 }
 

@@ -26,16 +26,16 @@ const AttributeValueSchema = z.union([
 const AttributeSchema = z.preprocess(
   normaliseODataTypeKey,
   z.object({
-    '@odata.type': z.string().max(128).optional(),
-    value: AttributeValueSchema.optional(), // on Start most attributes have no value yet
-    attributeType: z.string().max(64).optional(),
+    '@odata.type': z.string().max(128).nullish(),
+    value: AttributeValueSchema.nullish(), // on Start most attributes have no value yet
+    attributeType: z.string().max(64).nullish(),
   }),
 )
 
 const IdentitySchema = z.object({
-  signInType: z.string().max(64).optional(),
-  issuer: z.string().max(256).optional(),
-  issuerAssignedId: z.string().max(320).optional(), // an e-mail address: never logged
+  signInType: z.string().max(64).nullish(),
+  issuer: z.string().max(256).nullish(),
+  issuerAssignedId: z.string().max(320).nullish(), // an e-mail address: never logged
 })
 
 export const UserSignUpInfoSchema = z.object({

@@ -1,6 +1,7 @@
 // Schema parts shared by the four events: the request envelope and the response envelope.
 // Inbound: z.object (unknown fields are dropped, since Microsoft adds fields over time), every
-// string and array bounded. Outbound: z.strictObject, because we own that shape and Entra is exact.
+// string and array bounded, and an absent value may also arrive as null (Graph objects carry null
+// for unset properties): .nullish(), read as absent. Outbound: z.strictObject, because we own that shape and Entra is exact.
 import * as z from 'zod'
 
 export const GUID_PATTERN =
@@ -10,34 +11,34 @@ export const GUID_PATTERN =
 export const IdSchema = z.string().max(64)
 
 const ServicePrincipalSchema = z.object({
-  id: IdSchema.optional(),
-  appId: IdSchema.optional(),
-  appDisplayName: z.string().max(256).optional(),
-  displayName: z.string().max(256).optional(),
+  id: IdSchema.nullish(),
+  appId: IdSchema.nullish(),
+  appDisplayName: z.string().max(256).nullish(),
+  displayName: z.string().max(256).nullish(),
 })
 
 export const ClientSchema = z.object({
-  ip: z.string().max(64).optional(), // IPv4 or IPv6 (contract §3); personal data: never logged
-  locale: z.string().max(64).optional(),
-  market: z.string().max(64).optional(),
+  ip: z.string().max(64).nullish(), // IPv4 or IPv6 (contract §3); personal data: never logged
+  locale: z.string().max(64).nullish(),
+  market: z.string().max(64).nullish(),
 })
 
 export const AuthenticationContextSchema = z.object({
   // A GUID, and the one request value that is logged: the pattern keeps log lines clean.
   correlationId: z.string().regex(GUID_PATTERN, 'must be a GUID'),
-  client: ClientSchema.optional(),
-  protocol: z.string().max(32).optional(), // OAUTH2.0, SAML (informational)
-  requestType: z.string().max(64).optional(), // signUp, SignIn, … (contract §9.13: informational)
-  clientServicePrincipal: ServicePrincipalSchema.optional(),
-  resourceServicePrincipal: ServicePrincipalSchema.optional(),
+  client: ClientSchema.nullish(),
+  protocol: z.string().max(32).nullish(), // OAUTH2.0, SAML (informational)
+  requestType: z.string().max(64).nullish(), // signUp, SignIn, … (contract §9.13: informational)
+  clientServicePrincipal: ServicePrincipalSchema.nullish(),
+  resourceServicePrincipal: ServicePrincipalSchema.nullish(),
 })
 export type AuthenticationContext = z.infer<typeof AuthenticationContextSchema>
 
 const EventDataBaseSchema = z.object({
   // Contract §9.6: may differ from the tenant in `source`; the token's tid is the authority.
-  tenantId: IdSchema.optional(),
-  authenticationEventListenerId: IdSchema.optional(),
-  customAuthenticationExtensionId: IdSchema.optional(),
+  tenantId: IdSchema.nullish(),
+  authenticationEventListenerId: IdSchema.nullish(),
+  customAuthenticationExtensionId: IdSchema.nullish(),
   authenticationContext: AuthenticationContextSchema,
 })
 
@@ -49,7 +50,7 @@ export function eventSchema<
 >(type: Type, dataType: DataType, dataShape: Shape) {
   return z.object({
     type: z.literal(type),
-    source: z.string().max(512).optional(),
+    source: z.string().max(512).nullish(),
     data: EventDataBaseSchema.extend({ '@odata.type': z.literal(dataType) }).extend(dataShape),
   })
 }

@@ -21,7 +21,7 @@ export function errorReply(err: unknown, log: Logger): Reply {
   // RFC 6750 §3: no error attribute when credentials were absent, invalid_token otherwise.
   if (e.code === 'ERR_TOKEN_MISSING') headers['www-authenticate'] = 'Bearer'
   else if (e.status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"'
-  if (e.code === 'ERR_METHOD_NOT_ALLOWED') headers.allow = 'POST'
+  if (e.code === 'ERR_METHOD_NOT_ALLOWED') headers.allow = e.allow ?? 'POST'
   // The rest of an oversized or stalled body is not worth reading: close after answering.
   if (e.code === 'ERR_BODY_TOO_LARGE' || e.code === 'ERR_REQUEST_TIMEOUT')
     headers.connection = 'close'

@@ -131,7 +131,7 @@ async function route(
   if (eventRoute !== undefined) return endpoint.handle(eventRoute, toIncomingCall(req), { log })
   if (path === '/api/health') {
     if (req.method !== 'GET')
-      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only GET is allowed')
+      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only GET is allowed', { allow: 'GET' })
     return endpoint.health()
   }
   if (path === '/api/dev/token' && devIssuer !== undefined) {

@@ -50,9 +50,10 @@ function isNodeStream(
 }
 
 /**
- * Node's HTTP parser often has the whole body before we ask (a small body shares the headers'
- * packet, and we read it after the token check): `complete` says so, and read() hands it over at
- * once, with no events and no promise. Undefined when the body is still arriving.
+ * Node emits 'request' while it is still parsing, so a caller that reads at once finds the body
+ * incomplete and takes the event path. After an asynchronous step (verifying a token that is not
+ * cached yet) the parser usually has it all: `complete` says so, and read() hands it over with no
+ * events and no promise. Undefined when the body is still arriving.
  */
 function takeCompleteBody(stream: Readable, maxBytes: number): Buffer | undefined {
   if (

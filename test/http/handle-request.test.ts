@@ -36,6 +36,12 @@ describe('method, media type and size', () => {
     expect(res.headers.get('allow')).toBe('POST')
   })
 
+  it('answers 405 with Allow: GET to a POST on the health route', async () => {
+    const res = await endpoint.post('health', {})
+    expectError(res, 405, 'ERR_METHOD_NOT_ALLOWED', 'only GET is allowed')
+    expect(res.headers.get('allow')).toBe('GET')
+  })
+
   it('answers 415 to a body that is not declared application/json', async () => {
     const res = await endpoint.post('onTokenIssuanceStart', tokenEvent(), {
       headers: { 'content-type': 'text/plain' },
@@ -222,6 +228,17 @@ describe('JSON and event schema', () => {
     expect((res.json as { error: { message: string } }).error.message).toMatch(
       /^"data\.@odata\.type": /,
     )
+  })
+
+  it('reads null as absent (Graph objects carry null for unset properties)', async () => {
+    const event = tokenEvent()
+    event.data.authenticationContext.user.userType = null
+    event.data.authenticationContext.user.companyName = null
+    event.data.authenticationContext.client = null
+    const res = await endpoint.post('onTokenIssuanceStart', event)
+    expect(res.status).toBe(200)
+    // the example configuration's default for a missing userType
+    expect(res.json).toMatchObject({ data: { actions: [{ claims: { userType: 'Member' } }] } })
   })
 
   it('tolerates fields Microsoft adds later', async () => {

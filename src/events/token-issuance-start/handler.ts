@@ -13,10 +13,10 @@ function compileRule(rule: ClaimRule): CompiledRule {
   if (value !== undefined) return () => value
   if (from === undefined) return () => undefined // unreachable: the schema requires one of them
   const read = REQUEST_FIELDS[from].read
-  // An empty string counts as absent: a blank claim is noise in a token.
+  // null and an empty string count as absent: a blank claim is noise in a token.
   return (event) => {
     const found = read(event)
-    return found === undefined || found === '' ? fallback : found
+    return found === undefined || found === null || found === '' ? fallback : found
   }
 }
 

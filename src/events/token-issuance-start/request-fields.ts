@@ -3,7 +3,8 @@
 import { USER_FIELD_MAX_LENGTH, type TokenIssuanceStartEvent, type UserField } from './schema.js'
 
 interface RequestField {
-  readonly read: (event: TokenIssuanceStartEvent) => string | undefined
+  /** null and undefined both mean absent (inbound schemas accept either). */
+  readonly read: (event: TokenIssuanceStartEvent) => string | null | undefined
   /** Upper bound in UTF-16 code units (the inbound schema enforces it). */
   readonly maxLength: number
 }

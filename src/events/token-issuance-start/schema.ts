@@ -38,29 +38,29 @@ export const USER_FIELD_MAX_LENGTH = {
 export type UserField = keyof typeof USER_FIELD_MAX_LENGTH
 
 const UserSchema = z.object({
-  id: IdSchema.optional(),
-  displayName: z.string().max(USER_FIELD_MAX_LENGTH.displayName).optional(),
-  givenName: z.string().max(USER_FIELD_MAX_LENGTH.givenName).optional(),
-  surname: z.string().max(USER_FIELD_MAX_LENGTH.surname).optional(),
-  mail: z.string().max(USER_FIELD_MAX_LENGTH.mail).optional(),
-  userPrincipalName: z.string().max(USER_FIELD_MAX_LENGTH.userPrincipalName).optional(),
-  companyName: z.string().max(USER_FIELD_MAX_LENGTH.companyName).optional(),
-  createdDateTime: z.string().max(USER_FIELD_MAX_LENGTH.createdDateTime).optional(),
+  id: IdSchema.nullish(),
+  displayName: z.string().max(USER_FIELD_MAX_LENGTH.displayName).nullish(),
+  givenName: z.string().max(USER_FIELD_MAX_LENGTH.givenName).nullish(),
+  surname: z.string().max(USER_FIELD_MAX_LENGTH.surname).nullish(),
+  mail: z.string().max(USER_FIELD_MAX_LENGTH.mail).nullish(),
+  userPrincipalName: z.string().max(USER_FIELD_MAX_LENGTH.userPrincipalName).nullish(),
+  companyName: z.string().max(USER_FIELD_MAX_LENGTH.companyName).nullish(),
+  createdDateTime: z.string().max(USER_FIELD_MAX_LENGTH.createdDateTime).nullish(),
   onPremisesSamAccountName: z
     .string()
     .max(USER_FIELD_MAX_LENGTH.onPremisesSamAccountName)
-    .optional(),
+    .nullish(),
   onPremisesSecurityIdentifier: z
     .string()
     .max(USER_FIELD_MAX_LENGTH.onPremisesSecurityIdentifier)
-    .optional(),
+    .nullish(),
   onPremisesUserPrincipalName: z
     .string()
     .max(USER_FIELD_MAX_LENGTH.onPremisesUserPrincipalName)
-    .optional(),
-  preferredLanguage: z.string().max(USER_FIELD_MAX_LENGTH.preferredLanguage).optional(),
-  preferredDataLocation: z.string().max(USER_FIELD_MAX_LENGTH.preferredDataLocation).optional(),
-  userType: z.string().max(USER_FIELD_MAX_LENGTH.userType).optional(),
+    .nullish(),
+  preferredLanguage: z.string().max(USER_FIELD_MAX_LENGTH.preferredLanguage).nullish(),
+  preferredDataLocation: z.string().max(USER_FIELD_MAX_LENGTH.preferredDataLocation).nullish(),
+  userType: z.string().max(USER_FIELD_MAX_LENGTH.userType).nullish(),
 })
 export type TokenUser = z.infer<typeof UserSchema>
 
