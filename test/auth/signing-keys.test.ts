@@ -205,6 +205,34 @@ describe('signing keys through the endpoint', () => {
     expect((await endpoint.post('onTokenIssuanceStart', event, { token })).status).toBe(200)
   })
 
+  it('reports health 503 with the reason until the keys are fetched, then 200', async () => {
+    const cold = await startTestIssuer()
+    cold.mode = 'down'
+    const late = await startTestEndpoint(cold, { ENTRA_KEYS_REFETCH_COOLDOWN_MS: '1000' })
+    try {
+      const before = await fetch(`${late.url}/api/health`)
+      expect(before.status).toBe(503)
+      expect(await before.json()).toEqual({
+        status: 'unavailable',
+        reason: 'key endpoint answered HTTP 503',
+      })
+      cold.mode = 'up'
+      late.clockOffsetMs += 2000
+      expect(
+        (await late.post('onTokenIssuanceStart', event, { token: await cold.mint() })).status,
+      ).toBe(200)
+      const after = await fetch(`${late.url}/api/health`)
+      expect(after.status).toBe(200)
+      expect(await after.json()).toEqual({
+        status: 'ok',
+        issuers: [{ issuer: cold.issuer, keys: 1 }],
+      })
+    } finally {
+      await late.close()
+      await cold.close()
+    }
+  })
+
   it('answers 504 within the request budget when the key endpoint hangs on a refetch', async () => {
     issuer.mode = 'hang'
     endpoint.clockOffsetMs += 2000
