@@ -41,7 +41,7 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   const { verifier, handlers, now } = options
   const deadlines = createDeadlineClock()
 
-  async function process(
+  async function runPipeline(
     route: EventRoute,
     call: IncomingCall,
     deadline: Deadline,
@@ -89,14 +89,14 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     let reply: Reply
     let outcome = 'ok'
     try {
-      reply = await process(route, call, deadline, log, audit)
+      reply = await runPipeline(route, call, deadline, log, audit)
     } catch (err) {
       outcome = toEndpointError(err).code
       reply = errorReply(err, log)
-      // Work may still be running (a sibling of a failed call, a handler past the deadline): stop it.
-      deadline.finish(true)
     }
-    deadline.finish(false)
+    // After a failure, work may still be running (a sibling of a failed call, a handler past the
+    // deadline): abort it. After a success, nothing is left to abort.
+    deadline.finish(outcome !== 'ok')
     log.info('auth_event', {
       route,
       status: reply.status,

@@ -53,7 +53,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       Object.entries(env).filter(([k, v]) => k in LocalEnvSchema.shape && v !== ''),
     ),
   )
-  if (!local.success) throw new ConfigError(local.error.issues.map((issue) => describeIssue(issue)))
+  if (!local.success) {
+    // Report these with the endpoint's own problems: the operator fixes everything in one go.
+    const problems = local.error.issues.map((issue) => describeIssue(issue))
+    if (!isUnset(env.ENTRA_TENANT_ID)) problems.push(...configProblems(env, options.cwd))
+    throw new ConfigError(problems)
+  }
   const { HOST: host, PORT: port } = local.data
 
   const devIssuer = isUnset(env.ENTRA_TENANT_ID) ? await startDevMode(env, host) : undefined
@@ -177,6 +182,19 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve()
     })
   })
+}
+
+function configProblems(
+  env: LocalServerOptions['env'],
+  cwd: string | undefined,
+): readonly string[] {
+  try {
+    loadConfig(env, cwd)
+    return []
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
 }
 
 const isUnset = (value: string | undefined) => value === undefined || value.trim() === ''

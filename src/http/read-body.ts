@@ -19,14 +19,16 @@ export function readBoundedBody(
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes)
   }
-  if (call.body === null) return Buffer.alloc(0)
-  if (isNodeStream(call.body)) {
-    const held = takeCompleteBody(call.body, maxBytes)
+  const body = call.body
+  if (body === null) return Buffer.alloc(0)
+  let reading: Promise<Buffer>
+  if (isNodeStream(body)) {
+    const held = takeCompleteBody(body, maxBytes)
     if (held !== undefined) return held
+    reading = readNodeStream(body, maxBytes)
+  } else {
+    reading = readIterable(body, maxBytes)
   }
-  const reading = isNodeStream(call.body)
-    ? readNodeStream(call.body, maxBytes)
-    : readIterable(call.body, maxBytes)
   return deadline.race(reading, () => {
     return new EndpointError(
       'ERR_REQUEST_TIMEOUT',

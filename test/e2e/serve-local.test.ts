@@ -56,6 +56,16 @@ describe('npm start (src/http/serve-local.ts)', () => {
     expect(r.stderr + r.stdout).not.toContain(secret)
   })
 
+  it("reports a bad PORT together with the endpoint's own problems", async () => {
+    const r = run('src/http/serve-local.ts', [], {
+      PORT: 'seventy',
+      ENTRA_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+    })
+    expect(await exitCode(r)).toBe(1)
+    expect(r.stderr).toMatch(/ {2}- PORT: /)
+    expect(r.stderr).toContain('  - ENTRA_AUDIENCE: is required')
+  })
+
   it('refuses dev mode on a non-loopback host', async () => {
     const r = run('src/http/serve-local.ts', [], { HOST: '0.0.0.0', PORT: '0' })
     expect(await exitCode(r)).toBe(1)

@@ -288,37 +288,25 @@ describe('the four events', () => {
     })
   })
 
-  it('answers OnAttributeCollectionStart with continueWithDefaultBehavior', async () => {
-    const res = await endpoint.post(
+  it.each([
+    [
       'onAttributeCollectionStart',
-      fixture('attribute-collection-start'),
-    )
-    expect(res.status).toBe(200)
-    expect(res.json).toEqual({
-      data: {
-        '@odata.type': 'microsoft.graph.onAttributeCollectionStartResponseData',
-        actions: [
-          { '@odata.type': 'microsoft.graph.attributeCollectionStart.continueWithDefaultBehavior' },
-        ],
-      },
-    })
-  })
-
-  it('answers OnAttributeCollectionSubmit with continueWithDefaultBehavior, accepting "@odata.Type"', async () => {
-    const res = await endpoint.post(
+      'attribute-collection-start',
+      'microsoft.graph.onAttributeCollectionStartResponseData',
+      'microsoft.graph.attributeCollectionStart.continueWithDefaultBehavior',
+    ],
+    // this fixture spells one attribute "@odata.Type" (contract §9.1)
+    [
       'onAttributeCollectionSubmit',
-      fixture('attribute-collection-submit'),
-    )
+      'attribute-collection-submit',
+      'microsoft.graph.onAttributeCollectionSubmitResponseData',
+      'microsoft.graph.attributeCollectionSubmit.continueWithDefaultBehavior',
+    ],
+  ] as const)('answers %s with continueWithDefaultBehavior', async (route, name, data, action) => {
+    const res = await endpoint.post(route, fixture(name))
     expect(res.status).toBe(200)
     expect(res.json).toEqual({
-      data: {
-        '@odata.type': 'microsoft.graph.onAttributeCollectionSubmitResponseData',
-        actions: [
-          {
-            '@odata.type': 'microsoft.graph.attributeCollectionSubmit.continueWithDefaultBehavior',
-          },
-        ],
-      },
+      data: { '@odata.type': data, actions: [{ '@odata.type': action }] },
     })
   })
 
