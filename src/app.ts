@@ -13,6 +13,8 @@ import { createRequestHandler, type HandleRequest } from './http/handle-request.
 import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
+import { createManagedIdentityTokenSource } from './outbound/access-token.js'
+import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
 
 export interface Endpoint {
   readonly handle: HandleRequest
@@ -48,8 +50,15 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     onTokenIssuanceStart: createTokenIssuanceStartHandler(
       config.extension.tokenIssuanceStart.claims,
     ),
-    onAttributeCollectionStart: createAttributeCollectionStartHandler(),
-    onAttributeCollectionSubmit: createAttributeCollectionSubmitHandler(),
+    onAttributeCollectionStart: createAttributeCollectionStartHandler(
+      config.extension.attributeCollectionStart,
+      config.extension.defaultLocale,
+    ),
+    onAttributeCollectionSubmit: createAttributeCollectionSubmitHandler(
+      config.extension.attributeCollectionSubmit,
+      config.extension.defaultLocale,
+      remoteValidator(config),
+    ),
     onOtpSend: createOtpSendHandler(),
   }
   const handle = createRequestHandler({
@@ -80,6 +89,23 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       return { status: ready ? 200 : 503, headers: JSON_HEADERS, body: JSON.stringify(body) }
     },
   }
+}
+
+function remoteValidator(config: Config): RemoteValidator | undefined {
+  const remote = config.extension.attributeCollectionSubmit.remoteValidation
+  if (remote === undefined) return undefined
+  const auth = remote.auth
+  if (auth?.type === 'header') {
+    const value = config.secrets[auth.secretSetting]
+    // loadConfig refuses a configuration whose secret setting is unset: this cannot happen.
+    if (value === undefined) throw new Error(`${auth.secretSetting} is not loaded`)
+    return createRemoteValidator(remote, { header: { name: auth.name, value } })
+  }
+  if (auth?.type === 'managedIdentity')
+    return createRemoteValidator(remote, {
+      tokens: createManagedIdentityTokenSource({ scope: auth.scope, clientId: auth.clientId }),
+    })
+  return createRemoteValidator(remote, {})
 }
 
 /**

@@ -8,20 +8,7 @@ import { describeIssue } from './describe-issue.js'
 import { GUID_PATTERN } from './events/common.js'
 import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/schema.js'
 import type { LogLevel } from './log.js'
-
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set([
-  'localhost',
-  '127.0.0.1',
-  '[::1]',
-  '::1',
-])
-
-/** https everywhere; plain http only for loopback hosts (tests and local runs). */
-export function isSecureUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false
-  const { protocol, hostname } = new URL(value)
-  return protocol === 'https:' || (protocol === 'http:' && LOOPBACK_HOSTS.has(hostname))
-}
+import { isSecureUrl } from './secure-url.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : undefined
@@ -68,6 +55,8 @@ export type Config = Readonly<{
   maxBodyBytes: number
   logLevel: LogLevel
   extension: ExtensionConfig
+  /** Values of the app settings EXTENSION_CONFIG names as secrets (e.g. an API key), by name. */
+  secrets: Readonly<Record<string, string>>
   /** Where the extension configuration came from, for the start-up banner. */
   extensionSource: Readonly<{ kind: 'example' | 'file'; path: string }>
 }>
@@ -90,7 +79,8 @@ export const EXAMPLE_EXTENSION_CONFIG = join(
 )
 
 /**
- * Reads only the variables in EnvSchema; an empty value counts as unset (an empty app setting).
+ * Reads the variables in EnvSchema, and the app settings EXTENSION_CONFIG names as secrets; an
+ * empty value counts as unset (an empty app setting).
  * Relative EXTENSION_CONFIG paths resolve against `cwd`.
  */
 export function loadConfig(
@@ -110,8 +100,10 @@ export function loadConfig(
       ? EXAMPLE_EXTENSION_CONFIG
       : resolve(cwd, present.EXTENSION_CONFIG)
   const extension = readExtensionConfig(extensionPath, problems)
+  const secrets = extension === undefined ? {} : readSecrets(extension, env, problems)
 
-  if (!parsed.success || extension === undefined) throw new ConfigError(problems)
+  if (!parsed.success || extension === undefined || problems.length > 0)
+    throw new ConfigError(problems)
   const e = parsed.data
   const tenantId = e.ENTRA_TENANT_ID.toLowerCase() // normalise once here, compare exactly elsewhere
   const issuers = e.ENTRA_ISSUER ?? defaultIssuers(tenantId)
@@ -132,6 +124,7 @@ export function loadConfig(
     maxBodyBytes: e.LIMIT_BODY_BYTES,
     logLevel: e.LOG_LEVEL,
     extension,
+    secrets: Object.freeze(secrets),
     extensionSource: Object.freeze({
       kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
       path: extensionPath,
@@ -151,6 +144,33 @@ export function defaultIssuers(tenantId: string): string[] {
 // do not. Keep what the operator wrote, except a stray trailing slash on a v2 issuer.
 function withoutTrailingSlashUnlessV1(issuer: string): string {
   return issuer.endsWith('/v2.0/') ? issuer.slice(0, -1) : issuer
+}
+
+/** The app settings EXTENSION_CONFIG names (`secretSetting`): each must be set, fail closed. */
+function readSecrets(
+  extension: ExtensionConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Record<string, string> {
+  const named: [path: string, setting: string][] = []
+  const auth = extension.attributeCollectionSubmit.remoteValidation?.auth
+  if (auth?.type === 'header')
+    named.push([
+      'attributeCollectionSubmit.remoteValidation.auth.secretSetting',
+      auth.secretSetting,
+    ])
+  const secrets: Record<string, string> = {}
+  for (const [path, setting] of named) {
+    const value = env[setting]
+    if (value === undefined || value.trim() === '') {
+      problems.push(`${setting}: is required (EXTENSION_CONFIG ${path} names it)`)
+    } else if (/[\r\n]/.test(value)) {
+      problems.push(`${setting}: must be a single line (it is sent as an HTTP header)`)
+    } else {
+      secrets[setting] = value
+    }
+  }
+  return secrets
 }
 
 function readExtensionConfig(path: string, problems: string[]): ExtensionConfig | undefined {

@@ -11,6 +11,8 @@ export interface Deadline {
   /** Created on first use; aborted when the deadline passes or the request ends early. */
   readonly signal: AbortSignal
   readonly expired: boolean
+  /** Milliseconds until the deadline passes (0 once it has). */
+  remainingMs(): number
   /** Settles like `work`, or rejects with `onExpire()` once the deadline passes. */
   race<T>(work: Promise<T>, onExpire: () => Error): Promise<T>
 }
@@ -54,7 +56,7 @@ export function createDeadlineClock(
 
   return {
     start(budgetMs) {
-      const deadline = new DeadlineState(now() + budgetMs, untrack)
+      const deadline = new DeadlineState(now() + budgetMs, untrack, now)
       track(deadline)
       return deadline
     },
@@ -67,10 +69,16 @@ class DeadlineState implements RunningDeadline {
   private controller: AbortController | undefined
   private waiters: Set<() => void> | undefined // most requests never race: made on first use
   private readonly untrack: (deadline: DeadlineState) => void
+  private readonly now: () => number
 
-  constructor(expiresAt: number, untrack: (deadline: DeadlineState) => void) {
+  constructor(expiresAt: number, untrack: (deadline: DeadlineState) => void, now: () => number) {
     this.expiresAt = expiresAt
     this.untrack = untrack
+    this.now = now
+  }
+
+  remainingMs(): number {
+    return this.expired ? 0 : Math.max(0, this.expiresAt - this.now())
   }
 
   get signal(): AbortSignal {

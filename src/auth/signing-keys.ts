@@ -5,7 +5,7 @@
 // request path and fails the request when that fetch fails, which breaks "known keys keep working".
 import { importJWK } from 'jose'
 import * as z from 'zod'
-import { isSecureUrl } from '../config.js'
+import { isSecureUrl } from '../secure-url.js'
 import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
 import type { Logger } from '../log.js'

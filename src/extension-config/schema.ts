@@ -8,6 +8,12 @@ import {
   MAX_CLAIMS_BYTES,
 } from '../events/token-issuance-start/schema.js'
 import { maxUtf8Bytes, REQUEST_FIELD_NAMES } from '../events/token-issuance-start/request-fields.js'
+import { LocaleSchema, missingDefault, type LocalizedText } from './localized-text.js'
+import {
+  AttributeCollectionStartConfigSchema,
+  AttributeCollectionSubmitConfigSchema,
+  type BlockRule,
+} from './sign-up.js'
 
 /** Printable ASCII without spaces: the name must match the claims mapping policy's ID exactly. */
 const ClaimNameSchema = z
@@ -51,11 +57,26 @@ const TokenIssuanceStartConfigSchema = z.strictObject({
 export const ExtensionConfigSchema = z
   .strictObject({
     $schema: z.string().max(2048).optional(),
+    defaultLocale: LocaleSchema.default('en').describe(
+      "The language of texts when the request's locale has none; every text map must include it.",
+    ),
     tokenIssuanceStart: TokenIssuanceStartConfigSchema.default({ claims: {} }).describe(
       'OnTokenIssuanceStart (custom claims provider).',
     ),
+    attributeCollectionStart: AttributeCollectionStartConfigSchema.default({
+      prefill: {},
+      block: [],
+    }).describe('OnAttributeCollectionStart (External ID sign-up, before the attribute page).'),
+    attributeCollectionSubmit: AttributeCollectionSubmitConfigSchema.default({
+      block: [],
+      attributes: {},
+    }).describe('OnAttributeCollectionSubmit (External ID sign-up, after the attribute page).'),
   })
   .superRefine((config, ctx) => {
+    for (const [path, text] of localizedTexts(config)) {
+      const problem = missingDefault(text, config.defaultLocale)
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path, message: problem })
+    }
     const worst = worstCaseClaimsBytes(config.tokenIssuanceStart.claims)
     if (worst > MAX_CLAIMS_BYTES) {
       ctx.addIssue({
@@ -81,4 +102,32 @@ export function worstCaseClaimsBytes(claims: Readonly<Record<string, ClaimRule>>
     total += Buffer.byteLength(name) + Math.max(fromRequest, configured ? bytes(configured) : 0)
   }
   return total
+}
+
+/** Every user-facing text in the configuration, with its path (for the default-locale check). */
+function* localizedTexts(config: ExtensionConfig): Generator<[(string | number)[], LocalizedText]> {
+  function* blockTexts(section: string, rules: readonly BlockRule[]) {
+    for (const [i, rule] of rules.entries()) {
+      yield [[section, 'block', i, 'message'], rule.message] as [(string | number)[], LocalizedText]
+      if (rule.title !== undefined)
+        yield [[section, 'block', i, 'title'], rule.title] as [(string | number)[], LocalizedText]
+    }
+  }
+  yield* blockTexts('attributeCollectionStart', config.attributeCollectionStart.block)
+  const submit = config.attributeCollectionSubmit
+  yield* blockTexts('attributeCollectionSubmit', submit.block)
+  for (const [name, rule] of Object.entries(submit.attributes)) {
+    const at = ['attributeCollectionSubmit', 'attributes', name]
+    if (rule.message !== undefined) yield [[...at, 'message'], rule.message]
+    for (const [check, text] of Object.entries(rule.messages ?? {}))
+      if (text !== undefined) yield [[...at, 'messages', check], text]
+  }
+  if (submit.validationMessage !== undefined)
+    yield [['attributeCollectionSubmit', 'validationMessage'], submit.validationMessage]
+  const onFailure = submit.remoteValidation?.onFailure
+  if (onFailure?.action === 'showBlockPage') {
+    const at = ['attributeCollectionSubmit', 'remoteValidation', 'onFailure']
+    yield [[...at, 'message'], onFailure.message]
+    if (onFailure.title !== undefined) yield [[...at, 'title'], onFailure.title]
+  }
 }

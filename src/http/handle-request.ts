@@ -121,6 +121,9 @@ class LazyHandlerContext implements HandlerContext {
   get signal(): AbortSignal {
     return this.deadline.signal
   }
+  remainingMs(): number {
+    return this.deadline.remainingMs()
+  }
 }
 
 const budgetSpent = () =>

@@ -11,7 +11,12 @@ import { provideClaimsForToken } from '../../src/events/token-issuance-start/act
 import { ExtensionConfigSchema, worstCaseClaimsBytes } from '../../src/extension-config/schema.js'
 import { fixture, type FixtureName } from '../support/fixtures.js'
 
-const context = { signal: new AbortController().signal, log: silentLogger, now: Date.now }
+const context = {
+  signal: new AbortController().signal,
+  remainingMs: () => 1000,
+  log: silentLogger,
+  now: Date.now,
+}
 
 function claimsFor(
   claims: unknown,

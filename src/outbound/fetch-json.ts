@@ -1,0 +1,99 @@
+// One outbound JSON call under the request deadline: its own timeout, the caller's signal, no
+// redirects (the URL is the one configuration names), a bounded answer. Every failure becomes an
+// OutboundError whose `reason` is safe to log (no URL query, no body, no header values).
+export type OutboundFailure =
+  'timeout' | 'deadline' | 'network' | 'status' | 'too-large' | 'not-json'
+
+export class OutboundError extends Error {
+  override readonly name = 'OutboundError'
+  readonly failure: OutboundFailure
+  readonly status: number | undefined
+
+  constructor(
+    failure: OutboundFailure,
+    message: string,
+    options: { status?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.failure = failure
+    this.status = options.status
+  }
+}
+
+export interface FetchJsonOptions {
+  readonly method: 'GET' | 'POST'
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: unknown
+  /** This call's own limit; the request deadline (`signal`) may end it sooner. */
+  readonly timeoutMs: number
+  readonly signal: AbortSignal
+  readonly maxBytes: number
+}
+
+export interface JsonAnswer {
+  readonly status: number
+  readonly body: unknown
+}
+
+/** Resolves with a 2xx answer's parsed JSON; anything else rejects with an OutboundError. */
+export async function fetchJson(url: string, options: FetchJsonOptions): Promise<JsonAnswer> {
+  const timeout = AbortSignal.timeout(options.timeoutMs)
+  const signal = AbortSignal.any([options.signal, timeout])
+  const failed = (err: unknown) =>
+    options.signal.aborted
+      ? new OutboundError('deadline', 'the request deadline passed', { cause: err })
+      : timeout.aborted
+        ? new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`, { cause: err })
+        : new OutboundError('network', 'the connection failed', { cause: err })
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: options.method,
+      signal,
+      redirect: 'error',
+      headers: {
+        accept: 'application/json',
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    })
+  } catch (err) {
+    throw failed(err)
+  }
+  let text: string
+  try {
+    text = await readLimited(res, options.maxBytes)
+  } catch (err) {
+    if (err instanceof OutboundError) throw err
+    throw failed(err)
+  }
+  if (res.status < 200 || res.status > 299)
+    throw new OutboundError('status', `answered HTTP ${res.status}`, { status: res.status })
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown }
+  } catch (err) {
+    throw new OutboundError('not-json', 'answered something other than JSON', { cause: err })
+  }
+}
+
+async function readLimited(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN)
+  if (declared > maxBytes) {
+    await res.body?.cancel()
+    throw new OutboundError('too-large', `answered more than ${maxBytes} bytes`)
+  }
+  if (res.body === null) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  // undici's body stream yields Uint8Array chunks; the DOM-less typings leave them untyped.
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength
+    if (size > maxBytes) {
+      // Leaving the loop early cancels the stream (and the connection) for us.
+      throw new OutboundError('too-large', `answered more than ${maxBytes} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
