@@ -288,25 +288,67 @@ describe('the four events', () => {
     })
   })
 
-  it.each([
-    [
+  it('answers OnAttributeCollectionStart with the prefill of the example configuration', async () => {
+    const res = await endpoint.post(
       'onAttributeCollectionStart',
-      'attribute-collection-start',
-      'microsoft.graph.onAttributeCollectionStartResponseData',
-      'microsoft.graph.attributeCollectionStart.continueWithDefaultBehavior',
-    ],
-    // this fixture spells one attribute "@odata.Type" (contract §9.1)
-    [
-      'onAttributeCollectionSubmit',
-      'attribute-collection-submit',
-      'microsoft.graph.onAttributeCollectionSubmitResponseData',
-      'microsoft.graph.attributeCollectionSubmit.continueWithDefaultBehavior',
-    ],
-  ] as const)('answers %s with continueWithDefaultBehavior', async (route, name, data, action) => {
-    const res = await endpoint.post(route, fixture(name))
+      fixture('attribute-collection-start'),
+    )
     expect(res.status).toBe(200)
     expect(res.json).toEqual({
-      data: { '@odata.type': data, actions: [{ '@odata.type': action }] },
+      data: {
+        '@odata.type': 'microsoft.graph.onAttributeCollectionStartResponseData',
+        actions: [
+          {
+            '@odata.type': 'microsoft.graph.attributeCollectionStart.setPrefillValues',
+            inputs: { extension_5f1c0e0b8d2a4e3c9a7b6c5d4e3f2a1b_language: 'sv-se' },
+          },
+        ],
+      },
+    })
+  })
+
+  // this fixture spells one attribute "@odata.Type" (contract §9.1)
+  it('answers OnAttributeCollectionSubmit with continueWithDefaultBehavior when the rules pass', async () => {
+    const res = await endpoint.post(
+      'onAttributeCollectionSubmit',
+      fixture('attribute-collection-submit'),
+    )
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({
+      data: {
+        '@odata.type': 'microsoft.graph.onAttributeCollectionSubmitResponseData',
+        actions: [
+          {
+            '@odata.type': 'microsoft.graph.attributeCollectionSubmit.continueWithDefaultBehavior',
+          },
+        ],
+      },
+    })
+  })
+
+  it('answers a badly filled sign-up page with showValidationError (HTTP 200)', async () => {
+    const res = await endpoint.post(
+      'onAttributeCollectionSubmit',
+      fixture('attribute-collection-submit-invalid'),
+    )
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({
+      data: {
+        '@odata.type': 'microsoft.graph.onAttributeCollectionSubmitResponseData',
+        actions: [
+          {
+            '@odata.type': 'microsoft.graph.attributeCollectionSubmit.showValidationError',
+            message: 'Rätta de markerade fälten.',
+            attributeErrors: {
+              givenName: 'Ange ditt förnamn.',
+              city: 'Använd bara bokstäver.',
+              extension_5f1c0e0b8d2a4e3c9a7b6c5d4e3f2a1b_interests: 'Välj från listan.',
+              extension_5f1c0e0b8d2a4e3c9a7b6c5d4e3f2a1b_memberSince:
+                'Ange ett årtal med fyra siffror.',
+            },
+          },
+        ],
+      },
     })
   })
 

@@ -6,6 +6,7 @@ export type FixtureName =
   | 'token-issuance-start-guest'
   | 'attribute-collection-start'
   | 'attribute-collection-submit'
+  | 'attribute-collection-submit-invalid'
   | 'otp-send'
 
 export const FIXTURE_ROUTES: Record<FixtureName, string> = {
@@ -13,6 +14,7 @@ export const FIXTURE_ROUTES: Record<FixtureName, string> = {
   'token-issuance-start-guest': 'onTokenIssuanceStart',
   'attribute-collection-start': 'onAttributeCollectionStart',
   'attribute-collection-submit': 'onAttributeCollectionSubmit',
+  'attribute-collection-submit-invalid': 'onAttributeCollectionSubmit',
   'otp-send': 'onOtpSend',
 }
 
