@@ -7,6 +7,7 @@ import {
   CONFIG_SCHEMA_FILE,
   extensionConfigJsonSchema,
 } from '../src/extension-config/json-schema.js'
+import { ExtensionConfigSchema } from '../src/extension-config/schema.js'
 import { LocalEnvSchema } from '../src/http/local-server.js'
 
 const root = new URL('../', import.meta.url)
@@ -33,6 +34,17 @@ describe('docs', () => {
     expect(readFileSync(new URL(CONFIG_SCHEMA_FILE, root), 'utf8')).toBe(
       extensionConfigJsonSchema(),
     )
+  })
+
+  it('every configuration example in the README is valid', () => {
+    const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+      .map((m) => m[1] ?? '')
+      .filter((block) => /"(tokenIssuanceStart|attributeCollectionS\w+)":/.test(block))
+    expect(blocks.length).toBeGreaterThanOrEqual(5)
+    for (const block of blocks) {
+      const parsed = ExtensionConfigSchema.safeParse(JSON.parse(block))
+      expect(parsed.error?.issues ?? [], block).toEqual([])
+    }
   })
 
   it('the example configuration declares the shipped schema', () => {
