@@ -15,6 +15,18 @@ describe('deadline', () => {
     deadline.finish(false)
   })
 
+  it('counts the time remaining down on its own clock, to 0 once expired', () => {
+    let at = 1000
+    const manual = createDeadlineClock(() => at)
+    const deadline = manual.start(300)
+    expect(deadline.remainingMs()).toBe(300)
+    at += 120
+    expect(deadline.remainingMs()).toBe(180)
+    at += 500
+    expect(deadline.remainingMs()).toBe(0)
+    deadline.finish(false)
+  })
+
   it('rejects a pending race with the deadline error once the budget passes, and aborts the signal', async () => {
     const deadline = clock.start(20)
     const signal = deadline.signal
