@@ -20,7 +20,8 @@ export function createManagedIdentityTokenSource(options: {
         options.clientId === undefined
           ? new ManagedIdentityCredential()
           : new ManagedIdentityCredential({ clientId: options.clientId })
-      const timeout = AbortSignal.timeout(timeoutMs)
+      // AbortSignal.timeout takes whole milliseconds only (a fraction throws a RangeError).
+      const timeout = AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))
       const abortSignal = AbortSignal.any([signal, timeout])
       // MSAL underneath does not take the signal everywhere: race it as well, so a slow identity
       // endpoint cannot hold the request past its budget (the fetch finishes in the background).

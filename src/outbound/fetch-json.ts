@@ -37,7 +37,8 @@ export interface JsonAnswer {
 
 /** Resolves with a 2xx answer's parsed JSON; anything else rejects with an OutboundError. */
 export async function fetchJson(url: string, options: FetchJsonOptions): Promise<JsonAnswer> {
-  const timeout = AbortSignal.timeout(options.timeoutMs)
+  // AbortSignal.timeout takes whole milliseconds only (a fraction throws a RangeError).
+  const timeout = AbortSignal.timeout(Math.max(1, Math.round(options.timeoutMs)))
   const signal = AbortSignal.any([options.signal, timeout])
   const failed = (err: unknown) =>
     options.signal.aborted
@@ -50,7 +51,7 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
     res = await fetch(url, {
       method: options.method,
       signal,
-      redirect: 'error',
+      redirect: 'manual', // a 3xx comes back as itself and fails below as a status
       headers: {
         accept: 'application/json',
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -68,8 +69,12 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
     if (err instanceof OutboundError) throw err
     throw failed(err)
   }
-  if (res.status < 200 || res.status > 299)
-    throw new OutboundError('status', `answered HTTP ${res.status}`, { status: res.status })
+  if (res.status < 200 || res.status > 299) {
+    const redirect = res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''
+    throw new OutboundError('status', `answered HTTP ${res.status}${redirect}`, {
+      status: res.status,
+    })
+  }
   try {
     return { status: res.status, body: JSON.parse(text) as unknown }
   } catch (err) {

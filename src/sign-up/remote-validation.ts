@@ -103,7 +103,7 @@ export function createRemoteValidator(
         if (auth.tokens !== undefined) {
           const token = await auth.tokens.getToken(
             call.signal,
-            Math.max(1, budget - (now() - started)),
+            Math.max(1, Math.round(budget - (now() - started))),
           )
           headers.authorization = `Bearer ${token}`
         }
@@ -162,7 +162,7 @@ function toDecision(body: unknown, facts: SignUpFacts): RemoteDecision | string 
       if (received === undefined) return `"attributes.${name}" was not collected`
       const type = TYPE_OF_VALUE[typeof value as keyof typeof TYPE_OF_VALUE]
       if (received.type !== undefined && received.type !== type)
-        return `"attributes.${name}" must be a ${received.type} value`
+        return `"attributes.${name}" must be ${received.type === 'int64' ? 'an' : 'a'} ${received.type} value`
       attributes[received.name] = value
     }
     return { action: 'modifyAttributeValues', attributes }

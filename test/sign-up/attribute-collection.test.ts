@@ -69,7 +69,9 @@ async function actionFor(endpoint: TestEndpoint, route: string, event: Event) {
   expect(res.status, res.text).toBe(200)
   const body = res.json as { data: { '@odata.type': string; actions: Record<string, unknown>[] } }
   expect(body.data.actions).toHaveLength(1)
-  return body.data.actions[0]
+  const [action] = body.data.actions
+  if (action === undefined) throw new Error('no action')
+  return action
 }
 const start = (endpoint: TestEndpoint, event: Event) =>
   actionFor(endpoint, 'onAttributeCollectionStart', event)
