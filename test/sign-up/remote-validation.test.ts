@@ -389,7 +389,11 @@ describe('when the API fails', () => {
       { kind: 'oversized', bytes: 70_000, chunked: true },
       'answered more than 65536 bytes',
     ],
-    ['redirects (not followed)', { kind: 'redirect', status: 307 }, 'answered HTTP 307 (redirects are not followed)'],
+    [
+      'redirects (not followed)',
+      { kind: 'redirect', status: 307 },
+      'answered HTTP 307 (redirects are not followed)',
+    ],
     ['drops the connection', { kind: 'reset' }, 'the connection failed'],
     ['hangs', { kind: 'hang' }, TIMED_OUT],
     [
