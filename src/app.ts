@@ -15,6 +15,13 @@ import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
 import { createManagedIdentityTokenSource } from './outbound/access-token.js'
 import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
+import type { RemoteAuth } from './extension-config/sign-up.js'
+import type { SourceConfig } from './extension-config/sources.js'
+import type { DataSource } from './sources/data-source.js'
+import { createGraphConnection, createGraphSource, type GraphConnection } from './sources/graph.js'
+import { createGraphTokenSource } from './sources/graph-credential.js'
+import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
+import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
 
 export interface Endpoint {
   readonly handle: HandleRequest
@@ -49,6 +56,8 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   const handlers: EventHandlers = {
     onTokenIssuanceStart: createTokenIssuanceStartHandler(
       config.extension.tokenIssuanceStart.claims,
+      config.extension.tokenIssuanceStart.sources,
+      sourceRunner(config),
     ),
     onAttributeCollectionStart: createAttributeCollectionStartHandler(
       config.extension.attributeCollectionStart,
@@ -91,21 +100,47 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   }
 }
 
-function remoteValidator(config: Config): RemoteValidator | undefined {
-  const remote = config.extension.attributeCollectionSubmit.remoteValidation
-  if (remote === undefined) return undefined
-  const auth = remote.auth
+/** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */
+function sourceRunner(config: Config): SourceRunner | undefined {
+  const configured = Object.entries(config.extension.tokenIssuanceStart.sources)
+  if (configured.length === 0) return undefined
+  let graph: GraphConnection | undefined
+  const sources = new Map<string, { source: DataSource; config: SourceConfig }>()
+  for (const [name, source] of configured) {
+    if (source.type === 'graph') {
+      graph ??= createGraphConnection(
+        config.graph.baseUrl,
+        createGraphTokenSource(config.graph.credential, config.graph.baseUrl),
+      )
+      sources.set(name, { source: createGraphSource(name, source, graph), config: source })
+    } else {
+      sources.set(name, {
+        source: createHttpSource(name, source, outboundAuth(config, source.auth)),
+        config: source,
+      })
+    }
+  }
+  return createSourceRunner(sources)
+}
+
+function outboundAuth(config: Config, auth: RemoteAuth | undefined): HttpSourceAuth {
   if (auth?.type === 'header') {
     const value = config.secrets[auth.secretSetting]
     // loadConfig refuses a configuration whose secret setting is unset: this cannot happen.
     if (value === undefined) throw new Error(`${auth.secretSetting} is not loaded`)
-    return createRemoteValidator(remote, { header: { name: auth.name, value } })
+    return { header: { name: auth.name, value } }
   }
   if (auth?.type === 'managedIdentity')
-    return createRemoteValidator(remote, {
+    return {
       tokens: createManagedIdentityTokenSource({ scope: auth.scope, clientId: auth.clientId }),
-    })
-  return createRemoteValidator(remote, {})
+    }
+  return {}
+}
+
+function remoteValidator(config: Config): RemoteValidator | undefined {
+  const remote = config.extension.attributeCollectionSubmit.remoteValidation
+  if (remote === undefined) return undefined
+  return createRemoteValidator(remote, outboundAuth(config, remote.auth))
 }
 
 /**

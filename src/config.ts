@@ -41,8 +41,44 @@ export const EnvSchema = z.object({
   REQUEST_BUDGET_MS: int(100, 1900, 750),
   LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536),
   EXTENSION_CONFIG: z.string().max(4096).optional(),
+  GRAPH_BASE_URL: z
+    .string()
+    .refine(
+      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
+      'must be an https URL',
+    )
+    .default('https://graph.microsoft.com'),
+  AZURE_TENANT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
+  AZURE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
+  AZURE_CLIENT_SECRET: z.string().max(1024).optional(),
+  AZURE_CLIENT_CERTIFICATE_PATH: z.string().max(4096).optional(),
+  AZURE_AUTHORITY_HOST: z
+    .string()
+    .refine(
+      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
+      'must be an https URL',
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
+
+/** How the endpoint authenticates to Microsoft Graph (only used when a Graph source exists). */
+export type GraphCredentialConfig =
+  | {
+      readonly kind: 'clientSecret'
+      readonly tenantId: string
+      readonly clientId: string
+      readonly secret: string
+      readonly authorityHost: string | undefined
+    }
+  | {
+      readonly kind: 'clientCertificate'
+      readonly tenantId: string
+      readonly clientId: string
+      readonly certificatePath: string
+      readonly authorityHost: string | undefined
+    }
+  | { readonly kind: 'managedIdentity'; readonly clientId: string | undefined }
 
 export type Config = Readonly<{
   tenantId: string
@@ -57,6 +93,7 @@ export type Config = Readonly<{
   extension: ExtensionConfig
   /** Values of the app settings EXTENSION_CONFIG names as secrets (e.g. an API key), by name. */
   secrets: Readonly<Record<string, string>>
+  graph: Readonly<{ baseUrl: string; credential: GraphCredentialConfig }>
   /** Where the extension configuration came from, for the start-up banner. */
   extensionSource: Readonly<{ kind: 'example' | 'file'; path: string }>
 }>
@@ -107,6 +144,8 @@ export function loadConfig(
   const e = parsed.data
   const tenantId = e.ENTRA_TENANT_ID.toLowerCase() // normalise once here, compare exactly elsewhere
   const issuers = e.ENTRA_ISSUER ?? defaultIssuers(tenantId)
+  const graphCredential = readGraphCredential(e, tenantId)
+  if (typeof graphCredential === 'string') throw new ConfigError([graphCredential])
   const foreign = issuers.filter((issuer) => !issuer.toLowerCase().includes(`/${tenantId}/`))
   if (foreign.length > 0) {
     throw new ConfigError([
@@ -125,6 +164,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     extension,
     secrets: Object.freeze(secrets),
+    graph: Object.freeze({ baseUrl: e.GRAPH_BASE_URL, credential: graphCredential }),
     extensionSource: Object.freeze({
       kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
       path: extensionPath,
@@ -144,6 +184,29 @@ export function defaultIssuers(tenantId: string): string[] {
 // do not. Keep what the operator wrote, except a stray trailing slash on a v2 issuer.
 function withoutTrailingSlashUnlessV1(issuer: string): string {
   return issuer.endsWith('/v2.0/') ? issuer.slice(0, -1) : issuer
+}
+
+/** AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (with AZURE_CLIENT_ID), else managed identity. */
+function readGraphCredential(
+  e: z.infer<typeof EnvSchema>,
+  tenantId: string,
+): GraphCredentialConfig | string {
+  const secret = e.AZURE_CLIENT_SECRET
+  const certificatePath = e.AZURE_CLIENT_CERTIFICATE_PATH
+  if (secret === undefined && certificatePath === undefined)
+    return { kind: 'managedIdentity', clientId: e.AZURE_CLIENT_ID }
+  if (secret !== undefined && certificatePath !== undefined)
+    return 'AZURE_CLIENT_SECRET: set it or AZURE_CLIENT_CERTIFICATE_PATH, not both'
+  if (e.AZURE_CLIENT_ID === undefined)
+    return `AZURE_CLIENT_ID: is required with ${secret !== undefined ? 'AZURE_CLIENT_SECRET' : 'AZURE_CLIENT_CERTIFICATE_PATH'}`
+  const common = {
+    tenantId: e.AZURE_TENANT_ID ?? tenantId,
+    clientId: e.AZURE_CLIENT_ID,
+    authorityHost: e.AZURE_AUTHORITY_HOST,
+  }
+  return secret !== undefined
+    ? { kind: 'clientSecret', secret, ...common }
+    : { kind: 'clientCertificate', certificatePath: certificatePath ?? '', ...common }
 }
 
 /** The app settings EXTENSION_CONFIG names (`secretSetting`): each must be set, fail closed. */

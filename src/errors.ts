@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_DEADLINE_EXCEEDED'
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_UPSTREAM_FAILED'
+  | 'ERR_CLAIMS_TOO_LARGE'
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_INTERNAL'
@@ -44,6 +45,8 @@ const STATUS = {
   ERR_DEADLINE_EXCEEDED: 504,
   ERR_UPSTREAM_TIMEOUT: 504,
   ERR_UPSTREAM_FAILED: 502,
+  // A required source answered more than fits in a token (Entra's 3 KB): upstream data, not us.
+  ERR_CLAIMS_TOO_LARGE: 502,
   ERR_INVALID_RESPONSE: 500,
   ERR_CONFIG_INVALID: 500,
   ERR_INTERNAL: 500,

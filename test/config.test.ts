@@ -132,8 +132,8 @@ describe('EXTENSION_CONFIG', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         `EXTENSION_CONFIG: ${path}: tokenIssuanceStart: Unrecognized key: "typo"`,
-        `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims.both: set exactly one of "value" or "from"`,
-        `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims.neither: set exactly one of "value" or "from"`,
+        `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims.both: set exactly one of "value", "from" or "source"`,
+        `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims.neither: set exactly one of "value", "from" or "source"`,
         expect.stringMatching(/tokenIssuanceStart\.claims\.badSource\.from: Invalid option/),
         expect.stringMatching(
           /tokenIssuanceStart\.claims\.has space: claim names are 1-256 printable ASCII/,

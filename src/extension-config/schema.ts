@@ -8,7 +8,10 @@ import {
   MAX_CLAIMS_BYTES,
 } from '../events/token-issuance-start/schema.js'
 import { maxUtf8Bytes, REQUEST_FIELD_NAMES } from '../events/token-issuance-start/request-fields.js'
+import { pathProblem } from '../claims/path.js'
+import { TransformSchema } from '../claims/transforms.js'
 import { LocaleSchema, missingDefault, type LocalizedText } from './localized-text.js'
+import { SOURCE_NAME, SourcesSchema } from './sources.js'
 import {
   AttributeCollectionStartConfigSchema,
   AttributeCollectionSubmitConfigSchema,
@@ -33,20 +36,48 @@ const ClaimRuleSchema = z
       .enum(REQUEST_FIELD_NAMES)
       .optional()
       .describe('Take the value from this field of the request.'),
+    source: z
+      .string()
+      .regex(SOURCE_NAME)
+      .optional()
+      .describe('Take the value from this data source (see "sources"), at "path".'),
+    path: z
+      .string()
+      .superRefine((path, ctx) => {
+        const problem = pathProblem(path)
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `path ${problem}` })
+      })
+      .optional()
+      .describe('With "source": where the value is in its answer, e.g. "value[].displayName".'),
+    transforms: z
+      .array(TransformSchema)
+      .max(10)
+      .optional()
+      .describe(
+        'With "source": applied in order (toString, lowercase, join, split, prefix, filterPrefix, removePrefix, pick, first, last, unique).',
+      ),
     default: ClaimValueSchema.optional().describe(
-      'With "from": the value when the request lacks the field (else the claim is left out).',
+      'With "from" or "source": the value when there is none (else the claim is left out).',
     ),
   })
-  .refine((rule) => (rule.value === undefined) !== (rule.from === undefined), {
-    message: 'set exactly one of "value" or "from"',
-  })
-  .refine((rule) => rule.default === undefined || rule.from !== undefined, {
-    message: '"default" goes with "from"',
+  .refine(
+    (rule) =>
+      [rule.value, rule.from, rule.source].filter((part) => part !== undefined).length === 1,
+    { message: 'set exactly one of "value", "from" or "source"' },
+  )
+  .refine((rule) => rule.default === undefined || rule.value === undefined, {
+    message: '"default" goes with "from" or "source"',
     path: ['default'],
   })
+  .refine(
+    (rule) =>
+      rule.source !== undefined || (rule.path === undefined && rule.transforms === undefined),
+    { message: '"path" and "transforms" go with "source"', path: ['path'] },
+  )
 export type ClaimRule = z.infer<typeof ClaimRuleSchema>
 
 const TokenIssuanceStartConfigSchema = z.strictObject({
+  sources: SourcesSchema,
   claims: z
     .record(ClaimNameSchema, ClaimRuleSchema)
     .refine((claims) => Object.keys(claims).length <= MAX_CLAIMS, `at most ${MAX_CLAIMS} claims`)
@@ -60,9 +91,10 @@ export const ExtensionConfigSchema = z
     defaultLocale: LocaleSchema.default('en').describe(
       "The language of texts when the request's locale has none; every text map must include it.",
     ),
-    tokenIssuanceStart: TokenIssuanceStartConfigSchema.default({ claims: {} }).describe(
-      'OnTokenIssuanceStart (custom claims provider).',
-    ),
+    tokenIssuanceStart: TokenIssuanceStartConfigSchema.default({
+      sources: {},
+      claims: {},
+    }).describe('OnTokenIssuanceStart (custom claims provider).'),
     attributeCollectionStart: AttributeCollectionStartConfigSchema.default({
       prefill: {},
       block: [],
@@ -73,6 +105,15 @@ export const ExtensionConfigSchema = z
     }).describe('OnAttributeCollectionSubmit (External ID sign-up, after the attribute page).'),
   })
   .superRefine((config, ctx) => {
+    const { sources, claims } = config.tokenIssuanceStart
+    for (const [name, rule] of Object.entries(claims)) {
+      if (rule.source !== undefined && !Object.hasOwn(sources, rule.source))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokenIssuanceStart', 'claims', name, 'source'],
+          message: `no source named "${rule.source}" in tokenIssuanceStart.sources`,
+        })
+    }
     for (const [path, text] of localizedTexts(config)) {
       const problem = missingDefault(text, config.defaultLocale)
       if (problem !== undefined) ctx.addIssue({ code: 'custom', path, message: problem })
@@ -93,10 +134,15 @@ const bytes = (value: string | readonly string[]) =>
     ? Buffer.byteLength(value)
     : value.reduce((sum, item) => sum + Buffer.byteLength(item), 0)
 
-/** The largest answer the rules can produce, with every request field at its schema bound. */
+/**
+ * The largest answer the static and request-field rules can produce, with every request field at
+ * its schema bound. Claims from sources have no bound known at start-up: they are checked on every
+ * call instead (see events/token-issuance-start/handler.ts).
+ */
 export function worstCaseClaimsBytes(claims: Readonly<Record<string, ClaimRule>>): number {
   let total = 0
   for (const [name, rule] of Object.entries(claims)) {
+    if (rule.source !== undefined) continue
     const fromRequest = rule.from === undefined ? 0 : maxUtf8Bytes(rule.from)
     const configured = rule.value ?? rule.default
     total += Buffer.byteLength(name) + Math.max(fromRequest, configured ? bytes(configured) : 0)

@@ -187,7 +187,7 @@ export type AttributeRule = z.infer<typeof AttributeRuleSchema>
 
 const SECRET_SETTING = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
-const RemoteAuthSchema = z.discriminatedUnion('type', [
+export const RemoteAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('header'),
     name: z

@@ -1,7 +1,7 @@
-// Access tokens for calls to the customer's own APIs, from the Function App's managed identity
-// (system-assigned, or user-assigned by client ID) through @azure/identity, which caches them
-// until shortly before they expire. The credential is made once per process.
-import { ManagedIdentityCredential } from '@azure/identity'
+// Access tokens for outbound calls (Microsoft Graph, the customer's own APIs) from an
+// @azure/identity credential, which caches them until shortly before they expire. Credentials
+// are made on first use (start-up stays offline) and then live as long as the process.
+import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity'
 import { OutboundError } from './fetch-json.js'
 
 export interface AccessTokenSource {
@@ -9,47 +9,54 @@ export interface AccessTokenSource {
   getToken(signal: AbortSignal, timeoutMs: number): Promise<string>
 }
 
-export function createManagedIdentityTokenSource(options: {
-  readonly scope: string
-  readonly clientId?: string | undefined
-}): AccessTokenSource {
-  let credential: ManagedIdentityCredential | undefined // made on first use: start-up stays offline
+export function createTokenSource(
+  makeCredential: () => TokenCredential,
+  scope: string,
+): AccessTokenSource {
+  let credential: TokenCredential | undefined
   return {
     async getToken(signal, timeoutMs) {
-      credential ??=
-        options.clientId === undefined
-          ? new ManagedIdentityCredential()
-          : new ManagedIdentityCredential({ clientId: options.clientId })
+      credential ??= makeCredential()
       // AbortSignal.timeout takes whole milliseconds only (a fraction throws a RangeError).
       const timeout = AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))
       const abortSignal = AbortSignal.any([signal, timeout])
-      // MSAL underneath does not take the signal everywhere: race it as well, so a slow identity
-      // endpoint cannot hold the request past its budget (the fetch finishes in the background).
+      // MSAL underneath does not take the signal everywhere: race it as well, so a slow token
+      // endpoint cannot hold the request past its budget (the fetch finishes in the background
+      // and, when it succeeds, fills the cache for the next request).
       let onAbort: (() => void) | undefined
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => {
           reject(
             signal.aborted
               ? new OutboundError('deadline', 'the request deadline passed')
-              : new OutboundError('timeout', `no managed identity token within ${timeoutMs} ms`),
+              : new OutboundError('timeout', `no access token within ${Math.round(timeoutMs)} ms`),
           )
         }
         abortSignal.addEventListener('abort', onAbort, { once: true })
       })
       try {
-        const token = await Promise.race([
-          credential.getToken(options.scope, { abortSignal }),
-          aborted,
-        ])
+        const token = await Promise.race([credential.getToken(scope, { abortSignal }), aborted])
+        if (token === null) throw new Error('the credential returned no token')
         return token.token
       } catch (err) {
         if (err instanceof OutboundError) throw err
-        throw new OutboundError('network', 'the managed identity token could not be obtained', {
-          cause: err,
-        })
+        throw new OutboundError('network', 'an access token could not be obtained', { cause: err })
       } finally {
         if (onAbort !== undefined) abortSignal.removeEventListener('abort', onAbort)
       }
     },
   }
+}
+
+export function createManagedIdentityTokenSource(options: {
+  readonly scope: string
+  readonly clientId?: string | undefined
+}): AccessTokenSource {
+  return createTokenSource(
+    () =>
+      options.clientId === undefined
+        ? new ManagedIdentityCredential()
+        : new ManagedIdentityCredential({ clientId: options.clientId }),
+    options.scope,
+  )
 }

@@ -28,6 +28,8 @@ function claimsFor(
   edit?.(raw)
   const event = TokenIssuanceStartEventSchema.parse(raw)
   const answer = createTokenIssuanceStartHandler(config.tokenIssuanceStart.claims)(event, context)
+  // Claims from configuration and the request need no I/O: the answer must not wait for a tick.
+  if (answer instanceof Promise) throw new Error('expected a synchronous answer')
   expect(TokenIssuanceStartResponseSchema.safeParse(answer).success).toBe(true)
   return answer.data.actions[0].claims
 }

@@ -1,0 +1,45 @@
+// The identity the endpoint calls Microsoft Graph as: a client secret or certificate when the
+// standard AZURE_* variables name one (local runs, other hosts), else the Function App's managed
+// identity (AZURE_CLIENT_ID selects a user-assigned one). Tokens are for "<graph origin>/.default".
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity'
+import type { GraphCredentialConfig } from '../config.js'
+import { createTokenSource, type AccessTokenSource } from '../outbound/access-token.js'
+
+export function createGraphTokenSource(
+  credential: GraphCredentialConfig,
+  graphBaseUrl: string,
+): AccessTokenSource {
+  return createTokenSource(
+    () => makeCredential(credential),
+    `${new URL(graphBaseUrl).origin}/.default`,
+  )
+}
+
+function makeCredential(config: GraphCredentialConfig): TokenCredential {
+  // A custom authority (a national cloud, a test stand-in) is trusted as configured: MSAL's
+  // instance discovery would otherwise ask login.microsoftonline.com about it first.
+  const authority =
+    config.kind !== 'managedIdentity' && config.authorityHost !== undefined
+      ? { authorityHost: config.authorityHost, disableInstanceDiscovery: true }
+      : {}
+  switch (config.kind) {
+    case 'clientSecret':
+      return new ClientSecretCredential(config.tenantId, config.clientId, config.secret, authority)
+    case 'clientCertificate':
+      return new ClientCertificateCredential(
+        config.tenantId,
+        config.clientId,
+        { certificatePath: config.certificatePath },
+        authority,
+      )
+    case 'managedIdentity':
+      return config.clientId === undefined
+        ? new ManagedIdentityCredential()
+        : new ManagedIdentityCredential({ clientId: config.clientId })
+  }
+}

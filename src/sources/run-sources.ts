@@ -1,0 +1,102 @@
+// Runs the sources one OnTokenIssuanceStart call needs, concurrently, each under its own timeout
+// inside the request deadline, through its cache. Never rejects: each source ends as a value or a
+// failure, and the handler applies the source's policy.
+import type { SourceConfig } from '../extension-config/sources.js'
+import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
+import type { Logger } from '../log.js'
+import { SourceError, type DataSource } from './data-source.js'
+import { createSourceCache, type SourceCache } from './source-cache.js'
+
+/** Kept back from the request budget for building and sending our own answer. */
+export const ANSWER_RESERVE_MS = 50
+
+export type SourceOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly timedOut: boolean; readonly reason: string }
+
+export interface SourceCall {
+  readonly event: TokenIssuanceStartEvent
+  readonly signal: AbortSignal
+  readonly remainingMs: number
+  readonly log: Logger
+}
+
+interface RunnableSource {
+  readonly source: DataSource
+  readonly config: SourceConfig
+  readonly cache: SourceCache | undefined
+}
+
+export interface SourceRunner {
+  run(names: readonly string[], call: SourceCall): Promise<Map<string, SourceOutcome>>
+}
+
+export function createSourceRunner(
+  sources: ReadonlyMap<string, { readonly source: DataSource; readonly config: SourceConfig }>,
+  now: () => number = Date.now,
+): SourceRunner {
+  const runnable = new Map<string, RunnableSource>()
+  for (const [name, { source, config }] of sources) {
+    const cache =
+      config.cache === undefined
+        ? undefined
+        : createSourceCache({
+            ttlMs: config.cache.ttlSeconds * 1000,
+            staleMs: config.cache.staleOnErrorSeconds * 1000,
+            maxEntries: config.cache.maxEntries,
+          })
+    runnable.set(name, { source, config, cache })
+  }
+
+  async function runOne(entry: RunnableSource, call: SourceCall): Promise<SourceOutcome> {
+    const { source, config, cache } = entry
+    const key = source.keyFor(call.event)
+    if (key instanceof SourceError) return failed(source.name, key, 0, call.log)
+    const cached = cache?.fresh(key, now())
+    if (cached !== undefined) {
+      call.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
+      return { ok: true, value: cached }
+    }
+    const started = now()
+    const timeoutMs = Math.floor(Math.min(config.timeoutMs, call.remainingMs - ANSWER_RESERVE_MS))
+    try {
+      if (timeoutMs <= 0)
+        throw new SourceError('no time left in the request budget', { timedOut: true })
+      const value = await source.fetch(call.event, call.signal, timeoutMs)
+      cache?.set(key, value, now())
+      call.log.debug('source_answer', { source: source.name, cache: 'miss', ms: now() - started })
+      return { ok: true, value }
+    } catch (err) {
+      const error =
+        err instanceof SourceError ? err : new SourceError('failed unexpectedly', { cause: err })
+      const stale = cache?.stale(key, now())
+      if (stale !== undefined) {
+        call.log.warn('source_stale', {
+          source: source.name,
+          reason: error.message,
+          ageSeconds: Math.round((now() - stale.storedAt) / 1000),
+        })
+        return { ok: true, value: stale.value }
+      }
+      return failed(source.name, error, now() - started, call.log)
+    }
+  }
+
+  return {
+    async run(names, call) {
+      const outcomes = await Promise.all(
+        names.map(async (name) => {
+          const entry = runnable.get(name)
+          if (entry === undefined) throw new Error(`unknown source ${name}`) // the schema checks
+          return [name, await runOne(entry, call)] as const
+        }),
+      )
+      return new Map(outcomes)
+    },
+  }
+}
+
+function failed(name: string, error: SourceError, ms: number, log: Logger): SourceOutcome {
+  log.warn('source_failed', { source: name, reason: error.message, ms })
+  return { ok: false, timedOut: error.timedOut, reason: error.message }
+}
