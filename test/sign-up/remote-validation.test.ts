@@ -680,7 +680,9 @@ describe('managed identity auth', () => {
         expect(res.json).toEqual(policyBlockPage())
         expect(mi.hits).toBeGreaterThan(hitsBefore)
         expect(api.requests).toHaveLength(0)
-        expect(failureReason(res.logs)).toMatch(/^(an access token could not be obtained|no access token within \d+ ms)$/)
+        expect(failureReason(res.logs)).toMatch(
+          /^(an access token could not be obtained|no access token within \d+ ms)$/,
+        )
       },
     )
 
