@@ -57,7 +57,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     onTokenIssuanceStart: createTokenIssuanceStartHandler(
       config.extension.tokenIssuanceStart.claims,
       config.extension.tokenIssuanceStart.sources,
-      sourceRunner(config),
+      sourceRunner(config, now),
     ),
     onAttributeCollectionStart: createAttributeCollectionStartHandler(
       config.extension.attributeCollectionStart,
@@ -101,7 +101,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */
-function sourceRunner(config: Config): SourceRunner | undefined {
+function sourceRunner(config: Config, now: () => number): SourceRunner | undefined {
   const configured = Object.entries(config.extension.tokenIssuanceStart.sources)
   if (configured.length === 0) return undefined
   let graph: GraphConnection | undefined
@@ -120,7 +120,7 @@ function sourceRunner(config: Config): SourceRunner | undefined {
       })
     }
   }
-  return createSourceRunner(sources)
+  return createSourceRunner(sources, now)
 }
 
 function outboundAuth(config: Config, auth: RemoteAuth | undefined): HttpSourceAuth {

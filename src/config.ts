@@ -222,6 +222,13 @@ function readSecrets(
       'attributeCollectionSubmit.remoteValidation.auth.secretSetting',
       auth.secretSetting,
     ])
+  for (const [name, source] of Object.entries(extension.tokenIssuanceStart.sources)) {
+    if (source.type === 'http' && source.auth?.type === 'header')
+      named.push([
+        `tokenIssuanceStart.sources.${name}.auth.secretSetting`,
+        source.auth.secretSetting,
+      ])
+  }
   const secrets: Record<string, string> = {}
   for (const [path, setting] of named) {
     const value = env[setting]

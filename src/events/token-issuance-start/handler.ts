@@ -124,7 +124,7 @@ export function createTokenIssuanceStartHandler(
         if (rule.required)
           throw new EndpointError(
             'ERR_CLAIMS_TOO_LARGE',
-            `claim "${rule.claim}" from source "${rule.source}" has ${reason}`,
+            `claim "${rule.claim}" from required source "${rule.source}" does not fit: ${reason}`,
           )
         context.log.warn('claim_dropped', { claim: rule.claim, source: rule.source, reason })
         continue

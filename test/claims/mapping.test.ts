@@ -1,0 +1,77 @@
+// The path syntax and the transforms that turn a source's answer into a claim value.
+import { describe, expect, it } from 'vitest'
+import { compilePath, pathProblem } from '../../src/claims/path.js'
+import { compileTransforms, toClaimValue, type Transform } from '../../src/claims/transforms.js'
+
+const answer = {
+  department: 'Sales',
+  employee: { id: 4711, emails: ['a@example.org', 'b@example.org'] },
+  value: [
+    { displayName: 'app-readers', id: 'g1' },
+    { displayName: 'Finance', id: 'g2' },
+    { id: 'g3' }, // no name
+    null,
+  ],
+}
+
+describe('paths', () => {
+  it.each([
+    ['department', 'Sales'],
+    ['employee.id', 4711],
+    ['employee.emails[0]', 'a@example.org'],
+    ['employee.emails[-1]', 'b@example.org'],
+    ['employee.emails[5]', undefined],
+    ['value[].displayName', ['app-readers', 'Finance']],
+    ['value[].id', ['g1', 'g2', 'g3']],
+    ['nothing.here', undefined],
+    ['department.length', undefined], // no reaching into strings
+    ['constructor', undefined], // nor into the prototype chain
+    ['__proto__', undefined],
+  ])('%s reads %j', (path, expected) => {
+    expect(compilePath(path).read(answer)).toEqual(expected)
+  })
+
+  it('reads an answer that is itself an array, and the whole answer with an empty path', () => {
+    expect(compilePath('[].role').read([{ role: 'a' }, { role: 'b' }])).toEqual(['a', 'b'])
+    expect(compilePath('').read('whole')).toBe('whole')
+  })
+
+  it.each(['a..b', 'a[x]', 'a b', 'a[]]', '.a'])('refuses %s', (path) => {
+    expect(pathProblem(path)).toMatch(/is not a key, key\[\] or key\[n\]$/)
+  })
+})
+
+describe('transforms', () => {
+  const apply = (value: unknown, transforms: Transform[]) =>
+    toClaimValue(compileTransforms(transforms)(value))
+
+  it.each<[unknown, Transform[], unknown]>([
+    [4711, ['toString'], '4711'],
+    [true, [], 'true'],
+    ['Sales', ['lowercase'], 'sales'],
+    [['a', 'b'], ['uppercase'], ['A', 'B']],
+    [['a', 'b', 'a'], ['unique'], ['a', 'b']],
+    [['a', 'b'], [{ join: ',' }], 'a,b'],
+    ['a, b,,c', [{ split: ',' }], ['a', 'b', 'c']],
+    ['x', [{ prefix: 'role:' }], 'role:x'],
+    [
+      ['app-a', 'b', 'app-c'],
+      [{ filterPrefix: 'app-' }, { removePrefix: 'app-' }],
+      ['a', 'c'],
+    ],
+    ['other', [{ filterPrefix: 'app-' }], undefined],
+    [['a', 'b', 'c'], [{ pick: 1 }], 'b'],
+    [['a', 'b', 'c'], ['first'], 'a'],
+    [['a', 'b', 'c'], ['last'], 'c'],
+    [[], ['first'], undefined],
+  ])('%j with %j gives %j', (value, transforms, expected) => {
+    expect(apply(value, transforms)).toEqual(expected)
+  })
+
+  it('ends with strings or string arrays only: objects, nulls and empty strings are no value', () => {
+    expect(apply({ a: 1 }, [])).toBeUndefined()
+    expect(apply(null, [])).toBeUndefined()
+    expect(apply('', [])).toBeUndefined()
+    expect(apply([{ a: 1 }, 'x', 2, ''], [])).toEqual(['x', '2'])
+  })
+})
