@@ -6,7 +6,11 @@ import { once } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { directoryRole, group, startGraph, type GraphStandIn } from './support/graph-server.js'
 import { clientCertificate, tlsEnv } from './support/test-ca.js'
-import { GRAPH_SCOPE, startTokenEndpoint, type TokenEndpointStandIn } from './support/token-endpoint.js'
+import {
+  GRAPH_SCOPE,
+  startTokenEndpoint,
+  type TokenEndpointStandIn,
+} from './support/token-endpoint.js'
 
 const COST_CENTER = 'extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_costCenter'
 const ADA = '7d9a2f3e-1c4b-4e8a-9f6d-2b3c4d5e6f70'
