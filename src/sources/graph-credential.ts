@@ -23,10 +23,15 @@ export function createGraphTokenSource(
 function makeCredential(config: GraphCredentialConfig): TokenCredential {
   // A custom authority (a national cloud, a test stand-in) is trusted as configured: MSAL's
   // instance discovery would otherwise ask login.microsoftonline.com about it first.
-  const authority =
-    config.kind !== 'managedIdentity' && config.authorityHost !== undefined
+  // No retries inside the credential: by default a 5xx from the token endpoint is retried 3
+  // times over ~5 s, past any sign-in budget. A failed token fetch fails this call's source (its
+  // policy applies); the next call tries again.
+  const authority = {
+    retryOptions: { maxRetries: 0 },
+    ...(config.kind !== 'managedIdentity' && config.authorityHost !== undefined
       ? { authorityHost: config.authorityHost, disableInstanceDiscovery: true }
-      : {}
+      : {}),
+  }
   switch (config.kind) {
     case 'clientSecret':
       return new ClientSecretCredential(config.tenantId, config.clientId, config.secret, authority)

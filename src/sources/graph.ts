@@ -28,6 +28,8 @@ const RETRIED_STATUSES = new Set([429, 503, 504])
 class RequestBudget implements MiddlewareOptions {
   readonly signal: AbortSignal
   readonly deadlineAt: number
+  /** Our own error from inside the chain: the client rewraps errors as GraphError(-1). */
+  failure: OutboundError | undefined
   constructor(signal: AbortSignal, deadlineAt: number) {
     this.signal = signal
     this.deadlineAt = deadlineAt
@@ -60,7 +62,12 @@ class BearerToken extends Link {
   }
   async execute(context: Context): Promise<void> {
     const budget = budgetOf(context)
-    const token = await this.tokens.getToken(budget.signal, budget.deadlineAt - performance.now())
+    const token = await this.tokens
+      .getToken(budget.signal, budget.deadlineAt - performance.now())
+      .catch((err: unknown) => {
+        if (err instanceof OutboundError) budget.failure = err
+        throw err
+      })
     const headers = new Headers(context.options?.headers)
     headers.set('authorization', `Bearer ${token}`)
     context.options = { ...context.options, headers }
@@ -95,7 +102,10 @@ class BoundedFetch implements Middleware {
       signal,
       redirect: 'manual',
     })
-    const text = await readLimited(res, MAX_ANSWER_BYTES)
+    const text = await readLimited(res, MAX_ANSWER_BYTES).catch((err: unknown) => {
+      if (err instanceof OutboundError) budget.failure = err
+      throw err
+    })
     context.response = new Response(res.status === 204 ? null : text, {
       status: res.status,
       statusText: res.statusText,
@@ -240,8 +250,10 @@ function isGroup(item: unknown): boolean {
 }
 
 /** A message naming the status and Graph's error code, never Graph's message (it may hold ids). */
-function toSourceError(err: unknown, budget: RequestBudget): SourceError {
+function toSourceError(thrown: unknown, budget: RequestBudget): SourceError {
+  let err = thrown
   if (err instanceof SourceError) return err
+  if (budget.failure !== undefined) err = budget.failure
   const timedOut = performance.now() >= budget.deadlineAt - 1 || budget.signal.aborted
   if (err instanceof OutboundError)
     return new SourceError(err.message, {

@@ -383,7 +383,11 @@ export async function startGraph(options: GraphOptions): Promise<GraphStandIn> {
     if (token === undefined) {
       throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.')
     }
-    const check = await options.tokens.verifyAccessToken(token, GRAPH_RESOURCE)
+    // Graph accepts tokens for its own origin (a national cloud's https://graph.microsoft.us, or
+    // this stand-in's https://127.0.0.1:<port>, which is what GRAPH_BASE_URL makes the product
+    // ask for) as well as for the public cloud's resource.
+    const own = await options.tokens.verifyAccessToken(token, state.origin)
+    const check = own.ok ? own : await options.tokens.verifyAccessToken(token, GRAPH_RESOURCE)
     if (!check.ok) {
       throw new GraphError(
         401,
