@@ -290,7 +290,8 @@ describe('a certificate credential', () => {
     tokens.addClient({ clientId, certificate: cert.certificate })
     const path = join(mkdtempSync(join(tmpdir(), 'graph-cert-')), 'client.pem')
     writeFileSync(path, cert.pem, { mode: 0o600 })
-    const { AZURE_CLIENT_SECRET: _secret, ...rest } = graphEnv()
+    const rest: Record<string, string> = graphEnv()
+    delete rest.AZURE_CLIENT_SECRET // a certificate instead
     state.env = () => ({ ...rest, AZURE_CLIENT_ID: clientId, AZURE_CLIENT_CERTIFICATE_PATH: path })
   })
   const it$ = withConfig(
