@@ -1,6 +1,6 @@
 // Documentation that cannot drift: the README configuration table lists exactly the variables the
 // code reads, and the shipped JSON Schema is the one generated from the zod schema.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { EnvSchema } from '../src/config.js'
 import {
@@ -44,6 +44,17 @@ describe('docs', () => {
     for (const block of blocks) {
       const parsed = ExtensionConfigSchema.safeParse(JSON.parse(block))
       expect(parsed.error?.issues ?? [], block).toEqual([])
+    }
+  })
+
+  it('the README shows each configuration of config/examples as it is', () => {
+    const folder = new URL('config/examples/', root)
+    const files = readdirSync(folder).filter((name) => name.endsWith('.json'))
+    expect(files.length).toBeGreaterThanOrEqual(3)
+    for (const name of files) {
+      const text = readFileSync(new URL(name, folder), 'utf8').trimEnd()
+      expect(readme, name).toContain(text)
+      expect(ExtensionConfigSchema.safeParse(JSON.parse(text)).success, name).toBe(true)
     }
   })
 
