@@ -37,7 +37,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanUp().finally(() => process.exit(130)))
 }
 // Bounded no matter what: every round's warm-ups and runs, two start-ups, and slack.
-const watchdogMs = rounds * 2 * (WARMUP_S + durationS) * 1000 + 2 * STARTUP_TIMEOUT_MS + 30_000
+const watchdogMs = rounds * 4 * (WARMUP_S + durationS) * 1000 + 6 * STARTUP_TIMEOUT_MS + 30_000
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${watchdogMs} ms; giving up\n`)
   void cleanUp().finally(() => process.exit(1))
@@ -88,22 +88,86 @@ async function main(): Promise<number> {
   if (!bareFirst.body.equals(first.body))
     throw new Error('bare: its answer differs from the full one')
 
-  const target = (child: Child): Target => ({
-    url: child.url + EVENT_PATH,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: fixture,
-    expectBody: first.body.toString('utf8'),
-  })
+  // Two more endpoints with a claims source (an HTTP API in its own process): one whose answers
+  // are cached (after the first call per user, no I/O), one that waits SOURCE_DELAY_MS each call.
+  const withSource = async (name: string, delayMs: number, cache: boolean) => {
+    const api = await startChild({
+      name: `${name}-api`,
+      args: ['--import', 'tsx', 'bench/source-api.ts', String(delayMs)],
+      cwd: ROOT,
+      env: process.env,
+      timeoutMs: STARTUP_TIMEOUT_MS,
+    })
+    children.push(api)
+    const configFile = join(tmp, `${name}.json`)
+    writeFileSync(configFile, JSON.stringify(sourceConfig(api.url, cache)))
+    log(`starting the endpoint with a ${name} source ...`)
+    const child = await startChild({
+      name,
+      args: ['dist/src/http/serve-local.js'],
+      cwd: ROOT,
+      env: { ...env, EXTENSION_CONFIG: configFile },
+      timeoutMs: STARTUP_TIMEOUT_MS,
+    })
+    children.push(child)
+    const childToken = await until('a dev token', () => getToken(child.url))
+    const answer = await until(`a 200 from ${name}`, () =>
+      postFixture(child.url, childToken, fixture),
+    )
+    if (!answer.body.includes('CC-100')) throw new Error(`${name}: the source's claim is missing`)
+    return { child, token: childToken, body: answer.body }
+  }
+  const cached = await withSource('cached', 0, true)
+  const slow = await withSource(`${SOURCE_DELAY_MS}ms`, SOURCE_DELAY_MS, false)
+
+  const targets: [Child, Target][] = [
+    [bare, targetOf(bare, token, fixture, first.body)],
+    [full, targetOf(full, token, fixture, first.body)],
+    [cached.child, targetOf(cached.child, cached.token, fixture, cached.body)],
+    [slow.child, targetOf(slow.child, slow.token, fixture, slow.body)],
+  ]
   const runs: Run[] = []
   for (let round = 1; round <= rounds; round++) {
-    for (const child of [bare, full]) {
+    for (const [child, target] of targets) {
       log(`round ${round}/${rounds}, ${child.name}: warm-up ${WARMUP_S} s, then ${durationS} s ...`)
-      runs.push({ child, round, measured: await measure(target(child), durationS) })
+      runs.push({ child, round, measured: await measure(target, durationS) })
     }
   }
   const rssAfterRun = rssMiB(full.pid)
 
   return report(runs, full, { coldStartMs, rssAfterStart, rssAfterRun })
+}
+
+/** The delay of the slow source: a typical in-region API call. */
+const SOURCE_DELAY_MS = 20
+
+function targetOf(child: Child, token: string, fixture: string, expect: Buffer): Target {
+  return {
+    url: child.url + EVENT_PATH,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: fixture,
+    expectBody: expect.toString('utf8'),
+  }
+}
+
+function sourceConfig(apiUrl: string, cache: boolean) {
+  return {
+    tokenIssuanceStart: {
+      sources: {
+        hr: {
+          type: 'http',
+          url: `${apiUrl}/employees/{user.id}`,
+          timeoutMs: 500,
+          ...(cache ? { cache: { ttlSeconds: 3600 } } : {}),
+        },
+      },
+      claims: {
+        correlationId: { from: 'correlationId' },
+        costCenter: { source: 'hr', path: 'employee.costCenter' },
+        roles: { source: 'hr', path: 'roles' },
+      },
+    },
+  }
 }
 
 interface Run {
@@ -120,7 +184,7 @@ interface FullStats {
 
 function report(runs: Run[], full: Child, stats: FullStats): number {
   const row = (cells: (string | number)[]) =>
-    cells.map((cell, i) => String(cell)[i === 0 ? 'padEnd' : 'padStart'](i === 0 ? 7 : 9)).join(' ')
+    cells.map((cell, i) => String(cell)[i === 0 ? 'padEnd' : 'padStart'](i === 0 ? 9 : 9)).join(' ')
   const out = [
     '',
     `POST ${EVENT_PATH} (fixture token-issuance-start.json),`,
@@ -128,6 +192,9 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     `${rounds} rounds of: warm-up ${WARMUP_S} s (not counted), then ${durationS} s measured, bare then full;`,
     'client and servers share this machine',
     'full endpoint: dev mode, LOG_LEVEL=warn (per-request audit log lines are off)',
+    '',
+    'cached: the endpoint with an HTTP claims source whose answers are cached;',
+    `${SOURCE_DELAY_MS}ms: the same source without a cache, answering after ${SOURCE_DELAY_MS} ms`,
     '',
     row(['server', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'mismatch', 'requests']),
   ]
@@ -150,13 +217,27 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
   const rps = (name: string, round: number) =>
     runs.find((r) => r.child.name === name && r.round === round)?.measured.result.requests
       .average ?? NaN
-  const ratios = Array.from({ length: rounds }, (_, i) => rps('full', i + 1) / rps('bare', i + 1))
-  const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(rounds / 2)] ?? NaN
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
+  const ratiosOf = (name: string) =>
+    Array.from({ length: rounds }, (_, i) => rps(name, i + 1) / rps('bare', i + 1))
+  const ratios = ratiosOf('full')
+  const ratio = median(ratios)
+  const cachedRatios = ratiosOf('cached')
+  const slowName = `${SOURCE_DELAY_MS}ms`
+  const slowRuns = runs.filter((r) => r.child.name === slowName)
+  const slowP50 = median(slowRuns.map((r) => r.measured.p50))
+  // With a source that takes SOURCE_DELAY_MS, each connection can do at most 1000/delay calls a
+  // second: that ceiling is the baseline for this case, and p50 above the delay is our overhead.
+  const ceiling = (CONNECTIONS * 1000) / SOURCE_DELAY_MS
+  const slowRatio = median(slowRuns.map((r) => r.measured.result.requests.average / ceiling))
   const mib = (value: number | undefined) =>
     value === undefined ? 'n/a' : `${value.toFixed(1)} MiB`
   out.push(
     '',
     `ratio full/bare: ${ratio.toFixed(2)} (median of rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+    `ratio cached-source/bare: ${median(cachedRatios).toFixed(2)} (median of rounds: ${cachedRatios.map((r) => r.toFixed(2)).join(', ')})`,
+    `${slowName} source: ${slowRatio.toFixed(2)} of the ceiling of ${ceiling.toFixed(0)} req/s (${CONNECTIONS} connections x 1000/${SOURCE_DELAY_MS} ms); p50 ${slowP50.toFixed(2)} ms = ${SOURCE_DELAY_MS} ms source + ${(slowP50 - SOURCE_DELAY_MS).toFixed(2)} ms`,
     `full RSS: ${mib(stats.rssAfterStart)} after start, ${mib(stats.rssAfterRun)} after the run`,
     `full cold start: ${stats.coldStartMs.toFixed(0)} ms from spawn to first authenticated 200` +
       ` (URL on stderr after ${(full.listeningAt - full.spawnedAt).toFixed(0)} ms)`,

@@ -165,6 +165,12 @@ describe('a user, groups and the manager from Graph', () => {
     expect(claims).not.toHaveProperty('groups')
   })
 
+  it('waits for a slow Graph within the source timeout', async () => {
+    graph.fault({ kind: 'slow', delayMs: 150 }, { path: /\/manager$/ })
+    const claims = claimsOf(await post(it$.endpoint))
+    expect(claims.managerId).toBe('E-1')
+  })
+
   it('retries a 429 whose Retry-After fits the deadline', async () => {
     graph.fault(
       { kind: 'status', status: 429, retryAfterSeconds: 0 },
@@ -192,6 +198,7 @@ describe('a user, groups and the manager from Graph', () => {
   })
 
   it.each([
+    [401, 'Graph answered HTTP 401 (InvalidAuthenticationToken)'],
     [403, 'Graph answered HTTP 403 (Authorization_RequestDenied)'],
     [404, 'Graph answered HTTP 404 (Request_ResourceNotFound)'],
     [500, 'Graph answered HTTP 500 (UnknownError)'],
