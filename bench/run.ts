@@ -12,6 +12,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURE = join(ROOT, 'test/fixtures/events/token-issuance-start.json')
 const EVENT_PATH = '/api/onTokenIssuanceStart'
 const STARTUP_TIMEOUT_MS = 30_000
+/** The delay of the slow claims source: a typical in-region API call. */
+const SOURCE_DELAY_MS = 20
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? '5')
 if (!Number.isFinite(durationS) || durationS < 1 || durationS > 600) {
@@ -137,9 +139,6 @@ async function main(): Promise<number> {
 
   return report(runs, full, { coldStartMs, rssAfterStart, rssAfterRun })
 }
-
-/** The delay of the slow source: a typical in-region API call. */
-const SOURCE_DELAY_MS = 20
 
 function targetOf(child: Child, token: string, fixture: string, expect: Buffer): Target {
   return {

@@ -4,6 +4,7 @@
 import type { SourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { Logger } from '../log.js'
+import type { MaybePromise } from '../maybe-promise.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { createSourceCache, type SourceCache } from './source-cache.js'
 
@@ -16,8 +17,9 @@ export type SourceOutcome =
 
 export interface SourceCall {
   readonly event: TokenIssuanceStartEvent
+  /** Read only when a source is really called: making the signal has a cost (deadline.ts). */
   readonly signal: AbortSignal
-  readonly remainingMs: number
+  readonly remainingMs: () => number
   readonly log: Logger
 }
 
@@ -28,7 +30,8 @@ interface RunnableSource {
 }
 
 export interface SourceRunner {
-  run(names: readonly string[], call: SourceCall): Promise<Map<string, SourceOutcome>>
+  /** Synchronous when every source is answered from its cache: no promise, no signal, no I/O. */
+  run(names: readonly string[], call: SourceCall): MaybePromise<Map<string, SourceOutcome>>
 }
 
 export function createSourceRunner(
@@ -48,17 +51,25 @@ export function createSourceRunner(
     runnable.set(name, { source, config, cache })
   }
 
-  async function runOne(entry: RunnableSource, call: SourceCall): Promise<SourceOutcome> {
-    const { source, config, cache } = entry
+  /** The outcome without I/O (a cache hit, or a request the source cannot make), or its key. */
+  function settleAtOnce(entry: RunnableSource, call: SourceCall): SourceOutcome | string {
+    const { source, cache } = entry
     const key = source.keyFor(call.event)
     if (key instanceof SourceError) return failed(source.name, key, 0, call.log)
     const cached = cache?.fresh(key, now())
-    if (cached !== undefined) {
-      call.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
-      return { ok: true, value: cached }
-    }
+    if (cached === undefined) return key
+    call.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
+    return { ok: true, value: cached }
+  }
+
+  async function fetchOne(
+    entry: RunnableSource,
+    key: string,
+    call: SourceCall,
+  ): Promise<SourceOutcome> {
+    const { source, config, cache } = entry
     const started = now()
-    const timeoutMs = Math.floor(Math.min(config.timeoutMs, call.remainingMs - ANSWER_RESERVE_MS))
+    const timeoutMs = Math.floor(Math.min(config.timeoutMs, call.remainingMs() - ANSWER_RESERVE_MS))
     try {
       if (timeoutMs <= 0)
         throw new SourceError('no time left in the request budget', { timedOut: true })
@@ -83,15 +94,23 @@ export function createSourceRunner(
   }
 
   return {
-    async run(names, call) {
-      const outcomes = await Promise.all(
-        names.map(async (name) => {
-          const entry = runnable.get(name)
-          if (entry === undefined) throw new Error(`unknown source ${name}`) // the schema checks
-          return [name, await runOne(entry, call)] as const
-        }),
-      )
-      return new Map(outcomes)
+    run(names, call) {
+      const outcomes = new Map<string, SourceOutcome>()
+      const pending: Promise<void>[] = []
+      for (const name of names) {
+        const entry = runnable.get(name)
+        if (entry === undefined) throw new Error(`unknown source ${name}`) // the schema checks
+        const settled = settleAtOnce(entry, call)
+        if (typeof settled !== 'string') outcomes.set(name, settled)
+        else
+          pending.push(
+            fetchOne(entry, settled, call).then((outcome) => {
+              outcomes.set(name, outcome)
+            }),
+          )
+      }
+      // fetchOne never rejects (every failure is an outcome), so Promise.all cannot either.
+      return pending.length === 0 ? outcomes : Promise.all(pending).then(() => outcomes)
     },
   }
 }

@@ -2,6 +2,12 @@
 // tokens from the loopback issuer and a loopback API: requests as configured, mapping, the
 // required/optional policies, the deadline, caching (fresh and stale) and Entra's size limit.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createTokenIssuanceStartHandler } from '../../src/events/token-issuance-start/handler.js'
+import { TokenIssuanceStartEventSchema } from '../../src/events/token-issuance-start/schema.js'
+import { ExtensionConfigSchema } from '../../src/extension-config/schema.js'
+import { silentLogger } from '../../src/log.js'
+import { createHttpSource } from '../../src/sources/http-api.js'
+import { createSourceRunner } from '../../src/sources/run-sources.js'
 import { startCustomerApi, type CustomerApi } from '../support/customer-api.js'
 import {
   startTestEndpoint,
@@ -337,5 +343,52 @@ describe("Entra's claims size limit for source claims", () => {
         message: `claim "first" from required source "needed" does not fit: the claims would exceed Entra's limit of 3072 bytes`,
       },
     })
+  })
+})
+
+describe('a cache hit', () => {
+  it('answers in the same tick, without a promise or the deadline signal', async () => {
+    const config = ExtensionConfigSchema.parse({
+      tokenIssuanceStart: {
+        sources: {
+          hr: {
+            type: 'http',
+            url: `${api.origin}/employees/{user.id}`,
+            cache: { ttlSeconds: 60 },
+          },
+        },
+        claims: { costCenter: { source: 'hr', path: 'employee.costCenter' } },
+      },
+    })
+    const { sources, claims } = config.tokenIssuanceStart
+    const hr = sources.hr
+    if (hr?.type !== 'http') throw new Error('expected the http source')
+    const runner = createSourceRunner(
+      new Map([['hr', { source: createHttpSource('hr', hr, {}), config: hr }]]),
+    )
+    const handle = createTokenIssuanceStartHandler(claims, sources, runner)
+    let signalsMade = 0
+    const context = {
+      get signal() {
+        signalsMade++
+        return new AbortController().signal
+      },
+      remainingMs: () => 500,
+      log: silentLogger,
+      now: Date.now,
+    }
+    const parsed = TokenIssuanceStartEventSchema.parse(event())
+    api.answer({ kind: 'json', body: EMPLOYEE })
+
+    const first = handle(parsed, context)
+    expect(first).toBeInstanceOf(Promise)
+    expect((await first).data.actions[0].claims).toEqual({ costCenter: 'CC-100' })
+    expect(signalsMade).toBe(1)
+
+    const second = handle(parsed, context)
+    expect(second).not.toBeInstanceOf(Promise)
+    expect((await second).data.actions[0].claims).toEqual({ costCenter: 'CC-100' })
+    expect(signalsMade).toBe(1)
+    expect(api.requests).toHaveLength(1)
   })
 })

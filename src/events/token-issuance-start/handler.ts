@@ -13,6 +13,7 @@ import { EndpointError } from '../../errors.js'
 import type { ClaimRule } from '../../extension-config/schema.js'
 import type { SourceConfig } from '../../extension-config/sources.js'
 import type { SourceOutcome, SourceRunner } from '../../sources/run-sources.js'
+import type { MaybePromise } from '../../maybe-promise.js'
 import type { HandlerContext } from '../handler-context.js'
 import { provideClaimsForToken } from './actions.js'
 import { REQUEST_FIELDS } from './request-fields.js'
@@ -97,18 +98,12 @@ export function createTokenIssuanceStartHandler(
     }
   }
 
-  return async function handleTokenIssuanceStart(
+  function answer(
     event: TokenIssuanceStartEvent,
-    context: HandlerContext,
-  ): Promise<TokenIssuanceStartResponse> {
-    const outcomes = await runner.run(needed, {
-      event,
-      signal: context.signal,
-      remainingMs: context.remainingMs(),
-      log: context.log,
-    })
+    outcomes: ReadonlyMap<string, SourceOutcome>,
+    log: HandlerContext['log'],
+  ): TokenIssuanceStartResponse {
     failOnRequiredSource(needed, outcomes, sources)
-
     const out = requestClaims(event)
     let bytes = Object.entries(out).reduce((sum, [name, value]) => sum + claimBytes(name, value), 0)
     for (const rule of sourceRules) {
@@ -126,13 +121,31 @@ export function createTokenIssuanceStartHandler(
             'ERR_CLAIMS_TOO_LARGE',
             `claim "${rule.claim}" from required source "${rule.source}" does not fit: ${reason}`,
           )
-        context.log.warn('claim_dropped', { claim: rule.claim, source: rule.source, reason })
+        log.warn('claim_dropped', { claim: rule.claim, source: rule.source, reason })
         continue
       }
       out[rule.claim] = value
       bytes += size
     }
     return provideClaimsForToken(out)
+  }
+
+  return function handleTokenIssuanceStart(
+    event: TokenIssuanceStartEvent,
+    context: HandlerContext,
+  ): MaybePromise<TokenIssuanceStartResponse> {
+    const outcomes = runner.run(needed, {
+      event,
+      // A getter: the deadline's signal is made only if a source is really called.
+      get signal() {
+        return context.signal
+      },
+      remainingMs: () => context.remainingMs(),
+      log: context.log,
+    })
+    // Every source answered from its cache: answer in this tick, like static claims.
+    if (!(outcomes instanceof Promise)) return answer(event, outcomes, context.log)
+    return outcomes.then((settled) => answer(event, settled, context.log))
   }
 }
 
