@@ -57,7 +57,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     onTokenIssuanceStart: createTokenIssuanceStartHandler(
       config.extension.tokenIssuanceStart.claims,
       config.extension.tokenIssuanceStart.sources,
-      sourceRunner(config, now),
+      sourceRunner(config, now, options.log),
     ),
     onAttributeCollectionStart: createAttributeCollectionStartHandler(
       config.extension.attributeCollectionStart,
@@ -101,17 +101,30 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */
-function sourceRunner(config: Config, now: () => number): SourceRunner | undefined {
+/** Long enough for a cold managed identity or a first MSAL discovery; never on a request's path. */
+const GRAPH_WARM_UP_MS = 10_000
+
+function sourceRunner(config: Config, now: () => number, log: Logger): SourceRunner | undefined {
   const configured = Object.entries(config.extension.tokenIssuanceStart.sources)
   if (configured.length === 0) return undefined
   let graph: GraphConnection | undefined
   const sources = new Map<string, { source: DataSource; config: SourceConfig }>()
   for (const [name, source] of configured) {
     if (source.type === 'graph') {
-      graph ??= createGraphConnection(
-        config.graph.baseUrl,
-        createGraphTokenSource(config.graph.credential, config.graph.baseUrl),
-      )
+      if (graph === undefined) {
+        const tokens = createGraphTokenSource(config.graph.credential, config.graph.baseUrl)
+        graph = createGraphConnection(config.graph.baseUrl, tokens)
+        // Fetch the first Graph token now, in the background, so that the first sign-in does
+        // not pay for the credential's discovery and token request inside its budget.
+        const started = now()
+        tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS).then(
+          () => log.info('graph_token_ready', { ms: now() - started }),
+          (err: unknown) =>
+            log.warn('graph_token_failed', {
+              reason: err instanceof Error ? err.message : 'unknown',
+            }),
+        )
+      }
       sources.set(name, { source: createGraphSource(name, source, graph), config: source })
     } else {
       sources.set(name, {

@@ -249,24 +249,43 @@ describe('a required Graph source', () => {
 })
 
 describe('the Graph token', () => {
+  // MSAL renews a token within 5 minutes of its expiry: with 60 s tokens every call asks the
+  // token endpoint, so its faults show (the warm-up token would otherwise hide them).
+  beforeAll(() => {
+    tokens.expiresInSeconds = 60
+  })
+  afterAll(() => {
+    tokens.expiresInSeconds = 3600
+  })
+  const hitsBefore = { value: 0 }
+  beforeAll(() => {
+    hitsBefore.value = tokens.hits
+  })
   const it$ = withConfig({
     sources: { profile: { type: 'graph', query: 'user', select: ['department'] } },
     claims: { department: { source: 'profile', path: 'department' } },
   })
 
+  it('is fetched at start-up, before the first sign-in needs it', async () => {
+    await expect
+      .poll(() => it$.endpoint.logs.find((line) => line.event === 'graph_token_ready'))
+      .toBeDefined()
+    expect(tokens.hits).toBeGreaterThan(hitsBefore.value)
+    expect(graph.hits()).toBe(0)
+  })
+
   it('is a source failure when the token endpoint refuses, and Graph is not called', async () => {
     tokens.mode = { kind: 'fail', status: 401 }
-    tokens.expiresInSeconds = 1 // make sure the cached token, if any, is not used
     try {
       const claims = claimsOf(await post(it$.endpoint))
       expect(claims).toEqual({})
+      expect(graph.hits()).toBe(0)
       expect(lastLog(it$.endpoint, 'source_failed')).toMatchObject({
         source: 'profile',
         reason: 'an access token could not be obtained',
       })
     } finally {
       tokens.reset()
-      tokens.expiresInSeconds = 3600
     }
   })
 
