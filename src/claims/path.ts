@@ -40,6 +40,27 @@ export function compilePath(text: string): CompiledPath {
     }
   }
   const fansOut = steps.some((step) => 'each' in step)
+  if (!fansOut) {
+    // One value at each step: walk it without the arrays the general case needs.
+    return {
+      text,
+      read(root) {
+        let value: unknown = root
+        for (const step of steps) {
+          if ('key' in step) {
+            if (typeof value !== 'object' || value === null || Array.isArray(value))
+              return undefined
+            if (!Object.hasOwn(value, step.key)) return undefined
+            value = (value as Record<string, unknown>)[step.key]
+          } else {
+            if (!Array.isArray(value) || !('index' in step)) return undefined
+            value = (value as unknown[]).at(step.index)
+          }
+        }
+        return value
+      },
+    }
+  }
   return {
     text,
     read(root) {

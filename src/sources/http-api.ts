@@ -5,7 +5,7 @@ import type { HttpSourceConfig } from '../extension-config/sources.js'
 import type { AccessTokenSource } from '../outbound/access-token.js'
 import { fetchJson, OutboundError } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
-import { fillTemplate } from './request-values.js'
+import { compileTemplate } from './request-values.js'
 
 const MAX_ANSWER_BYTES = 262_144
 
@@ -19,14 +19,17 @@ export function createHttpSource(
   config: HttpSourceConfig,
   auth: HttpSourceAuth,
 ): DataSource {
-  const bodyEntries = Object.entries(config.body ?? {})
+  const fillUrl = compileTemplate(config.url, encodeURIComponent)
+  const bodyFields = Object.entries(config.body ?? {}).map(
+    ([key, template]) => [key, compileTemplate(template, (raw) => raw)] as const,
+  )
   const render = (event: Parameters<DataSource['keyFor']>[0]) => {
-    const url = fillTemplate(config.url, event, encodeURIComponent)
+    const url = fillUrl(event)
     if (url instanceof SourceError) return url
     if (config.method === 'GET') return { url, body: undefined }
     const body: Record<string, string> = {}
-    for (const [key, template] of bodyEntries) {
-      const value = fillTemplate(template, event, (raw) => raw)
+    for (const [key, fill] of bodyFields) {
+      const value = fill(event)
       if (value instanceof SourceError) return value
       body[key] = value
     }
@@ -37,9 +40,10 @@ export function createHttpSource(
     name,
     keyFor(event) {
       const request = render(event)
-      return request instanceof SourceError
-        ? request
-        : `${request.url}\n${JSON.stringify(request.body ?? null)}`
+      if (request instanceof SourceError) return request
+      return request.body === undefined
+        ? request.url
+        : `${request.url}\n${JSON.stringify(request.body)}`
     },
     async fetch(event, signal, timeoutMs) {
       const request = render(event)

@@ -8,20 +8,35 @@ import {
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import { SourceError } from './data-source.js'
 
-/** Fills a template; a missing or empty field is a SourceError naming the field. */
-export function fillTemplate(
+export type FilledTemplate = (event: TokenIssuanceStartEvent) => string | SourceError
+
+/**
+ * Compiles a template once into its literal parts and field readers (it is filled on every call,
+ * cache hits included); a missing or empty field is a SourceError naming the field.
+ */
+export function compileTemplate(
   template: string,
-  event: TokenIssuanceStartEvent,
   encode: (value: string) => string,
-): string | SourceError {
-  let missing: string | undefined
-  const filled = template.replaceAll(PLACEHOLDER, (_match, name: string) => {
-    const value = REQUEST_FIELDS[name as RequestFieldName].read(event)
-    if (value === undefined || value === null || value === '') {
-      missing ??= name
-      return ''
+): FilledTemplate {
+  const literals: string[] = []
+  const fields: RequestFieldName[] = []
+  let at = 0
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    literals.push(template.slice(at, match.index))
+    fields.push(match[1] as RequestFieldName) // the config schema checked the name
+    at = match.index + match[0].length
+  }
+  literals.push(template.slice(at))
+  const readers = fields.map((name) => [name, REQUEST_FIELDS[name].read] as const)
+  return (event) => {
+    let out = literals[0] ?? ''
+    for (let i = 0; i < readers.length; i++) {
+      const [name, read] = readers[i] ?? []
+      const value = read?.(event)
+      if (value === undefined || value === null || value === '')
+        return new SourceError(`the request has no ${name ?? 'field'}`)
+      out += encode(value) + (literals[i + 1] ?? '')
     }
-    return encode(value)
-  })
-  return missing === undefined ? filled : new SourceError(`the request has no ${missing}`)
+    return out
+  }
 }
