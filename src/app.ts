@@ -6,7 +6,13 @@ import type { Config } from './config.js'
 import { EndpointError } from './errors.js'
 import { createAttributeCollectionStartHandler } from './events/attribute-collection-start/handler.js'
 import { createAttributeCollectionSubmitHandler } from './events/attribute-collection-submit/handler.js'
-import { createOtpSendHandler } from './events/otp-send/handler.js'
+import { createOtpSendHandler, type OtpMailing } from './events/otp-send/handler.js'
+import { createAcsMailer } from './mail/acs.js'
+import { createMemoryDuplicateStore } from './mail/duplicate-store.js'
+import { createRateLimiter } from './mail/rate-limit.js'
+import { createRecipientKeys } from './mail/recipient-key.js'
+import { createSendGridMailer } from './mail/sendgrid.js'
+import { createSmtpMailer } from './mail/smtp.js'
 import type { EventHandlers } from './events/routes.js'
 import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
 import { createRequestHandler, type HandleRequest } from './http/handle-request.js'
@@ -68,7 +74,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       config.extension.defaultLocale,
       remoteValidator(config),
     ),
-    onOtpSend: createOtpSendHandler(),
+    onOtpSend: createOtpSendHandler(otpMailing(config)),
   }
   const handle = createRequestHandler({
     verifier,
@@ -97,6 +103,28 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
           }
       return { status: ready ? 200 : 503, headers: JSON_HEADERS, body: JSON.stringify(body) }
     },
+  }
+}
+
+function otpMailing(config: Config): OtpMailing | undefined {
+  const mail = config.mail
+  if (mail === undefined) return undefined
+  const transport = mail.transport
+  const mailer =
+    transport.provider === 'smtp'
+      ? createSmtpMailer(transport.url)
+      : transport.provider === 'sendgrid'
+        ? createSendGridMailer({ ...transport, timeoutMs: mail.timeoutMs })
+        : createAcsMailer(transport)
+  return {
+    config: mail,
+    mailer,
+    duplicates: createMemoryDuplicateStore({
+      ttlMs: mail.duplicateTtlMs,
+      pendingMs: Math.min(mail.duplicateTtlMs, 30_000),
+    }),
+    limiter: createRateLimiter(mail.rateLimit),
+    keys: createRecipientKeys(config.logHashKey),
   }
 }
 

@@ -8,6 +8,7 @@ import { describeIssue } from './describe-issue.js'
 import { GUID_PATTERN } from './events/common.js'
 import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/schema.js'
 import type { LogLevel } from './log.js'
+import { readMailConfig, type MailConfig } from './mail/mail-config.js'
 import { isSecureUrl } from './secure-url.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
@@ -52,6 +53,23 @@ export const EnvSchema = z.object({
   AZURE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
   AZURE_CLIENT_SECRET: z.string().max(1024).optional(),
   AZURE_CLIENT_CERTIFICATE_PATH: z.string().max(4096).optional(),
+  MAIL_PROVIDER: z.enum(['acs', 'sendgrid', 'smtp']).optional(),
+  MAIL_FROM: z.email('must be an e-mail address').max(320).optional(),
+  SMTP_URL: z.string().max(2048).optional(),
+  ACS_CONNECTION_STRING: z.string().max(2048).optional(),
+  ACS_ENDPOINT: z
+    .string()
+    .refine(
+      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
+      'must be an https URL',
+    )
+    .optional(),
+  SENDGRID_API_KEY: z.string().max(1024).optional(),
+  SENDGRID_BASE_URL: z
+    .string()
+    .refine(isSecureUrl, 'must be an https URL (http only for loopback hosts)')
+    .optional(),
+  LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   AZURE_AUTHORITY_HOST: z
     .string()
     .refine(
@@ -94,6 +112,10 @@ export type Config = Readonly<{
   /** Values of the app settings EXTENSION_CONFIG names as secrets (e.g. an API key), by name. */
   secrets: Readonly<Record<string, string>>
   graph: Readonly<{ baseUrl: string; credential: GraphCredentialConfig }>
+  /** OnOtpSend's provider and templates; undefined when no provider is set (503 ERR_NOT_CONFIGURED). */
+  mail: MailConfig | undefined
+  /** The key of recipient digests in logs and the duplicate check (random per process if unset). */
+  logHashKey: string | undefined
   /** Where the extension configuration came from, for the start-up banner. */
   extensionSource: Readonly<{ kind: 'example' | 'file'; path: string }>
 }>
@@ -144,6 +166,9 @@ export function loadConfig(
   const e = parsed.data
   const tenantId = e.ENTRA_TENANT_ID.toLowerCase() // normalise once here, compare exactly elsewhere
   const issuers = e.ENTRA_ISSUER ?? defaultIssuers(tenantId)
+  const mailProblems: string[] = []
+  const mail = readMailConfig(e, extension, { cwd, packageRoot: packageRoot() }, mailProblems)
+  if (mailProblems.length > 0) throw new ConfigError(mailProblems)
   const graphCredential = readGraphCredential(e, tenantId)
   if (typeof graphCredential === 'string') throw new ConfigError([graphCredential])
   const foreign = issuers.filter((issuer) => !issuer.toLowerCase().includes(`/${tenantId}/`))
@@ -165,6 +190,8 @@ export function loadConfig(
     extension,
     secrets: Object.freeze(secrets),
     graph: Object.freeze({ baseUrl: e.GRAPH_BASE_URL, credential: graphCredential }),
+    mail,
+    logHashKey: e.LOG_HASH_KEY,
     extensionSource: Object.freeze({
       kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
       path: extensionPath,

@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_UPSTREAM_FAILED'
   | 'ERR_CLAIMS_TOO_LARGE'
+  | 'ERR_MAIL_REJECTED'
+  | 'ERR_MAIL_UNAVAILABLE'
+  | 'ERR_MAIL_TIMEOUT'
+  | 'ERR_RATE_LIMITED'
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_INTERNAL'
@@ -47,6 +51,11 @@ const STATUS = {
   ERR_UPSTREAM_FAILED: 502,
   // A required source answered more than fits in a token (Entra's 3 KB): upstream data, not us.
   ERR_CLAIMS_TOO_LARGE: 502,
+  // OnOtpSend: every failure is non-2xx, so that Entra can fall back to its own e-mail.
+  ERR_MAIL_REJECTED: 502,
+  ERR_MAIL_UNAVAILABLE: 503,
+  ERR_MAIL_TIMEOUT: 504,
+  ERR_RATE_LIMITED: 429,
   ERR_INVALID_RESPONSE: 500,
   ERR_CONFIG_INVALID: 500,
   ERR_INTERNAL: 500,

@@ -11,6 +11,7 @@ import { maxUtf8Bytes, REQUEST_FIELD_NAMES } from '../events/token-issuance-star
 import { pathProblem } from '../claims/path.js'
 import { TransformSchema } from '../claims/transforms.js'
 import { LocaleSchema, missingDefault, type LocalizedText } from './localized-text.js'
+import { OtpSendConfigSchema } from './otp-send.js'
 import { SOURCE_NAME, SourcesSchema } from './sources.js'
 import {
   AttributeCollectionStartConfigSchema,
@@ -103,6 +104,13 @@ export const ExtensionConfigSchema = z
       block: [],
       attributes: {},
     }).describe('OnAttributeCollectionSubmit (External ID sign-up, after the attribute page).'),
+    otpSend: OtpSendConfigSchema.default({
+      locales: ['en', 'sv', 'de', 'fr'],
+      expiryMinutes: 10,
+      timeoutMs: 1500,
+      duplicateTtlSeconds: 600,
+      rateLimit: { maxPerRecipient: 5, windowSeconds: 600 },
+    }).describe('OnOtpSend (custom e-mail OTP provider).'),
   })
   .superRefine((config, ctx) => {
     const { sources, claims } = config.tokenIssuanceStart

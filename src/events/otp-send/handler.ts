@@ -1,16 +1,153 @@
-// OnOtpSend. No mail provider exists yet (its own issue): answer 503 ERR_NOT_CONFIGURED, so that a
-// listener configured with fallbackToMicrosoftProviderOnError makes Entra send its own e-mail.
-import { EndpointError } from '../../errors.js'
+// OnOtpSend: deliver the one-time passcode through the configured provider (contract §6).
+//   1. rate limit per recipient (429 ERR_RATE_LIMITED);
+//   2. the same recipient and code are e-mailed once: a concurrent duplicate in this instance
+//      waits for the first send and shares its outcome; one already sent answers 200 at once;
+//   3. render the template for the request's locale and hand the message to the provider within
+//      the request budget;
+//   4. 200 only when the provider accepted it; otherwise 502/503/504 with a code, so that a
+//      listener with fallbackToMicrosoftProviderOnError makes Entra send its own e-mail.
+// Neither the code nor the address is ever logged or echoed: logs carry a keyed digest.
+import { EndpointError, type ErrorCode } from '../../errors.js'
+import type { DuplicateStore } from '../../mail/duplicate-store.js'
+import type { MailConfig } from '../../mail/mail-config.js'
+import { MailError, type Mailer, type MailFailure } from '../../mail/mailer.js'
+import type { RateLimiter } from '../../mail/rate-limit.js'
+import type { RecipientKeys } from '../../mail/recipient-key.js'
+import { compileText } from '../../extension-config/localized-text.js'
 import type { HandlerContext } from '../handler-context.js'
+import { otpSent } from './actions.js'
 import type { OtpSendEvent, OtpSendResponse } from './schema.js'
 
-export function createOtpSendHandler() {
-  return function handleOtpSend(
-    _event: OtpSendEvent,
-    _context: HandlerContext,
+/** Kept back from the request budget for our own answer. */
+const ANSWER_RESERVE_MS = 50
+
+const CODE_OF: Record<MailFailure, ErrorCode> = {
+  rejected: 'ERR_MAIL_REJECTED',
+  unavailable: 'ERR_MAIL_UNAVAILABLE',
+  timeout: 'ERR_MAIL_TIMEOUT',
+}
+
+export interface OtpMailing {
+  readonly config: MailConfig
+  readonly mailer: Mailer
+  readonly duplicates: DuplicateStore
+  readonly limiter: RateLimiter
+  readonly keys: RecipientKeys
+}
+
+export function createOtpSendHandler(mailing?: OtpMailing) {
+  if (mailing === undefined) {
+    return function handleOtpSend(
+      _event: OtpSendEvent,
+      _context: HandlerContext,
+    ): Promise<OtpSendResponse> {
+      return Promise.reject(
+        new EndpointError('ERR_NOT_CONFIGURED', 'no e-mail provider is configured for OnOtpSend'),
+      )
+    }
+  }
+  const { config, mailer, duplicates, limiter, keys } = mailing
+  // Locale → template, with the same fallback as every other text (sv-se → sv → default).
+  const templateFor = compileText(
+    Object.fromEntries([...config.templates.keys()].map((locale) => [locale, locale])),
+    config.defaultLocale,
+  )
+  /** Sends in flight in this instance, by message key: a concurrent duplicate shares the outcome. */
+  const inFlight = new Map<string, Promise<void>>()
+
+  async function deliver(event: OtpSendEvent, context: HandlerContext, messageKey: string) {
+    const { identifier, oneTimeCode } = event.data.otpContext
+    const { authenticationContext } = event.data
+    const claim = await duplicates.claim(messageKey, context.now())
+    if (claim === 'sent') {
+      context.log.info('otp_duplicate', { provider: mailer.provider, state: 'sent' })
+      return
+    }
+    if (claim === 'pending') {
+      // Another instance is sending it: wait for its outcome within our budget.
+      while (context.remainingMs() > ANSWER_RESERVE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 25))
+        const state = await duplicates.state(messageKey, context.now())
+        if (state === 'sent') return
+        if (state === 'free') return deliver(event, context, messageKey)
+      }
+      throw new EndpointError('ERR_MAIL_TIMEOUT', 'another instance is still sending this code')
+    }
+    // Counted only for a message that is really going out: Entra's retries of one code are free.
+    if (!limiter.take(keys.recipient(identifier), context.now())) {
+      await duplicates.release(messageKey).catch(() => undefined)
+      context.log.warn('otp_rate_limited', { recipient: keys.recipient(identifier) })
+      throw new EndpointError('ERR_RATE_LIMITED', 'too many codes were sent to this recipient')
+    }
+    const locale = templateFor(authenticationContext.client?.locale)
+    const render = config.templates.get(locale) ?? config.templates.get(config.defaultLocale)
+    if (render === undefined) throw new Error(`no template for ${locale}`) // checked at start-up
+    const mail = render({
+      code: oneTimeCode,
+      recipient: identifier.slice(0, Math.max(0, identifier.lastIndexOf('@'))) || identifier,
+      appName:
+        config.appName ??
+        authenticationContext.clientServicePrincipal?.appDisplayName ??
+        authenticationContext.clientServicePrincipal?.displayName ??
+        'your account',
+      expiryMinutes: String(config.expiryMinutes),
+    })
+    const started = context.now()
+    const timeoutMs = Math.min(config.timeoutMs, context.remainingMs() - ANSWER_RESERVE_MS)
+    try {
+      if (timeoutMs <= 0) throw new MailError('timeout', 'no time left in the request budget')
+      await mailer.send(
+        { to: identifier, from: config.from, fromName: config.fromName, ...mail },
+        context.signal,
+        timeoutMs,
+      )
+    } catch (err) {
+      await duplicates.release(messageKey).catch(() => undefined)
+      const error =
+        err instanceof MailError
+          ? err
+          : new MailError('unavailable', 'the send failed', { cause: err })
+      context.log.warn('otp_send_failed', {
+        provider: mailer.provider,
+        failure: error.failure,
+        reason: error.message,
+        ...(error.status === undefined ? {} : { providerStatus: error.status }),
+        recipient: keys.recipient(identifier),
+        locale,
+        ms: context.now() - started,
+      })
+      throw new EndpointError(CODE_OF[error.failure], `the e-mail was not sent: ${error.message}`, {
+        cause: err,
+      })
+    }
+    await duplicates.markSent(messageKey, context.now())
+    context.log.info('otp_sent', {
+      provider: mailer.provider,
+      recipient: keys.recipient(identifier),
+      locale,
+      ms: context.now() - started,
+    })
+  }
+
+  return async function handleOtpSend(
+    event: OtpSendEvent,
+    context: HandlerContext,
   ): Promise<OtpSendResponse> {
-    return Promise.reject(
-      new EndpointError('ERR_NOT_CONFIGURED', 'no e-mail provider is configured for OnOtpSend'),
-    )
+    const { identifier, oneTimeCode } = event.data.otpContext
+    const messageKey = keys.message(identifier, oneTimeCode)
+    const shared = inFlight.get(messageKey)
+    if (shared !== undefined) {
+      context.log.info('otp_duplicate', { provider: mailer.provider, state: 'in-flight' })
+      await shared
+      return otpSent()
+    }
+    const sending = deliver(event, context, messageKey)
+    inFlight.set(messageKey, sending)
+    try {
+      await sending
+    } finally {
+      inFlight.delete(messageKey)
+    }
+    return otpSent()
   }
 }

@@ -1,0 +1,75 @@
+// Azure Communication Services Email through @azure/communication-email: a connection string, or
+// ACS_ENDPOINT with the Function App's managed identity. ACS answers the send with 202 and a
+// long-running operation that takes seconds to reach "Succeeded"; waiting for it would blow any
+// sign-in budget, so "sent" here means ACS accepted the message (the 202): from then on delivery
+// is ACS's job, and its later outcome is in ACS's logs, not in our answer.
+import { EmailClient } from '@azure/communication-email'
+import { ManagedIdentityCredential } from '@azure/identity'
+import { failureOfStatus, MailError, withinTime, type Mailer } from './mailer.js'
+
+interface RestErrorLike {
+  readonly statusCode?: number
+  readonly code?: string
+  readonly name?: string
+}
+
+export function createAcsMailer(
+  options:
+    | { readonly connectionString: string }
+    | { readonly endpoint: string; readonly clientId?: string | undefined },
+): Mailer {
+  // No retries inside the client: its defaults (3 tries, exponential) outlast any sign-in; a
+  // failure goes back to Entra, which retries once or falls back to its own e-mail.
+  const clientOptions = { retryOptions: { maxRetries: 0 } }
+  const client =
+    'connectionString' in options
+      ? new EmailClient(options.connectionString, clientOptions)
+      : new EmailClient(
+          options.endpoint,
+          options.clientId === undefined
+            ? new ManagedIdentityCredential()
+            : new ManagedIdentityCredential({ clientId: options.clientId }),
+          clientOptions,
+        )
+  return {
+    provider: 'acs',
+    async send(mail, signal, timeoutMs) {
+      const abort = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
+      ])
+      try {
+        // beginSend resolves once the POST was answered 202; we do not poll the operation.
+        await withinTime(
+          client.beginSend(
+            {
+              senderAddress: mail.from,
+              recipients: { to: [{ address: mail.to }] },
+              content: { subject: mail.subject, plainText: mail.text, html: mail.html },
+              disableUserEngagementTracking: true,
+            },
+            { abortSignal: abort },
+          ),
+          signal,
+          timeoutMs,
+        )
+      } catch (err) {
+        if (err instanceof MailError) throw err
+        const { statusCode, code, name } = err as RestErrorLike
+        if (typeof statusCode === 'number' && statusCode > 0)
+          throw new MailError(
+            failureOfStatus(statusCode),
+            `ACS answered HTTP ${statusCode}${code !== undefined && /^\w{1,64}$/.test(code) ? ` (${code})` : ''}`,
+            { status: statusCode, cause: err },
+          )
+        throw new MailError(
+          name === 'AbortError' ? 'timeout' : 'unavailable',
+          name === 'AbortError'
+            ? `no answer from ACS within ${Math.round(timeoutMs)} ms`
+            : 'the connection to ACS failed',
+          { cause: err },
+        )
+      }
+    },
+  }
+}
