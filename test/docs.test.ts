@@ -39,7 +39,7 @@ describe('docs', () => {
   it('every configuration example in the README is valid', () => {
     const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
       .map((m) => m[1] ?? '')
-      .filter((block) => /"(tokenIssuanceStart|attributeCollectionS\w+)":/.test(block))
+      .filter((block) => /"(tokenIssuanceStart|attributeCollectionS\w+|otpSend)":/.test(block))
     expect(blocks.length).toBeGreaterThanOrEqual(5)
     for (const block of blocks) {
       const parsed = ExtensionConfigSchema.safeParse(JSON.parse(block))
