@@ -8,7 +8,13 @@ import { createAttributeCollectionStartHandler } from './events/attribute-collec
 import { createAttributeCollectionSubmitHandler } from './events/attribute-collection-submit/handler.js'
 import { createOtpSendHandler, type OtpMailing } from './events/otp-send/handler.js'
 import { createAcsMailer } from './mail/acs.js'
-import { createMemoryDuplicateStore } from './mail/duplicate-store.js'
+import {
+  createMemoryDuplicateStore,
+  failOpen,
+  type DuplicateStore,
+} from './mail/duplicate-store.js'
+import type { MailConfig } from './mail/mail-config.js'
+import { createTableDuplicateStore } from './mail/table-duplicate-store.js'
 import { createRateLimiter } from './mail/rate-limit.js'
 import { createRecipientKeys } from './mail/recipient-key.js'
 import { createSendGridMailer } from './mail/sendgrid.js'
@@ -74,7 +80,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       config.extension.defaultLocale,
       remoteValidator(config),
     ),
-    onOtpSend: createOtpSendHandler(otpMailing(config)),
+    onOtpSend: createOtpSendHandler(otpMailing(config, options.log)),
   }
   const handle = createRequestHandler({
     verifier,
@@ -106,7 +112,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   }
 }
 
-function otpMailing(config: Config): OtpMailing | undefined {
+function otpMailing(config: Config, log: Logger): OtpMailing | undefined {
   const mail = config.mail
   if (mail === undefined) return undefined
   const transport = mail.transport
@@ -119,13 +125,22 @@ function otpMailing(config: Config): OtpMailing | undefined {
   return {
     config: mail,
     mailer,
-    duplicates: createMemoryDuplicateStore({
-      ttlMs: mail.duplicateTtlMs,
-      pendingMs: Math.min(mail.duplicateTtlMs, 30_000),
-    }),
+    duplicates: duplicateStore(config, mail, log),
     limiter: createRateLimiter(mail.rateLimit),
     keys: createRecipientKeys(config.logHashKey),
   }
+}
+
+function duplicateStore(config: Config, mail: MailConfig, log: Logger): DuplicateStore {
+  // A pending claim older than this is taken over: its sender died mid-send.
+  const ttls = { ttlMs: mail.duplicateTtlMs, pendingMs: Math.min(mail.duplicateTtlMs, 30_000) }
+  if (config.otpStore === undefined) return createMemoryDuplicateStore(ttls)
+  return failOpen(createTableDuplicateStore({ ...config.otpStore, ...ttls }), (operation, err) =>
+    log.warn('otp_store_unavailable', {
+      operation,
+      reason: err instanceof Error ? err.name : 'unknown',
+    }),
+  )
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

@@ -69,6 +69,11 @@ export const EnvSchema = z.object({
     .string()
     .refine(isSecureUrl, 'must be an https URL (http only for loopback hosts)')
     .optional(),
+  OTP_STORE_CONNECTION_STRING: z.string().max(2048).optional(),
+  OTP_STORE_TABLE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
+    .default('otpsends'),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   AZURE_AUTHORITY_HOST: z
     .string()
@@ -114,6 +119,8 @@ export type Config = Readonly<{
   graph: Readonly<{ baseUrl: string; credential: GraphCredentialConfig }>
   /** OnOtpSend's provider and templates; undefined when no provider is set (503 ERR_NOT_CONFIGURED). */
   mail: MailConfig | undefined
+  /** Azure Table Storage for the duplicate check shared by instances; memory when undefined. */
+  otpStore: Readonly<{ connectionString: string; tableName: string }> | undefined
   /** The key of recipient digests in logs and the duplicate check (random per process if unset). */
   logHashKey: string | undefined
   /** Where the extension configuration came from, for the start-up banner. */
@@ -192,6 +199,13 @@ export function loadConfig(
     graph: Object.freeze({ baseUrl: e.GRAPH_BASE_URL, credential: graphCredential }),
     mail,
     logHashKey: e.LOG_HASH_KEY,
+    otpStore:
+      e.OTP_STORE_CONNECTION_STRING === undefined
+        ? undefined
+        : Object.freeze({
+            connectionString: e.OTP_STORE_CONNECTION_STRING,
+            tableName: e.OTP_STORE_TABLE,
+          }),
     extensionSource: Object.freeze({
       kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
       path: extensionPath,

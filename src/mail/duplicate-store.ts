@@ -59,3 +59,33 @@ export function createMemoryDuplicateStore(options: {
     },
   }
 }
+
+/**
+ * A shared store that cannot be reached must not stop codes from going out: claims succeed,
+ * the other calls do nothing, and each failure is reported (names and statuses only).
+ */
+export function failOpen(
+  store: DuplicateStore,
+  onError: (operation: string, err: unknown) => void,
+): DuplicateStore {
+  return {
+    claim: (key, now) =>
+      store.claim(key, now).catch((err: unknown) => {
+        onError('claim', err)
+        return 'claimed' as const
+      }),
+    markSent: (key, now) =>
+      store.markSent(key, now).catch((err: unknown) => {
+        onError('markSent', err)
+      }),
+    release: (key) =>
+      store.release(key).catch((err: unknown) => {
+        onError('release', err)
+      }),
+    state: (key, now) =>
+      store.state(key, now).catch((err: unknown) => {
+        onError('state', err)
+        return 'free' as const
+      }),
+  }
+}

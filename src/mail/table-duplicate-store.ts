@@ -1,0 +1,104 @@
+// The duplicate check shared by every instance, on Azure Table Storage (@azure/data-tables): one
+// entity per message key, inserted before sending (an insert that finds the key answers 409: it is
+// someone else's), replaced with state "sent" after, deleted on failure. Expired entities are
+// taken over with an ETag-guarded replace, so two instances cannot both take one. Every call is
+// time-boxed; when the table cannot be reached the check fails open (the code is sent and the
+// log says so): a user without a code is worse than a rare second e-mail.
+import { TableClient, type TableEntity } from '@azure/data-tables'
+import { LOOPBACK_HOSTS } from '../secure-url.js'
+import type { ClaimResult, DuplicateStore } from './duplicate-store.js'
+
+/** One table operation may take this long; the request budget is enforced by the handler too. */
+const CALL_TIMEOUT_MS = 400
+
+interface Row {
+  state: 'pending' | 'sent'
+  expiresAt: number
+}
+
+const statusOf = (err: unknown) =>
+  typeof err === 'object' && err !== null && 'statusCode' in err
+    ? (err as { statusCode?: number }).statusCode
+    : undefined
+
+export function createTableDuplicateStore(options: {
+  readonly connectionString: string
+  readonly tableName: string
+  readonly ttlMs: number
+  readonly pendingMs: number
+}): DuplicateStore {
+  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(options.connectionString)?.[1]
+  const loopback =
+    endpoint !== undefined &&
+    URL.canParse(endpoint) &&
+    LOOPBACK_HOSTS.has(new URL(endpoint).hostname)
+  const client = TableClient.fromConnectionString(options.connectionString, options.tableName, {
+    // Plain http only towards a loopback emulator (Azurite); no retries inside the client.
+    allowInsecureConnection: loopback,
+    retryOptions: { maxRetries: 0 },
+  })
+  const timeout = () => ({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
+  let tableReady: Promise<void> | undefined
+  const ensureTable = () =>
+    (tableReady ??= client.createTable(timeout()).catch((err: unknown) => {
+      tableReady = undefined // try again next time
+      throw err
+    }))
+  const partition = (key: string) => key.slice(0, 2)
+  const entity = (key: string, row: Row): TableEntity<Row> => ({
+    partitionKey: partition(key),
+    rowKey: key,
+    ...row,
+  })
+
+  async function read(key: string): Promise<(Row & { etag: string }) | undefined> {
+    try {
+      const found = await client.getEntity<Row>(partition(key), key, timeout())
+      return { state: found.state, expiresAt: found.expiresAt, etag: found.etag }
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined
+      throw err
+    }
+  }
+
+  return {
+    async claim(key, now): Promise<ClaimResult> {
+      await ensureTable()
+      const pending = entity(key, { state: 'pending', expiresAt: now + options.pendingMs })
+      try {
+        await client.createEntity(pending, timeout())
+        return 'claimed'
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err
+      }
+      const found = await read(key)
+      if (found === undefined) return this.claim(key, now)
+      if (found.expiresAt > now) return found.state
+      try {
+        await client.updateEntity(pending, 'Replace', { etag: found.etag, ...timeout() })
+        return 'claimed'
+      } catch (err) {
+        if (statusOf(err) === 412) return 'pending' // another instance took it over first
+        throw err
+      }
+    },
+    async markSent(key, now) {
+      await client.upsertEntity(
+        entity(key, { state: 'sent', expiresAt: now + options.ttlMs }),
+        'Replace',
+        timeout(),
+      )
+    },
+    async release(key) {
+      try {
+        await client.deleteEntity(partition(key), key, timeout())
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err
+      }
+    },
+    async state(key, now) {
+      const found = await read(key)
+      return found === undefined || found.expiresAt <= now ? 'free' : found.state
+    },
+  }
+}
