@@ -38,8 +38,13 @@ export function createAcsMailer(
         signal,
         AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
       ])
+      // beginSend POSTs the message, then polls the operation once before it resolves, and
+      // rejects when that poll fails even though the POST was accepted: the 202 is what counts.
+      let accepted = false
+      const onResponse = (response: { status: number; request: { method: string } }) => {
+        if (response.request.method === 'POST' && response.status === 202) accepted = true
+      }
       try {
-        // beginSend resolves once the POST was answered 202; we do not poll the operation.
         await withinTime(
           client.beginSend(
             {
@@ -48,12 +53,13 @@ export function createAcsMailer(
               content: { subject: mail.subject, plainText: mail.text, html: mail.html },
               disableUserEngagementTracking: true,
             },
-            { abortSignal: abort },
+            { abortSignal: abort, onResponse },
           ),
           signal,
           timeoutMs,
         )
       } catch (err) {
+        if (accepted) return // handed over; the first status poll is not our business
         if (err instanceof MailError) throw err
         const { statusCode, code, name } = err as RestErrorLike
         if (typeof statusCode === 'number' && statusCode > 0)

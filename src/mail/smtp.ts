@@ -51,6 +51,13 @@ export function createSmtpMailer(url: string): Mailer {
             subject: mail.subject,
             text: mail.text,
             html: mail.html,
+            // nodemailer 10 aborts the SMTP session on this signal (its typings predate it).
+            ...({
+              signal: AbortSignal.any([
+                signal,
+                AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
+              ]),
+            } as object),
           }),
           signal,
           timeoutMs,
