@@ -73,9 +73,13 @@ export function createSmtpMailer(url: string): Mailer {
             { status: responseCode, cause: err },
           )
         }
+        // EABORT: our own signal (the budget or the request deadline) ended the session.
+        const timedOut = code === 'ETIMEDOUT' || code === 'EABORT'
         throw new MailError(
-          code === 'ETIMEDOUT' ? 'timeout' : 'unavailable',
-          `the SMTP connection failed${code === undefined ? '' : ` (${code})`}`,
+          timedOut ? 'timeout' : 'unavailable',
+          timedOut
+            ? `no confirmation from the SMTP server within ${Math.round(timeoutMs)} ms`
+            : `the SMTP connection failed${code === undefined ? '' : ` (${code})`}`,
           { cause: err },
         )
       }
