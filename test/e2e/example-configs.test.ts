@@ -350,7 +350,11 @@ describe('npm run stand-ins (test/support/serve-stand-ins.ts)', () => {
   beforeAll(async () => {
     // No NODE_EXTRA_CA_CERTS nor TEST_TLS_FILE: as from a user's shell.
     state.standIns = run('test/support/serve-stand-ins.ts', [], { EMPLOYEE_API_PORT: '0' })
-    await waitFor(state.standIns, 'stdout', /npm run replay -- \S+/)
+    await waitFor(
+      state.standIns,
+      'stdout',
+      /npm run replay -- test\/fixtures\/events\/otp-send\.json/,
+    )
     const line = await waitFor(state.standIns, 'stdout', /^(NODE_EXTRA_CA_CERTS=.* npm start)$/m)
     state.env = parseAssignments(line)
     state.ca = readFileSync(state.env.NODE_EXTRA_CA_CERTS ?? '', 'utf8')
@@ -371,14 +375,19 @@ describe('npm run stand-ins (test/support/serve-stand-ins.ts)', () => {
       'AZURE_CLIENT_SECRET',
       'AZURE_AUTHORITY_HOST',
       'HR_API_KEY',
+      'MAIL_PROVIDER',
+      'MAIL_FROM',
+      'SMTP_URL',
       'EXTENSION_CONFIG',
     ])
+    expect(state.env.SMTP_URL).toMatch(/^smtp:\/\/127\.0\.0\.1:\d+$/)
     expect(state.env.EXTENSION_CONFIG).toBe('config/examples/graph-groups.json')
     expect(state.env.GRAPH_BASE_URL).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
     expect(state.env.AZURE_AUTHORITY_HOST).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
     expect(state.standIns.stdout).toContain(
       'npm run replay -- test/fixtures/events/token-issuance-start.json',
     )
+    expect(state.standIns.stdout).toContain('npm run replay -- test/fixtures/events/otp-send.json')
   })
 
   it('writes a fresh CA certificate to the printed file', () => {
@@ -452,6 +461,16 @@ describe('npm run stand-ins (test/support/serve-stand-ins.ts)', () => {
     expect(replay.stdout).toContain('HTTP 200')
     for (const name of GROUP_NAMES) expect(replay.stdout).toContain(`"${name}"`)
     expect(replay.stdout).toContain('"readers"')
+    // OnOtpSend: the replayed fixture becomes exactly one e-mail at the stand-in SMTP server.
+    const otp = run('src/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
+    expect(await exitCode(otp), otp.stdout + otp.stderr).toBe(0)
+    expect(otp.stdout).toContain('HTTP 200')
+    await waitFor(
+      state.standIns,
+      'stdout',
+      /SMTP stand-in: received "Your Contoso Shop code: 48213907" for avery@example\.org/,
+    )
+    expect(state.standIns.stdout.match(/SMTP stand-in: received/g)).toHaveLength(1)
     server.child.kill('SIGTERM')
     await exitCode(server)
   }, 60_000)

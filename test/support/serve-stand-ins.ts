@@ -20,6 +20,7 @@ import {
   type EmployeeApiRequest,
 } from './demo-data.js'
 import { startGraph } from './graph-server.js'
+import { startSmtpServer } from './smtp-server.js'
 import { TEST_TLS_FILE, testTls } from './test-ca.js'
 import { startTokenEndpoint } from './token-endpoint.js'
 
@@ -82,6 +83,15 @@ if (api.port !== EMPLOYEE_API_PORT) {
   )
 }
 
+// An SMTP server for OnOtpSend (plain SMTP: the endpoint allows it towards loopback only).
+const smtp = await startSmtpServer({ tls: 'none' })
+let printed = 0
+const mailWatch = setInterval(() => {
+  for (const message of smtp.messages.slice(printed))
+    out(`SMTP stand-in: received "${message.subject ?? ''}" for ${message.to.join(', ')}`)
+  printed = smtp.messages.length
+}, 200)
+
 const env: [string, string][] = [
   ['NODE_EXTRA_CA_CERTS', caFile],
   ['GRAPH_BASE_URL', graph.origin],
@@ -90,6 +100,9 @@ const env: [string, string][] = [
   ['AZURE_CLIENT_SECRET', tokens.clientSecret],
   ['AZURE_AUTHORITY_HOST', tokens.authorityHost],
   ['HR_API_KEY', DEMO_HR_API_KEY],
+  ['MAIL_PROVIDER', 'smtp'],
+  ['MAIL_FROM', 'no-reply@contoso.example'],
+  ['SMTP_URL', smtp.url],
 ]
 const assignments = env.map(([name, value]) => `${name}=${shellQuote(value)}`).join(' ')
 
@@ -97,6 +110,7 @@ out('Stand-ins for the configurations in config/examples/ are running (Ctrl-C st
 out(`  token endpoint  ${tokens.authorityHost}  (tenant ${tokens.tenantId})`)
 out(`  Microsoft Graph ${graph.origin}  (the fixture's user ${DEMO_UPN}, groups, manager)`)
 out(`  employee API    ${api.origin}  (x-api-key: ${DEMO_HR_API_KEY})`)
+out(`  SMTP server     ${smtp.url}  (OnOtpSend e-mails are printed here)`)
 out(`  CA certificate  ${caFile}`)
 if (api.port !== EMPLOYEE_API_PORT) {
   out()
@@ -116,13 +130,17 @@ out()
 out('Then, in a third terminal:')
 out()
 out(`npm run replay -- ${FIXTURE}`)
+out(
+  `npm run replay -- test/fixtures/events/otp-send.json     # an e-mail arrives at the SMTP server`,
+)
 out()
 
 let stopping = false
 const stop = () => {
   if (stopping) return
   stopping = true
-  void Promise.allSettled([api.close(), graph.close(), tokens.close()]).then(() => {
+  clearInterval(mailWatch)
+  void Promise.allSettled([api.close(), graph.close(), tokens.close(), smtp.close()]).then(() => {
     cleanUp()
     process.exit(0)
   })
