@@ -41,20 +41,30 @@ export function createAcsMailer(
       // beginSend POSTs the message, then polls the operation once before it resolves, and
       // rejects when that poll fails even though the POST was accepted: the 202 is what counts.
       let accepted = false
+      let onAccepted = () => undefined as void
+      const acceptance = new Promise<void>((resolve) => {
+        onAccepted = resolve
+      })
       const onResponse = (response: { status: number; request: { method: string } }) => {
-        if (response.request.method === 'POST' && response.status === 202) accepted = true
+        if (response.request.method === 'POST' && response.status === 202) {
+          accepted = true
+          onAccepted() // no need to wait for the status poll that beginSend makes next
+        }
       }
       try {
+        const sending = client.beginSend(
+          {
+            senderAddress: mail.from,
+            recipients: { to: [{ address: mail.to }] },
+            content: { subject: mail.subject, plainText: mail.text, html: mail.html },
+            disableUserEngagementTracking: true,
+          },
+          { abortSignal: abort, onResponse },
+        )
+        // The poll goes on in the background once we have the 202: its outcome is not ours.
+        sending.catch(() => undefined)
         await withinTime(
-          client.beginSend(
-            {
-              senderAddress: mail.from,
-              recipients: { to: [{ address: mail.to }] },
-              content: { subject: mail.subject, plainText: mail.text, html: mail.html },
-              disableUserEngagementTracking: true,
-            },
-            { abortSignal: abort, onResponse },
-          ),
+          Promise.race([acceptance, sending.then(() => undefined)]),
           signal,
           timeoutMs,
         )

@@ -5,11 +5,11 @@ export type ClaimResult = 'claimed' | 'sent' | 'pending'
 
 export interface DuplicateStore {
   /** Claims `key` for sending, unless it was sent or is being sent within its TTL. */
-  claim(key: string, now: number): Promise<ClaimResult>
+  claim(key: string, now: number, budgetMs: number): Promise<ClaimResult>
   markSent(key: string, now: number): Promise<void>
   release(key: string): Promise<void>
   /** The state of a key another sender holds: 'sent', 'pending', or 'free' (released/expired). */
-  state(key: string, now: number): Promise<'sent' | 'pending' | 'free'>
+  state(key: string, now: number, budgetMs: number): Promise<'sent' | 'pending' | 'free'>
 }
 
 interface Entry {
@@ -69,8 +69,8 @@ export function failOpen(
   onError: (operation: string, err: unknown) => void,
 ): DuplicateStore {
   return {
-    claim: (key, now) =>
-      store.claim(key, now).catch((err: unknown) => {
+    claim: (key, now, budgetMs) =>
+      store.claim(key, now, budgetMs).catch((err: unknown) => {
         onError('claim', err)
         return 'claimed' as const
       }),
@@ -82,8 +82,8 @@ export function failOpen(
       store.release(key).catch((err: unknown) => {
         onError('release', err)
       }),
-    state: (key, now) =>
-      store.state(key, now).catch((err: unknown) => {
+    state: (key, now, budgetMs) =>
+      store.state(key, now, budgetMs).catch((err: unknown) => {
         onError('state', err)
         return 'free' as const
       }),

@@ -3,6 +3,8 @@
 export interface RateLimiter {
   /** Counts one send for `key`; false when that would exceed the limit (nothing is counted). */
   take(key: string, now: number): boolean
+  /** Gives back the last send counted for `key` (it failed: the user got nothing). */
+  refund(key: string): void
 }
 
 export function createRateLimiter(options: {
@@ -27,6 +29,9 @@ export function createRateLimiter(options: {
         if (oldest !== undefined) sends.delete(oldest)
       }
       return true
+    },
+    refund(key) {
+      sends.get(key)?.pop()
     },
   }
 }

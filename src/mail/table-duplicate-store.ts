@@ -8,7 +8,7 @@ import { TableClient, type TableEntity } from '@azure/data-tables'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import type { ClaimResult, DuplicateStore } from './duplicate-store.js'
 
-/** One table operation may take this long; the request budget is enforced by the handler too. */
+/** One table operation may take this long at most; less when the request has less time left. */
 const CALL_TIMEOUT_MS = 400
 
 interface Row {
@@ -37,10 +37,12 @@ export function createTableDuplicateStore(options: {
     allowInsecureConnection: loopback,
     retryOptions: { maxRetries: 0 },
   })
-  const timeout = () => ({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
+  const timeout = (budgetMs = CALL_TIMEOUT_MS) => ({
+    abortSignal: AbortSignal.timeout(Math.max(1, Math.round(Math.min(CALL_TIMEOUT_MS, budgetMs)))),
+  })
   let tableReady: Promise<void> | undefined
-  const ensureTable = () =>
-    (tableReady ??= client.createTable(timeout()).catch((err: unknown) => {
+  const ensureTable = (budgetMs: number) =>
+    (tableReady ??= client.createTable(timeout(budgetMs)).catch((err: unknown) => {
       tableReady = undefined // try again next time
       throw err
     }))
@@ -51,9 +53,12 @@ export function createTableDuplicateStore(options: {
     ...row,
   })
 
-  async function read(key: string): Promise<(Row & { etag: string }) | undefined> {
+  async function read(
+    key: string,
+    budgetMs: number,
+  ): Promise<(Row & { etag: string }) | undefined> {
     try {
-      const found = await client.getEntity<Row>(partition(key), key, timeout())
+      const found = await client.getEntity<Row>(partition(key), key, timeout(budgetMs))
       return { state: found.state, expiresAt: found.expiresAt, etag: found.etag }
     } catch (err) {
       if (statusOf(err) === 404) return undefined
@@ -62,20 +67,20 @@ export function createTableDuplicateStore(options: {
   }
 
   return {
-    async claim(key, now): Promise<ClaimResult> {
-      await ensureTable()
+    async claim(key, now, budgetMs): Promise<ClaimResult> {
+      await ensureTable(budgetMs)
       const pending = entity(key, { state: 'pending', expiresAt: now + options.pendingMs })
       try {
-        await client.createEntity(pending, timeout())
+        await client.createEntity(pending, timeout(budgetMs))
         return 'claimed'
       } catch (err) {
         if (statusOf(err) !== 409) throw err
       }
-      const found = await read(key)
-      if (found === undefined) return this.claim(key, now)
+      const found = await read(key, budgetMs)
+      if (found === undefined) return this.claim(key, now, budgetMs)
       if (found.expiresAt > now) return found.state
       try {
-        await client.updateEntity(pending, 'Replace', { etag: found.etag, ...timeout() })
+        await client.updateEntity(pending, 'Replace', { etag: found.etag, ...timeout(budgetMs) })
         return 'claimed'
       } catch (err) {
         if (statusOf(err) === 412) return 'pending' // another instance took it over first
@@ -96,8 +101,8 @@ export function createTableDuplicateStore(options: {
         if (statusOf(err) !== 404) throw err
       }
     },
-    async state(key, now) {
-      const found = await read(key)
+    async state(key, now, budgetMs) {
+      const found = await read(key, budgetMs)
       return found === undefined || found.expiresAt <= now ? 'free' : found.state
     },
   }

@@ -58,7 +58,9 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
   async function deliver(event: OtpSendEvent, context: HandlerContext, messageKey: string) {
     const { identifier, oneTimeCode } = event.data.otpContext
     const { authenticationContext } = event.data
-    const claim = await duplicates.claim(messageKey, context.now())
+    // The shared store gets a third of what is left at most: the provider needs the rest.
+    const storeBudget = () => Math.max(1, (context.remainingMs() - ANSWER_RESERVE_MS) / 3)
+    const claim = await duplicates.claim(messageKey, context.now(), storeBudget())
     if (claim === 'sent') {
       context.log.info('otp_duplicate', { provider: mailer.provider, state: 'sent' })
       return
@@ -67,7 +69,7 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
       // Another instance is sending it: wait for its outcome within our budget.
       while (context.remainingMs() > ANSWER_RESERVE_MS) {
         await new Promise((resolve) => setTimeout(resolve, 25))
-        const state = await duplicates.state(messageKey, context.now())
+        const state = await duplicates.state(messageKey, context.now(), storeBudget())
         if (state === 'sent') return
         if (state === 'free') return deliver(event, context, messageKey)
       }
@@ -102,7 +104,9 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
         timeoutMs,
       )
     } catch (err) {
-      await duplicates.release(messageKey).catch(() => undefined)
+      limiter.refund(keys.recipient(identifier))
+      // Released in the background: the answer must not wait for the store.
+      duplicates.release(messageKey).catch(() => undefined)
       const error =
         err instanceof MailError
           ? err
@@ -120,7 +124,9 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
         cause: err,
       })
     }
-    await duplicates.markSent(messageKey, context.now())
+    // Marked in the background: the provider has the message, and Entra must hear so within the
+    // budget whatever the store does (a retry meanwhile finds the claim pending, then sent).
+    duplicates.markSent(messageKey, context.now()).catch(() => undefined)
     context.log.info('otp_sent', {
       provider: mailer.provider,
       recipient: keys.recipient(identifier),
