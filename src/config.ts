@@ -9,7 +9,7 @@ import { GUID_PATTERN } from './events/common.js'
 import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/schema.js'
 import type { LogLevel } from './log.js'
 import { readMailConfig, type MailConfig } from './mail/mail-config.js'
-import { isSecureUrl } from './secure-url.js'
+import { isHttpsUrl, isSecureUrl } from './secure-url.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : undefined
@@ -44,10 +44,7 @@ export const EnvSchema = z.object({
   EXTENSION_CONFIG: z.string().max(4096).optional(),
   GRAPH_BASE_URL: z
     .string()
-    .refine(
-      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
-      'must be an https URL',
-    )
+    .refine(isHttpsUrl, 'must be an https URL')
     .default('https://graph.microsoft.com'),
   AZURE_TENANT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
   AZURE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
@@ -57,13 +54,7 @@ export const EnvSchema = z.object({
   MAIL_FROM: z.email('must be an e-mail address').max(320).optional(),
   SMTP_URL: z.string().max(2048).optional(),
   ACS_CONNECTION_STRING: z.string().max(2048).optional(),
-  ACS_ENDPOINT: z
-    .string()
-    .refine(
-      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
-      'must be an https URL',
-    )
-    .optional(),
+  ACS_ENDPOINT: z.string().refine(isHttpsUrl, 'must be an https URL').optional(),
   SENDGRID_API_KEY: z.string().max(1024).optional(),
   SENDGRID_BASE_URL: z
     .string()
@@ -75,13 +66,7 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
     .default('otpsends'),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
-  AZURE_AUTHORITY_HOST: z
-    .string()
-    .refine(
-      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
-      'must be an https URL',
-    )
-    .optional(),
+  AZURE_AUTHORITY_HOST: z.string().refine(isHttpsUrl, 'must be an https URL').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 

@@ -4,6 +4,12 @@
 // (fetch), and aborted when the deadline passes or the request ends with work still running.
 // Work that cannot take a signal (a shared key fetch, a body read, a handler) is raced with race().
 
+/**
+ * What outbound work leaves of the request budget for building and sending our own answer: a
+ * call's timeout is at most the time remaining minus this, so its failure policy still has time.
+ */
+export const ANSWER_RESERVE_MS = 50
+
 /** How late a deadline may fire. Budgets are hundreds of ms, so 10 ms is within the noise. */
 export const DEADLINE_TICK_MS = 10
 

@@ -13,3 +13,8 @@ export function isSecureUrl(value: string): boolean {
   const { protocol, hostname } = new URL(value)
   return protocol === 'https:' || (protocol === 'http:' && LOOPBACK_HOSTS.has(hostname))
 }
+
+/** https only (Graph, ACS, token authorities: no loopback exception). */
+export function isHttpsUrl(value: string): boolean {
+  return URL.canParse(value) && new URL(value).protocol === 'https:'
+}

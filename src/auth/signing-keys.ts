@@ -3,6 +3,7 @@
 // most one refetch per issuer per cooldown, shared by every request that asks meanwhile.
 // Why not jose's createRemoteJWKSet: once its cache is older than cacheMaxAge it refetches on the
 // request path and fails the request when that fetch fails, which breaks "known keys keep working".
+import { readLimited } from '../outbound/fetch-json.js'
 import { importJWK } from 'jose'
 import * as z from 'zod'
 import { isSecureUrl } from '../secure-url.js'
@@ -195,7 +196,11 @@ async function fetchDocument(url: string, signal: AbortSignal): Promise<unknown>
     await res.body?.cancel()
     throw new EndpointError('ERR_KEYS_UNAVAILABLE', `key endpoint answered HTTP ${res.status}`)
   }
-  const text = await readLimited(res, MAX_DOCUMENT_BYTES)
+  const text = await readLimited(
+    res,
+    MAX_DOCUMENT_BYTES,
+    () => new EndpointError('ERR_KEYS_UNAVAILABLE', 'key endpoint answer is too large'),
+  )
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
@@ -203,20 +208,6 @@ async function fetchDocument(url: string, signal: AbortSignal): Promise<unknown>
       cause: err,
     })
   }
-}
-
-async function readLimited(res: Response, maxBytes: number): Promise<string> {
-  if (res.body === null) return ''
-  const chunks: Uint8Array[] = []
-  let total = 0
-  // undici's body stream yields Uint8Array chunks; the DOM-less typings leave them untyped.
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength
-    if (total > maxBytes)
-      throw new EndpointError('ERR_KEYS_UNAVAILABLE', 'key endpoint answer is too large')
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 const deadlineError = () =>

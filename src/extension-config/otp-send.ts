@@ -2,7 +2,7 @@
 // also come from the environment (MAIL_PROVIDER, MAIL_FROM, SMTP_URL, ACS_*, SENDGRID_*), which
 // wins; secrets (SMTP passwords, API keys, connection strings) come from the environment only.
 import * as z from 'zod'
-import { isSecureUrl } from '../secure-url.js'
+import { isHttpsUrl, isSecureUrl } from '../secure-url.js'
 import { LocaleSchema } from './localized-text.js'
 
 export const MAIL_PROVIDERS = ['acs', 'sendgrid', 'smtp'] as const
@@ -39,10 +39,7 @@ export const OtpSendConfigSchema = z.strictObject({
     .describe("The provider's own timeout; the request deadline (REQUEST_BUDGET_MS) caps it."),
   acsEndpoint: z
     .string()
-    .refine(
-      (url) => URL.canParse(url) && new URL(url).protocol === 'https:',
-      'must be an https URL',
-    )
+    .refine(isHttpsUrl, 'must be an https URL')
     .optional()
     .describe('ACS_ENDPOINT wins over this (used with the managed identity).'),
   sendgridBaseUrl: z

@@ -82,11 +82,20 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   }
 }
 
-async function readLimited(res: Response, maxBytes: number): Promise<string> {
+/**
+ * A response body as text, read only up to `maxBytes`: more (declared or streamed) rejects with
+ * `tooLarge()` and abandons the rest. Every outbound call of the endpoint reads through this.
+ */
+export async function readLimited(
+  res: Response,
+  maxBytes: number,
+  tooLarge: () => Error = () =>
+    new OutboundError('too-large', `answered more than ${maxBytes} bytes`),
+): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? NaN)
   if (declared > maxBytes) {
     await res.body?.cancel()
-    throw new OutboundError('too-large', `answered more than ${maxBytes} bytes`)
+    throw tooLarge()
   }
   if (res.body === null) return ''
   const chunks: Uint8Array[] = []
@@ -94,10 +103,8 @@ async function readLimited(res: Response, maxBytes: number): Promise<string> {
   // undici's body stream yields Uint8Array chunks; the DOM-less typings leave them untyped.
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength
-    if (size > maxBytes) {
-      // Leaving the loop early cancels the stream (and the connection) for us.
-      throw new OutboundError('too-large', `answered more than ${maxBytes} bytes`)
-    }
+    // Leaving the loop early cancels the stream (and the connection) for us.
+    if (size > maxBytes) throw tooLarge()
     chunks.push(chunk)
   }
   return Buffer.concat(chunks).toString('utf8')

@@ -11,6 +11,7 @@
 //   { "action": "modifyAttributeValues", "attributes": { "<name>": <value of the same type> } }
 //   { "action": "showValidationError", "message": "…", "attributeErrors": { "<name>": "…" } }
 //   { "action": "showBlockPage", "title": "…", "message": "…" }
+import { ANSWER_RESERVE_MS } from '../deadline.js'
 import * as z from 'zod'
 import { ATTRIBUTE_NAME_PATTERN, MAX_ATTRIBUTES } from '../events/attribute-collection.js'
 import { describeIssue } from '../describe-issue.js'
@@ -20,8 +21,6 @@ import type { AccessTokenSource } from '../outbound/access-token.js'
 import { fetchJson, OutboundError } from '../outbound/fetch-json.js'
 import type { AttributeValue, SignUpFacts } from './sign-up-facts.js'
 
-/** Kept back from the request budget for building and sending our own answer. */
-export const ANSWER_RESERVE_MS = 50
 const MAX_ANSWER_BYTES = 65_536
 
 const Name = z.string().regex(ATTRIBUTE_NAME_PATTERN)

@@ -15,7 +15,7 @@ import {
 import type { GraphSourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { AccessTokenSource } from '../outbound/access-token.js'
-import { OutboundError } from '../outbound/fetch-json.js'
+import { OutboundError, readLimited } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
 
 const MAX_ANSWER_BYTES = 1_048_576
@@ -134,20 +134,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     )
   })
-}
-
-async function readLimited(res: Response, maxBytes: number): Promise<string> {
-  if (res.body === null) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  // undici's body stream yields Uint8Array chunks; the DOM-less typings leave them untyped.
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength
-    if (size > maxBytes)
-      throw new OutboundError('too-large', `answered more than ${maxBytes} bytes`)
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 export interface GraphConnection {

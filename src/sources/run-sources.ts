@@ -1,15 +1,13 @@
 // Runs the sources one OnTokenIssuanceStart call needs, concurrently, each under its own timeout
 // inside the request deadline, through its cache. Never rejects: each source ends as a value or a
 // failure, and the handler applies the source's policy.
+import { ANSWER_RESERVE_MS } from '../deadline.js'
 import type { SourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { Logger } from '../log.js'
 import type { MaybePromise } from '../maybe-promise.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { createSourceCache, type SourceCache } from './source-cache.js'
-
-/** Kept back from the request budget for building and sending our own answer. */
-export const ANSWER_RESERVE_MS = 50
 
 export type SourceOutcome =
   | { readonly ok: true; readonly value: unknown }

@@ -7,6 +7,7 @@
 //   4. 200 only when the provider accepted it; otherwise 502/503/504 with a code, so that a
 //      listener with fallbackToMicrosoftProviderOnError makes Entra send its own e-mail.
 // Neither the code nor the address is ever logged or echoed: logs carry a keyed digest.
+import { ANSWER_RESERVE_MS } from '../../deadline.js'
 import { EndpointError, type ErrorCode } from '../../errors.js'
 import type { DuplicateStore } from '../../mail/duplicate-store.js'
 import type { MailConfig } from '../../mail/mail-config.js'
@@ -17,9 +18,6 @@ import { compileText } from '../../extension-config/localized-text.js'
 import type { HandlerContext } from '../handler-context.js'
 import { otpSent } from './actions.js'
 import type { OtpSendEvent, OtpSendResponse } from './schema.js'
-
-/** Kept back from the request budget for our own answer. */
-const ANSWER_RESERVE_MS = 50
 
 const CODE_OF: Record<MailFailure, ErrorCode> = {
   rejected: 'ERR_MAIL_REJECTED',
