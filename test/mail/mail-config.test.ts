@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { OtpSendEventSchema } from '../../src/events/otp-send/schema.js'
 import { compileTemplate, escapeHtml } from '../../src/mail/templates.js'
+import { fixture } from '../support/fixtures.js'
 import { writeExtensionConfig } from '../support/endpoint.js'
 
 const valid = {
@@ -147,5 +149,24 @@ describe('provider settings', () => {
       `otpSend template ${join(folder, 'en.json')}: html: unknown placeholder {{cod}} (use {{code}}, {{recipient}}, {{appName}}, {{expiryMinutes}})`,
       `otpSend template ${join(folder, 'nl.json')}: file not found`,
     ])
+  })
+})
+
+describe('the OnOtpSend request', () => {
+  it('refuses a recipient that is not shaped like an address (no header smuggling)', () => {
+    for (const identifier of [
+      'avery@example.org\r\nBcc: x@evil.example',
+      'avery example.org',
+      'avery@@example.org',
+      '@example.org',
+    ]) {
+      const event = fixture('otp-send')
+      event.data.otpContext.identifier = identifier
+      const parsed = OtpSendEventSchema.safeParse(event)
+      expect(parsed.error?.issues[0]?.message, identifier).toBe('must be an e-mail address')
+    }
+    const ok = fixture('otp-send')
+    ok.data.otpContext.identifier = 'Åsa.Öberg+otp@exämple.se'
+    expect(OtpSendEventSchema.safeParse(ok).success).toBe(true)
   })
 })

@@ -28,7 +28,14 @@ export const OtpSendEventSchema = eventSchema(OTP_SEND, OTP_SEND_DATA, {
   otpContext: z.preprocess(
     normaliseOtpContextKeys,
     z.object({
-      identifier: z.string().min(3).max(320), // the recipient's e-mail address (RFC 5321 bound)
+      // The recipient's e-mail address (RFC 5321 bound). Only its shape is checked: one "@",
+      // something on each side, no spaces or control characters, so that nothing can be
+      // smuggled into a mail header; the provider judges the rest.
+      identifier: z
+        .string()
+        .min(3)
+        .max(320)
+        .regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u, 'must be an e-mail address'),
       oneTimeCode: z.string().min(1).max(64), // opaque short string (contract §6)
     }),
   ),
