@@ -1,0 +1,344 @@
+// The endpoint on Azure Functions Flex Consumption, with a user-assigned managed identity for
+// storage, Key Vault references and (optionally) Graph and ACS. Deploy with `azd up`, or with
+// `az deployment group create -g <rg> -f infra/main.bicep -p entraTenantId=... entraAudience=...`.
+// App setting names are the ones src/config.ts (EnvSchema) reads; test/infra.test.ts checks them.
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; seeds the resource names and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource (it must offer Flex Consumption).')
+param location string
+
+@minLength(36)
+@maxLength(36)
+@description('ENTRA_TENANT_ID: the Entra (workforce or external) tenant whose events are accepted.')
+param entraTenantId string
+
+@minLength(1)
+@description('ENTRA_AUDIENCE: the custom extension app registration\'s app ID (URI), comma-separated.')
+param entraAudience string
+
+// Optional settings: an empty string leaves the app setting out, so the code's default applies.
+@description('ENTRA_ISSUER: comma-separated issuers; empty = the tenant\'s workforce and ciamlogin.com v2 issuers.')
+param entraIssuer string = ''
+
+@description('REQUEST_BUDGET_MS (100-1900); empty = 750. A string so that azd can pass an empty value.')
+param requestBudgetMs string = ''
+
+@description('EXTENSION_CONFIG: path of the extension configuration JSON in the package; empty = the shipped example.')
+param extensionConfig string = ''
+
+@description('GRAPH_BASE_URL; empty = https://graph.microsoft.com.')
+param graphBaseUrl string = ''
+
+@description('AZURE_CLIENT_ID for Graph when graphClientSecret is given: the app registration Graph is called as. Ignored otherwise (the managed identity is used).')
+param graphClientId string = ''
+
+@allowed(['', 'acs', 'sendgrid', 'smtp'])
+@description('MAIL_PROVIDER for OnOtpSend; empty = no provider (OnOtpSend answers 503).')
+param mailProvider string = ''
+
+@description('MAIL_FROM: the sender address.')
+param mailFrom string = ''
+
+@description('ACS_ENDPOINT: https://<resource>.communication.azure.com, used with the managed identity (grant it a role on the ACS resource yourself).')
+param acsEndpoint string = ''
+
+@description('SENDGRID_BASE_URL; empty = SendGrid\'s public API.')
+param sendgridBaseUrl string = ''
+
+@description('OTP_STORE_TABLE; empty = otpsends.')
+param otpStoreTable string = ''
+
+@allowed(['', 'debug', 'info', 'warn', 'error'])
+@description('LOG_LEVEL; empty = info.')
+param logLevel string = ''
+
+// Secrets: each one given becomes a Key Vault secret and its app setting a Key Vault reference.
+@secure()
+@description('SMTP_URL (smtps://user:password@host:465).')
+param smtpUrl string = ''
+
+@secure()
+@description('SENDGRID_API_KEY.')
+param sendgridApiKey string = ''
+
+@secure()
+@description('ACS_CONNECTION_STRING (prefer acsEndpoint with the managed identity).')
+param acsConnectionString string = ''
+
+@secure()
+@description('AZURE_CLIENT_SECRET of the app registration named by graphClientId (prefer the managed identity).')
+param graphClientSecret string = ''
+
+@secure()
+@description('OTP_STORE_CONNECTION_STRING: storage for the OnOtpSend duplicate check shared by all instances.')
+param otpStoreConnectionString string = ''
+
+@secure()
+@description('LOG_HASH_KEY (16+ characters): set it with otpStoreConnectionString, so that every instance hashes recipients alike.')
+param logHashKey string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = { 'azd-env-name': environmentName }
+var deploymentContainer = 'app-package'
+
+// Built-in role definition IDs (the same in every tenant).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${resourceToken}'
+  location: location
+  tags: tags
+}
+
+// Functions runtime storage and the deployment package, reached with the identity only.
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'st${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false // the host and the deployment use the managed identity
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainer
+  properties: { publicAccess: 'None' }
+}
+
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageBlobDataOwner)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// For an OTP duplicate table in this account. Note: the code reaches the table through
+// OTP_STORE_CONNECTION_STRING only, and this account refuses shared keys, so today this role
+// prepares an identity-based store rather than enabling one.
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageTableDataContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 30
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+  }
+}
+
+// Purge protection cannot be turned off again, and a deleted vault keeps its (global) name for
+// the retention period: a new environment name gives new names.
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+  }
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, identity.id, roles.keyVaultSecretsUser)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource smtpUrlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpUrl)) {
+  parent: vault
+  name: 'smtp-url'
+  properties: { value: smtpUrl }
+}
+
+resource sendgridApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(sendgridApiKey)) {
+  parent: vault
+  name: 'sendgrid-api-key'
+  properties: { value: sendgridApiKey }
+}
+
+resource acsConnectionStringSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(acsConnectionString)) {
+  parent: vault
+  name: 'acs-connection-string'
+  properties: { value: acsConnectionString }
+}
+
+resource graphClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(graphClientSecret)) {
+  parent: vault
+  name: 'azure-client-secret'
+  properties: { value: graphClientSecret }
+}
+
+resource otpStoreSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(otpStoreConnectionString)) {
+  parent: vault
+  name: 'otp-store-connection-string'
+  properties: { value: otpStoreConnectionString }
+}
+
+resource logHashKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(logHashKey)) {
+  parent: vault
+  name: 'log-hash-key'
+  properties: { value: logHashKey }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true } // Linux
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-${resourceToken}'
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' }) // azd deploys service "api" to this app
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings (which
+    // Flex rejects); the package is read from the blob container with the identity.
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40 // Flex's lowest allowed maximum; raise it for more scale-out
+        instanceMemoryMB: 2048 // 512, 2048 or 4096
+      }
+      runtime: { name: 'node', version: '20' }
+    }
+  }
+  dependsOn: [blobOwner, packageContainer]
+}
+
+var kvRefPrefix = '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/'
+
+// Every setting, by name; empty values are dropped below. Secrets are Key Vault references,
+// never the parameter values (a reference without a version follows the latest secret version).
+var appSettings = {
+  // Azure platform
+  AzureWebJobsStorage__accountName: storage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.properties.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  // The endpoint (src/config.ts EnvSchema)
+  ENTRA_TENANT_ID: entraTenantId
+  ENTRA_AUDIENCE: entraAudience
+  ENTRA_ISSUER: entraIssuer
+  REQUEST_BUDGET_MS: requestBudgetMs
+  EXTENSION_CONFIG: extensionConfig
+  GRAPH_BASE_URL: graphBaseUrl
+  // With a client secret AZURE_CLIENT_ID names that app registration (for Graph and, in the
+  // code, also for ACS_ENDPOINT); otherwise the user-assigned identity.
+  AZURE_CLIENT_ID: empty(graphClientSecret) ? identity.properties.clientId : graphClientId
+  MAIL_PROVIDER: mailProvider
+  MAIL_FROM: mailFrom
+  ACS_ENDPOINT: acsEndpoint
+  SENDGRID_BASE_URL: sendgridBaseUrl
+  OTP_STORE_TABLE: otpStoreTable
+  LOG_LEVEL: logLevel
+  SMTP_URL: empty(smtpUrl) ? '' : '${kvRefPrefix}smtp-url/)'
+  SENDGRID_API_KEY: empty(sendgridApiKey) ? '' : '${kvRefPrefix}sendgrid-api-key/)'
+  ACS_CONNECTION_STRING: empty(acsConnectionString) ? '' : '${kvRefPrefix}acs-connection-string/)'
+  AZURE_CLIENT_SECRET: empty(graphClientSecret) ? '' : '${kvRefPrefix}azure-client-secret/)'
+  OTP_STORE_CONNECTION_STRING: empty(otpStoreConnectionString) ? '' : '${kvRefPrefix}otp-store-connection-string/)'
+  LOG_HASH_KEY: empty(logHashKey) ? '' : '${kvRefPrefix}log-hash-key/)'
+}
+
+resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: toObject(filter(items(appSettings), s => !empty(s.value)), s => s.key, s => s.value)
+  // The references resolve at start-up: the secrets and the identity's access must exist first.
+  dependsOn: [
+    secretsUser
+    tableContributor
+    smtpUrlSecret
+    sendgridApiKeySecret
+    acsConnectionStringSecret
+    graphClientSecretSecret
+    otpStoreSecret
+    logHashKeySecret
+  ]
+}
+
+var baseUrl = 'https://${functionApp.properties.defaultHostName}/api'
+
+output AZURE_FUNCTION_APP_NAME string = functionApp.name
+output FUNCTION_APP_HOSTNAME string = functionApp.properties.defaultHostName
+output ON_TOKEN_ISSUANCE_START_URL string = '${baseUrl}/onTokenIssuanceStart'
+output ON_ATTRIBUTE_COLLECTION_START_URL string = '${baseUrl}/onAttributeCollectionStart'
+output ON_ATTRIBUTE_COLLECTION_SUBMIT_URL string = '${baseUrl}/onAttributeCollectionSubmit'
+output ON_OTP_SEND_URL string = '${baseUrl}/onOtpSend'
+output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
+output KEY_VAULT_NAME string = vault.name
