@@ -1,0 +1,190 @@
+// `npm run insights`: how the custom authentication extensions behaved, from Entra's sign-in logs
+// in Microsoft Graph (contract §8; needs AuditLog.Read.All). Results go to stdout (text, --json,
+// or an --html file), progress to stderr. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { isHttpsUrl } from '../secure-url.js'
+import { insightsTokenSource, readInsightsCredential } from '../observe/graph-token.js'
+import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
+import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
+import { renderInsightsHtml } from '../observe/signin-report-html.js'
+
+const USAGE = `usage: npm run insights -- [options]
+
+Reads Entra sign-in logs (GET {GRAPH_BASE_URL}/beta/auditLogs/signIns, permission
+AuditLog.Read.All) and reports each custom authentication extension's calls per event type and
+UTC day: successes, success rate, HTTP statuses, error codes, attempts and retries.
+
+  --since <ISO|Nm|Nh|Nd>  start of the createdDateTime range (default 24h, i.e. 24 hours ago)
+  --until <ISO|Nm|Nh|Nd>  end of the range, exclusive (default now)
+  --extension <id>        only this customExtensionId
+  --json                  print the aggregation as JSON
+  --html <file>           also write a self-contained HTML report to <file>
+  --max-pages <n>         pages to read at most (default 20)
+  --max-records <n>       sign-ins to read at most (default 10000)
+  --page-size <n>         $top per page (default 500, at most 1000)
+  -h, --help              this text
+
+Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
+AZURE_TENANT_ID (AZURE_AUTHORITY_HOST optional); otherwise DefaultAzureCredential (az login).
+GRAPH_BASE_URL defaults to https://graph.microsoft.com.
+Exit codes: 0 ok, 2 bad arguments or settings, 1 Graph failure.`
+
+class UsageError extends Error {}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`insights: ${message}\n`)
+  process.exit(code)
+}
+
+/** An ISO date-time, or a duration before `now` (30m, 24h, 7d). */
+function parseInstant(name: string, value: string, now: number): Date {
+  const relative = /^(\d{1,6})([mhd])$/.exec(value.trim())
+  if (relative !== null) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']
+    return new Date(now - Number(relative[1]) * unit)
+  }
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
+    const at = Date.parse(value)
+    if (!Number.isNaN(at)) return new Date(at)
+  }
+  throw new UsageError(`--${name}: "${value}" is neither an ISO date-time nor like 24h, 7d, 30m`)
+}
+
+function parseCount(name: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+    throw new UsageError(`--${name}: must be a whole number from 1 to ${max}`)
+  return Number(value)
+}
+
+function readOptions(now: number) {
+  const { values } = parseArgs({
+    allowPositionals: false,
+    options: {
+      since: { type: 'string', default: '24h' },
+      until: { type: 'string' },
+      extension: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      html: { type: 'string' },
+      'max-pages': { type: 'string', default: '20' },
+      'max-records': { type: 'string', default: '10000' },
+      'page-size': { type: 'string', default: '500' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const since = parseInstant('since', values.since, now)
+  const until =
+    values.until === undefined ? new Date(now) : parseInstant('until', values.until, now)
+  if (since.getTime() >= until.getTime()) throw new UsageError('--since must be before --until')
+  if (values.extension?.trim() === '') throw new UsageError('--extension: must not be empty')
+  if (values.html?.trim() === '') throw new UsageError('--html: needs a file name')
+  return {
+    help: values.help,
+    since,
+    until,
+    extension: values.extension,
+    json: values.json,
+    html: values.html,
+    maxPages: parseCount('max-pages', values['max-pages'], 10_000),
+    maxRecords: parseCount('max-records', values['max-records'], 10_000_000),
+    pageSize: parseCount('page-size', values['page-size'], 1000),
+  }
+}
+
+function text(insights: SignInInsights, truncated: boolean): string {
+  const lines = [
+    `sign-ins: ${insights.signIns}, extension calls: ${insights.calls}, sign-ins with several listeners: ${insights.signInsWithMultipleListeners}`,
+    `skipped: ${insights.malformedListeners} malformed listener entries, ${insights.malformedSignIns} malformed sign-ins`,
+  ]
+  if (truncated) lines.push('(truncated: --max-pages or --max-records left records unread)')
+  for (const e of insights.extensions) {
+    lines.push(
+      '',
+      `extension ${e.customExtensionId} ${e.eventType}: ${e.calls} calls, ${e.successes} ok (${(e.successRate * 100).toFixed(1)}%), ${e.attempts} attempts, ${e.retries} retries`,
+      `  HTTP status: ${Object.entries(e.byHttpStatus)
+        .map(([s, n]) => `${s}=${n}`)
+        .join(' ')}`,
+    )
+    for (const c of e.byErrorCode)
+      lines.push(`  error ${c.code} ${c.name} x${c.count}: ${c.meaning}`)
+    for (const d of e.days)
+      lines.push(`  ${d.day}: ${d.calls} calls, ${d.failures} failed, ${d.retries} retries`)
+  }
+  if (insights.extensions.length === 0) lines.push('', 'no custom extension calls in this range')
+  lines.push('', `note: ${insights.latency}`)
+  return `${lines.join('\n')}\n`
+}
+
+async function main(): Promise<void> {
+  const now = Date.now()
+  let options: ReturnType<typeof readOptions>
+  try {
+    options = readOptions(now)
+  } catch (err) {
+    fail(2, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`)
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const graphBaseUrl = process.env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com'
+  if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
+  const credential = readInsightsCredential(process.env)
+  if (typeof credential === 'string') fail(2, credential)
+  const tokens = insightsTokenSource(credential, graphBaseUrl)
+
+  let fetched: Awaited<ReturnType<typeof fetchSignIns>>
+  try {
+    fetched = await fetchSignIns({
+      graphBaseUrl,
+      since: options.since,
+      until: options.until,
+      pageSize: options.pageSize,
+      maxPages: options.maxPages,
+      maxRecords: options.maxRecords,
+      getToken: async () => {
+        try {
+          return await tokens.getToken(AbortSignal.timeout(60_000), 30_000)
+        } catch (err) {
+          const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
+          const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
+          throw new GraphQueryError(`no Graph access token: ${why?.slice(0, 300) ?? ''}`)
+        }
+      },
+      onPage: (page, records, total) =>
+        process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
+      onRetry: (status, waitMs, attempt) =>
+        process.stderr.write(
+          `Graph answered ${status}: retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s\n`,
+        ),
+    })
+  } catch (err) {
+    fail(1, err instanceof GraphQueryError ? err.message : 'reading the sign-in logs failed')
+  }
+  if (fetched.truncated)
+    process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')
+
+  const insights = aggregateSignIns(fetched.signIns, { extensionId: options.extension })
+  if (options.html !== undefined) {
+    const html = renderInsightsHtml(insights, {
+      since: options.since,
+      until: options.until,
+      generatedAt: new Date(now),
+      pages: fetched.pages,
+      truncated: fetched.truncated,
+    })
+    try {
+      writeFileSync(options.html, html)
+    } catch (err) {
+      fail(2, `--html: cannot write ${options.html}: ${err instanceof Error ? err.message : ''}`)
+    }
+    process.stderr.write(`wrote ${options.html}\n`)
+  }
+  process.stdout.write(
+    options.json ? `${JSON.stringify(insights, null, 2)}\n` : text(insights, fetched.truncated),
+  )
+}
+
+main().catch((err: unknown) => {
+  fail(1, err instanceof Error ? err.message : String(err))
+})

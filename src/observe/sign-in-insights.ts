@@ -1,0 +1,252 @@
+// How the custom authentication extensions behaved, from Entra's sign-in logs (contract §8): a pure
+// aggregation over the sign-ins Graph returned, per extension and event type, and per UTC day.
+// Each applied listener is one call; a sign-in with several listeners counts once per listener.
+// httpStatus and errorCode describe the last attempt. Graph exposes no latency (UNCONFIRMED), so
+// none is reported here: latency comes from the endpoint's own telemetry.
+import { z } from 'zod'
+import { describeErrorCode } from './error-codes.js'
+
+export const CALLOUT_RESULT_TYPE = '#microsoft.graph.customExtensionCalloutResult'
+export const LATENCY_NOTE =
+  'Graph exposes no callout latency (contract §8: UNCONFIRMED); use the endpoint telemetry for latency.'
+
+const isoDateTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date-time')
+const optionalInt = z.number().int().nullish()
+
+const SignInSchema = z.object({
+  createdDateTime: isoDateTime,
+  appliedEventListeners: z.array(z.unknown()).nullish(),
+})
+
+/** Just enough to tell a callout result from another kind of handler result. */
+const ListenerShape = z.object({
+  handlerResult: z.object({ '@odata.type': z.string() }).nullish(),
+})
+
+const CalloutListenerSchema = z.object({
+  eventType: z.string().min(1),
+  executedListenerId: z.string().nullish(),
+  handlerResult: z.object({
+    '@odata.type': z.literal(CALLOUT_RESULT_TYPE),
+    customExtensionId: z.string().min(1),
+    calloutDateTime: isoDateTime.nullish(),
+    numberOfAttempts: optionalInt.refine(
+      (n) => n === null || n === undefined || n >= 0,
+      'negative',
+    ),
+    httpStatus: optionalInt,
+    errorCode: optionalInt,
+  }),
+})
+
+export interface ErrorCodeCount {
+  readonly code: number
+  readonly name: string
+  readonly meaning: string
+  readonly count: number
+}
+
+export interface CallCounts {
+  readonly calls: number
+  /** httpStatus 200 and no errorCode (absent, null or 0). */
+  readonly successes: number
+  readonly failures: number
+  /** successes / calls, rounded to 4 decimals. */
+  readonly successRate: number
+  /** numberOfAttempts summed (calls that do not report it add nothing). */
+  readonly attempts: number
+  /** numberOfAttempts − 1 summed. */
+  readonly retries: number
+  /** By the last attempt's httpStatus ("none" when not reported). */
+  readonly byHttpStatus: Readonly<Record<string, number>>
+  /** By errorCode, most frequent first. */
+  readonly byErrorCode: readonly ErrorCodeCount[]
+}
+
+export interface DayCounts extends CallCounts {
+  /** YYYY-MM-DD (UTC) of the callout, else of the sign-in. */
+  readonly day: string
+}
+
+export interface ExtensionInsights extends CallCounts {
+  readonly customExtensionId: string
+  readonly eventType: string
+  readonly days: readonly DayCounts[]
+}
+
+export interface SignInInsights {
+  /** Sign-ins examined (well-formed or not). */
+  readonly signIns: number
+  /** Sign-ins without a createdDateTime or with a listener list that is not an array. */
+  readonly malformedSignIns: number
+  /** Sign-ins with more than one applied listener (each listener is counted as its own call). */
+  readonly signInsWithMultipleListeners: number
+  /** Applied listeners seen in all. */
+  readonly listeners: number
+  /** Listeners whose handlerResult is a customExtensionCalloutResult, after --extension. */
+  readonly calls: number
+  /** Listeners with another kind of handler result, or none. */
+  readonly otherListeners: number
+  /** Callout listeners for another extension than the one asked for. */
+  readonly filteredOut: number
+  /** Listener entries that failed validation: skipped and counted. */
+  readonly malformedListeners: number
+  readonly extensions: readonly ExtensionInsights[]
+  readonly latency: string
+}
+
+export interface AggregateOptions {
+  /** Only this customExtensionId (compared without regard to case). */
+  readonly extensionId?: string | undefined
+}
+
+class Counter {
+  calls = 0
+  successes = 0
+  attempts = 0
+  retries = 0
+  readonly statuses = new Map<string, number>()
+  readonly codes = new Map<number, number>()
+
+  add(call: z.infer<typeof CalloutListenerSchema>['handlerResult']): void {
+    this.calls += 1
+    const errorCode = call.errorCode ?? 0
+    if (call.httpStatus === 200 && errorCode === 0) this.successes += 1
+    if (typeof call.numberOfAttempts === 'number') {
+      this.attempts += call.numberOfAttempts
+      this.retries += Math.max(0, call.numberOfAttempts - 1)
+    }
+    const status =
+      call.httpStatus === null || call.httpStatus === undefined ? 'none' : String(call.httpStatus)
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
+    if (errorCode !== 0) this.codes.set(errorCode, (this.codes.get(errorCode) ?? 0) + 1)
+  }
+
+  counts(): CallCounts {
+    const byHttpStatus: Record<string, number> = {}
+    for (const key of [...this.statuses.keys()].sort())
+      byHttpStatus[key] = this.statuses.get(key) ?? 0
+    return {
+      calls: this.calls,
+      successes: this.successes,
+      failures: this.calls - this.successes,
+      successRate:
+        this.calls === 0 ? 0 : Math.round((this.successes / this.calls) * 10_000) / 10_000,
+      attempts: this.attempts,
+      retries: this.retries,
+      byHttpStatus,
+      byErrorCode: [...this.codes]
+        .sort(([a, m], [b, n]) => n - m || a - b)
+        .map(([code, count]) => {
+          const { name, meaning } = describeErrorCode(code)
+          return { code, name, meaning, count }
+        }),
+    }
+  }
+}
+
+interface Group {
+  readonly customExtensionId: string
+  readonly eventType: string
+  readonly total: Counter
+  readonly days: Map<string, Counter>
+}
+
+const utcDay = (iso: string): string => new Date(Date.parse(iso)).toISOString().slice(0, 10)
+
+/** Aggregates parsed sign-ins (as Graph returns them); never throws on a malformed record. */
+export function aggregateSignIns(
+  signIns: readonly unknown[],
+  options: AggregateOptions = {},
+): SignInInsights {
+  const wanted = options.extensionId?.toLowerCase()
+  const groups = new Map<string, Group>()
+  let malformedSignIns = 0
+  let multiple = 0
+  let listeners = 0
+  let calls = 0
+  let otherListeners = 0
+  let filteredOut = 0
+  let malformedListeners = 0
+
+  for (const record of signIns) {
+    const signIn = SignInSchema.safeParse(record)
+    if (!signIn.success) {
+      malformedSignIns += 1
+      continue
+    }
+    const entries = signIn.data.appliedEventListeners ?? []
+    listeners += entries.length
+    if (entries.length > 1) multiple += 1
+    for (const entry of entries) {
+      const shape = ListenerShape.safeParse(entry)
+      if (!shape.success) {
+        malformedListeners += 1
+        continue
+      }
+      if (shape.data.handlerResult?.['@odata.type'] !== CALLOUT_RESULT_TYPE) {
+        otherListeners += 1
+        continue
+      }
+      const parsed = CalloutListenerSchema.safeParse(entry)
+      if (!parsed.success) {
+        malformedListeners += 1
+        continue
+      }
+      const { eventType, handlerResult } = parsed.data
+      if (wanted !== undefined && handlerResult.customExtensionId.toLowerCase() !== wanted) {
+        filteredOut += 1
+        continue
+      }
+      calls += 1
+      const key = `${handlerResult.customExtensionId}\u0000${eventType}`
+      let group = groups.get(key)
+      if (group === undefined) {
+        group = {
+          customExtensionId: handlerResult.customExtensionId,
+          eventType,
+          total: new Counter(),
+          days: new Map(),
+        }
+        groups.set(key, group)
+      }
+      group.total.add(handlerResult)
+      const day = utcDay(handlerResult.calloutDateTime ?? signIn.data.createdDateTime)
+      let counter = group.days.get(day)
+      if (counter === undefined) {
+        counter = new Counter()
+        group.days.set(day, counter)
+      }
+      counter.add(handlerResult)
+    }
+  }
+
+  const extensions = [...groups.values()]
+    .sort(
+      (a, b) =>
+        compare(a.customExtensionId, b.customExtensionId) || compare(a.eventType, b.eventType),
+    )
+    .map((group) => ({
+      customExtensionId: group.customExtensionId,
+      eventType: group.eventType,
+      ...group.total.counts(),
+      days: [...group.days.keys()]
+        .sort()
+        .map((day) => ({ day, ...(group.days.get(day) ?? new Counter()).counts() })),
+    }))
+
+  return {
+    signIns: signIns.length,
+    malformedSignIns,
+    signInsWithMultipleListeners: multiple,
+    listeners,
+    calls,
+    otherListeners,
+    filteredOut,
+    malformedListeners,
+    extensions,
+    latency: LATENCY_NOTE,
+  }
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
