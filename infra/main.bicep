@@ -83,6 +83,16 @@ param otpStoreConnectionString string = ''
 @description('LOG_HASH_KEY (16+ characters): set it with otpStoreConnectionString, so that every instance hashes recipients alike.')
 param logHashKey string = ''
 
+// Optional API Management front (infra/modules/apim.bicep): validate-jwt before the Function App.
+@description('Deploy API Management (Consumption) in front of the Function App with a validate-jwt policy (issuer, audience, azp) as defence in depth. For v2 tokens only. Register the APIM_*_URL outputs, not the Function App URLs.')
+param deployApim bool = false
+
+@description('API Management publisher e-mail; required when deployApim is true.')
+param apimPublisherEmail string = ''
+
+@description('API Management publisher name; empty = environmentName.')
+param apimPublisherName string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainer = 'app-package'
@@ -334,6 +344,24 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
 var baseUrl = 'https://${functionApp.properties.defaultHostName}/api'
 
+// Not deployed unless deployApim. With it, Entra calls the gateway, so the extension's targetUrl is
+// an APIM_*_URL output and its resourceId must be api://{gateway host}/{appId} (contract section 2);
+// the policy accepts the same ENTRA_AUDIENCE and ENTRA_ISSUER values as the Function App.
+module apim 'modules/apim.bicep' = if (deployApim) {
+  name: 'apim'
+  params: {
+    name: 'apim-${resourceToken}'
+    location: location
+    tags: tags
+    publisherEmail: apimPublisherEmail
+    publisherName: empty(apimPublisherName) ? environmentName : apimPublisherName
+    backendUrl: baseUrl
+    entraTenantId: entraTenantId
+    entraIssuer: entraIssuer
+    entraAudience: entraAudience
+  }
+}
+
 output AZURE_FUNCTION_APP_NAME string = functionApp.name
 output FUNCTION_APP_HOSTNAME string = functionApp.properties.defaultHostName
 output ON_TOKEN_ISSUANCE_START_URL string = '${baseUrl}/onTokenIssuanceStart'
@@ -342,3 +370,9 @@ output ON_ATTRIBUTE_COLLECTION_SUBMIT_URL string = '${baseUrl}/onAttributeCollec
 output ON_OTP_SEND_URL string = '${baseUrl}/onOtpSend'
 output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
 output KEY_VAULT_NAME string = vault.name
+// The gateway URLs to register instead of the ones above when deployApim; empty strings otherwise.
+output APIM_GATEWAY_URL string = deployApim ? apim.outputs.gatewayUrl : ''
+output APIM_ON_TOKEN_ISSUANCE_START_URL string = deployApim ? apim.outputs.eventUrls.onTokenIssuanceStart : ''
+output APIM_ON_ATTRIBUTE_COLLECTION_START_URL string = deployApim ? apim.outputs.eventUrls.onAttributeCollectionStart : ''
+output APIM_ON_ATTRIBUTE_COLLECTION_SUBMIT_URL string = deployApim ? apim.outputs.eventUrls.onAttributeCollectionSubmit : ''
+output APIM_ON_OTP_SEND_URL string = deployApim ? apim.outputs.eventUrls.onOtpSend : ''
