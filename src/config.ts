@@ -269,6 +269,23 @@ function readSecrets(
   return secrets
 }
 
+/**
+ * EXTENSION_CONFIG alone (or the shipped example when unset), for the operator CLIs that need the
+ * configured claims but not the endpoint's other settings (`register` runs before ENTRA_AUDIENCE
+ * is known). Throws ConfigError naming the problems.
+ */
+export function loadExtensionConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): ExtensionConfig {
+  const value = env.EXTENSION_CONFIG?.trim()
+  const path = value ? resolve(cwd, value) : EXAMPLE_EXTENSION_CONFIG
+  const problems: string[] = []
+  const extension = readExtensionConfig(path, problems)
+  if (extension === undefined) throw new ConfigError(problems)
+  return extension
+}
+
 function readExtensionConfig(path: string, problems: string[]): ExtensionConfig | undefined {
   let text: string
   try {

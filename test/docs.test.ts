@@ -21,6 +21,26 @@ describe('docs', () => {
     expect(documented.sort()).toEqual(read.sort())
   })
 
+  it('README documents every option of register, and every finding doctor can report', () => {
+    const source = readFileSync(new URL('src/cli/register.ts', root), 'utf8')
+    const options = [...source.matchAll(/^ {6}'?([a-z][a-z-]+)'?: \{ type:/gm)].map((m) => m[1])
+    expect(options.length).toBeGreaterThan(8)
+    const section = readme.split('### `npm run register`')[1]?.split('\n### ')[0] ?? ''
+    for (const option of options.filter((o) => o !== 'help'))
+      expect(section).toContain(`\`--${option}`)
+
+    const diagnose = readFileSync(new URL('src/registration/diagnose.ts', root), 'utf8')
+    const doctor = readFileSync(new URL('src/cli/doctor.ts', root), 'utf8')
+    const codes = new Set(
+      [...`${diagnose}${doctor}`.matchAll(/(?:err|warn)\(\s*'([a-z0-9-]+)'|code: '([a-z0-9-]+)'/g)]
+        .map((m) => m[1] ?? m[2] ?? '')
+        .filter((code) => !code.endsWith('-ok')),
+    )
+    expect(codes.size).toBeGreaterThan(20)
+    const table = readme.split('### `npm run doctor`')[1]?.split('\n### ')[0] ?? ''
+    for (const code of codes) expect(table, code).toContain(`\`${code}\``)
+  })
+
   it('README first screen shows the two commands and the replay line', () => {
     const firstScreen = readme.split('---')[0] ?? ''
     expect(firstScreen).toContain('npm ci && npm start')

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../secure-url.js'
-import { insightsTokenSource, readInsightsCredential } from '../observe/graph-token.js'
+import { operatorTokenSource, readOperatorCredential } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
@@ -129,9 +129,9 @@ async function main(): Promise<void> {
   }
   const graphBaseUrl = process.env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com'
   if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
-  const credential = readInsightsCredential(process.env)
+  const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
-  const tokens = insightsTokenSource(credential, graphBaseUrl)
+  const tokens = operatorTokenSource(credential, graphBaseUrl)
 
   let fetched: Awaited<ReturnType<typeof fetchSignIns>>
   try {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EXTENSION_ERROR_CODES } from '../../src/observe/error-codes.js'
-import { readInsightsCredential } from '../../src/observe/graph-token.js'
+import { readOperatorCredential } from '../../src/cli/operator-credential.js'
 import {
   aggregateSignIns,
   CALLOUT_RESULT_TYPE,
@@ -225,26 +225,26 @@ describe('aggregateSignIns', () => {
   })
 })
 
-describe('readInsightsCredential', () => {
+describe('readOperatorCredential', () => {
   it('mirrors the endpoint: a secret or a certificate, else DefaultAzureCredential', () => {
     const ids = { AZURE_TENANT_ID: A, AZURE_CLIENT_ID: B }
-    expect(readInsightsCredential({ ...ids, AZURE_CLIENT_SECRET: 's' })).toMatchObject({
+    expect(readOperatorCredential({ ...ids, AZURE_CLIENT_SECRET: 's' })).toMatchObject({
       kind: 'clientSecret',
       tenantId: A,
       clientId: B,
     })
     expect(
-      readInsightsCredential({ ...ids, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' }),
+      readOperatorCredential({ ...ids, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' }),
     ).toMatchObject({ kind: 'clientCertificate' })
-    expect(readInsightsCredential({})).toEqual({ kind: 'default', tenantId: undefined })
+    expect(readOperatorCredential({})).toEqual({ kind: 'default', tenantId: undefined })
     expect(
-      readInsightsCredential({
+      readOperatorCredential({
         ...ids,
         AZURE_CLIENT_SECRET: 's',
         AZURE_CLIENT_CERTIFICATE_PATH: '/c',
       }),
     ).toMatch(/not both/)
-    expect(readInsightsCredential({ AZURE_TENANT_ID: A, AZURE_CLIENT_SECRET: 's' })).toMatch(
+    expect(readOperatorCredential({ AZURE_TENANT_ID: A, AZURE_CLIENT_SECRET: 's' })).toMatch(
       /AZURE_CLIENT_ID/,
     )
   })

@@ -1,0 +1,158 @@
+// `npm run doctor`: what is wrong with the registration of a deployed endpoint, from Microsoft
+// Graph (contract §7) and the endpoint's own configuration. Exit 0 no errors, 1 errors found or
+// Graph unreadable, 2 bad arguments or settings.
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config.js'
+import { readLimited } from '../outbound/fetch-json.js'
+import { diagnose, type Finding } from '../registration/diagnose.js'
+import { GUID } from '../registration/entra-objects.js'
+import { GraphApiError } from '../registration/graph-api.js'
+import { readTenant } from '../registration/read-tenant.js'
+import { isHttpsUrl } from '../secure-url.js'
+import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
+
+const USAGE = `usage: npm run doctor -- --url <deployed base URL> [options]
+
+Reads the custom authentication extensions, listeners, extension apps (service principal, consent
+of CustomAuthenticationExtension.Receive.Payload) and claims mapping policies from Microsoft Graph
+v1.0, and checks them against this endpoint's configuration (ENTRA_TENANT_ID, ENTRA_AUDIENCE,
+ENTRA_ISSUER, REQUEST_BUDGET_MS, EXTENSION_CONFIG).
+
+  --url <url>     the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
+  --app <appId>   the client app whose sign-ins should call the endpoint (listener, claims mapping)
+  --json          print the findings as JSON
+  --health        also GET <url>/api/health and report its status
+  -h, --help      this text
+
+Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
+AZURE_TENANT_ID; otherwise DefaultAzureCredential (az login), then a device code at a terminal.
+Needs CustomAuthenticationExtension.Read.All, EventListener.Read.All, Application.Read.All,
+Policy.Read.All and Organization.Read.All (or their ReadWrite forms).
+Exit codes: 0 no errors, 1 errors found (or Graph could not be read), 2 bad arguments or settings.`
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`doctor: ${message}\n`)
+  process.exit(code)
+}
+
+function readOptions() {
+  const { values } = parseArgs({
+    allowPositionals: false,
+    options: {
+      url: { type: 'string' },
+      app: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      health: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return { help: true as const }
+  if (values.url === undefined) throw new Error('--url is required')
+  if (!isHttpsUrl(values.url)) throw new Error('--url: must be an https URL')
+  const url = new URL(values.url)
+  if (url.search !== '' || url.hash !== '') throw new Error('--url: no query or fragment')
+  if (values.app !== undefined && !GUID.test(values.app))
+    throw new Error('--app: must be an application (client) ID, a GUID')
+  return {
+    help: false as const,
+    url: url.href.replace(/\/+$/, ''),
+    app: values.app,
+    json: values.json,
+    health: values.health,
+  }
+}
+
+async function checkHealth(baseUrl: string): Promise<Finding> {
+  const fix = 'Check that the endpoint is deployed and running at --url (its logs tell why).'
+  try {
+    const res = await fetch(`${baseUrl}/api/health`, {
+      signal: AbortSignal.timeout(10_000),
+      redirect: 'manual',
+    })
+    await readLimited(res, 65_536).catch(() => '')
+    if (res.status === 200)
+      return { severity: 'ok', code: 'health-ok', message: 'GET /api/health: 200', fix: '' }
+    return {
+      severity: 'error',
+      code: 'health-failed',
+      message: `GET /api/health: HTTP ${res.status}`,
+      fix,
+    }
+  } catch {
+    return {
+      severity: 'error',
+      code: 'health-failed',
+      message: 'GET /api/health: no answer',
+      fix,
+    }
+  }
+}
+
+function text(findings: readonly Finding[]): string {
+  const lines: string[] = []
+  for (const severity of ['error', 'warning', 'ok'] as const) {
+    const group = findings.filter((f) => f.severity === severity)
+    if (group.length === 0) continue
+    lines.push(`${severity === 'ok' ? 'ok' : `${severity}s`} (${group.length}):`)
+    for (const f of group) {
+      lines.push(`  [${f.code}] ${f.message}`)
+      if (f.fix !== '') lines.push(`    fix: ${f.fix}`)
+    }
+    lines.push('')
+  }
+  const errors = findings.filter((f) => f.severity === 'error').length
+  const warnings = findings.filter((f) => f.severity === 'warning').length
+  lines.push(`${errors} error(s), ${warnings} warning(s)`)
+  return `${lines.join('\n')}\n`
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof readOptions>
+  try {
+    options = readOptions()
+  } catch (err) {
+    fail(2, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`)
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) fail(2, `configuration: ${err.problems.join('; ')}`)
+    throw err
+  }
+  const credential = readOperatorCredential(process.env)
+  if (typeof credential === 'string') fail(2, credential)
+  const graph = operatorGraphApi(credential, config.graph.baseUrl, (method, path, status, ms) =>
+    process.stderr.write(`${method} ${path}: ${status}, retrying in ${(ms / 1000).toFixed(1)} s\n`),
+  )
+
+  let tenant: Awaited<ReturnType<typeof readTenant>>
+  try {
+    tenant = await readTenant(graph, options.app)
+  } catch (err) {
+    if (!(err instanceof GraphApiError)) throw err
+    const hint =
+      err.status === 403 ? ' (the signed-in identity lacks a read permission: see --help)' : ''
+    fail(1, `Microsoft Graph could not be read: ${err.message}${hint}`)
+  }
+  const findings = diagnose(tenant, {
+    baseUrl: options.url,
+    appId: options.app,
+    tenantId: config.tenantId,
+    audiences: config.audiences,
+    issuers: config.issuers,
+    requestBudgetMs: config.requestBudgetMs,
+    claimNames: Object.keys(config.extension.tokenIssuanceStart.claims),
+  })
+  if (options.health) findings.push(await checkHealth(options.url))
+  process.stdout.write(options.json ? `${JSON.stringify({ findings }, null, 2)}\n` : text(findings))
+  process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0
+}
+
+main().catch((err: unknown) => {
+  fail(1, err instanceof Error ? err.message : String(err))
+})

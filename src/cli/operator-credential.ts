@@ -1,0 +1,109 @@
+// The Graph identity of the operator CLIs (`register`, `doctor`, `insights`), from the same
+// variables the endpoint reads (config.ts readGraphCredential): a client secret or certificate
+// when AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is set, else DefaultAzureCredential
+// (an operator's `az login`, environment, managed identity…) and, when a person is at the
+// terminal, the device code flow after it (the prompt goes to stderr).
+import {
+  ChainedTokenCredential,
+  DefaultAzureCredential,
+  DeviceCodeCredential,
+  type TokenCredential,
+} from '@azure/identity'
+import type { GraphCredentialConfig } from '../config.js'
+import { createTokenSource, type AccessTokenSource } from '../outbound/access-token.js'
+import {
+  createGraphApi,
+  GraphApiError,
+  type GraphApi,
+  type GraphApiOptions,
+} from '../registration/graph-api.js'
+import { isHttpsUrl } from '../secure-url.js'
+import { createGraphTokenSource } from '../sources/graph-credential.js'
+
+export type OperatorCredential =
+  | Exclude<GraphCredentialConfig, { kind: 'managedIdentity' }>
+  | { readonly kind: 'default'; readonly tenantId: string | undefined }
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const blank = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value
+
+/** The credential the variables describe, or what is wrong with them. */
+export function readOperatorCredential(
+  env: Readonly<Record<string, string | undefined>>,
+): OperatorCredential | string {
+  const tenantId = blank(env.AZURE_TENANT_ID) ?? blank(env.ENTRA_TENANT_ID)
+  if (tenantId !== undefined && !GUID.test(tenantId))
+    return 'AZURE_TENANT_ID (or ENTRA_TENANT_ID): must be a GUID'
+  const authorityHost = blank(env.AZURE_AUTHORITY_HOST)
+  if (authorityHost !== undefined && !isHttpsUrl(authorityHost))
+    return 'AZURE_AUTHORITY_HOST: must be an https URL'
+  const secret = blank(env.AZURE_CLIENT_SECRET)
+  const certificatePath = blank(env.AZURE_CLIENT_CERTIFICATE_PATH)
+  if (secret === undefined && certificatePath === undefined) return { kind: 'default', tenantId }
+  if (secret !== undefined && certificatePath !== undefined)
+    return 'AZURE_CLIENT_SECRET: set it or AZURE_CLIENT_CERTIFICATE_PATH, not both'
+  const clientId = blank(env.AZURE_CLIENT_ID)
+  const which = secret !== undefined ? 'AZURE_CLIENT_SECRET' : 'AZURE_CLIENT_CERTIFICATE_PATH'
+  if (clientId === undefined) return `AZURE_CLIENT_ID: is required with ${which}`
+  if (!GUID.test(clientId)) return 'AZURE_CLIENT_ID: must be a GUID'
+  if (tenantId === undefined) return `AZURE_TENANT_ID: is required with ${which}`
+  const common = { tenantId, clientId, authorityHost }
+  return secret !== undefined
+    ? { kind: 'clientSecret', secret, ...common }
+    : { kind: 'clientCertificate', certificatePath: certificatePath ?? '', ...common }
+}
+
+export function operatorTokenSource(
+  credential: OperatorCredential,
+  graphBaseUrl: string,
+  interactive: boolean = process.stdin.isTTY === true && process.stderr.isTTY === true,
+): AccessTokenSource {
+  if (credential.kind !== 'default') return createGraphTokenSource(credential, graphBaseUrl)
+  const tenant = credential.tenantId === undefined ? {} : { tenantId: credential.tenantId }
+  return createTokenSource(
+    (): TokenCredential => {
+      const automatic = new DefaultAzureCredential(tenant)
+      if (!interactive) return automatic
+      // Tried only when DefaultAzureCredential finds nothing (no az login, no environment).
+      const deviceCode = new DeviceCodeCredential({
+        ...tenant,
+        userPromptCallback: (info) => {
+          process.stderr.write(`${info.message}\n`)
+        },
+      })
+      return new ChainedTokenCredential(automatic, deviceCode)
+    },
+    `${new URL(graphBaseUrl).origin}/.default`,
+  )
+}
+
+/**
+ * A Graph client for an operator CLI, signed in as `readOperatorCredential` says. A token may
+ * take a person's device-code sign-in, so it gets minutes, not the endpoint's milliseconds.
+ */
+export function operatorGraphApi(
+  credential: OperatorCredential,
+  graphBaseUrl: string,
+  onRetry?: GraphApiOptions['onRetry'],
+): GraphApi {
+  const tokens = operatorTokenSource(credential, graphBaseUrl)
+  return createGraphApi({
+    baseUrl: graphBaseUrl,
+    onRetry,
+    getToken: async () => {
+      try {
+        return await tokens.getToken(AbortSignal.timeout(300_000), 300_000)
+      } catch (err) {
+        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
+        const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
+        throw new GraphApiError(
+          'GET',
+          '(token)',
+          `no Graph access token: ${why?.slice(0, 300) ?? ''}`,
+        )
+      }
+    },
+  })
+}

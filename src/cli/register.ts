@@ -1,0 +1,252 @@
+// `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph
+// (src/registration/register.ts says what, in which order, and why it is idempotent). Progress
+// goes to stderr as each step ends; the result (text, or --json) to stdout. Exit 0 done, 1 Graph
+// failed or something could not be done (listed, with what to do), 2 bad arguments or settings.
+import { parseArgs } from 'node:util'
+import { ConfigError, loadExtensionConfig } from '../config.js'
+import { EVENT_ROUTES, type EventRoute } from '../events/routes.js'
+import {
+  DEFAULT_TIMEOUT_MS,
+  GUID,
+  MAX_TIMEOUT_MS,
+  MIN_TIMEOUT_MS,
+  TIMEOUT_HEADROOM_MS,
+} from '../registration/entra-objects.js'
+import { GraphApiError } from '../registration/graph-api.js'
+import {
+  register,
+  RegisterError,
+  type Change,
+  type RegisterResult,
+} from '../registration/register.js'
+import { isHttpsUrl } from '../secure-url.js'
+import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
+
+const ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
+
+const USAGE = `usage: npm run register -- --url <deployed base URL> --app <client appId> [options]
+
+Creates or updates, idempotently, through Microsoft Graph: the extension's app registration
+(identifier URI api://{host}/{appId}, v2 tokens), its service principal, admin consent for
+CustomAuthenticationExtension.Receive.Payload, one custom authentication extension per event,
+its event listener for the --app apps, and for token issuance the claims mapping policy of the
+claims EXTENSION_CONFIG configures, with acceptMappedClaims on each --app. A second run changes
+nothing. Prints what it changed and the app settings the endpoint needs.
+
+  --url <url>            the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
+  --app <appId>          a client app whose sign-ins call the endpoint; repeat for several
+                         (required for onTokenIssuanceStart)
+  --events <list>        comma-separated, of ${ROUTE_NAMES.join(', ')}
+                         (default onTokenIssuanceStart)
+  --name <text>          display name of what is created (default "Entra custom extension")
+  --extension-app <id>   use this existing app registration for the extension
+  --timeout <ms>         Entra's timeout, ${MIN_TIMEOUT_MS}-${MAX_TIMEOUT_MS} (default REQUEST_BUDGET_MS + ${TIMEOUT_HEADROOM_MS})
+  --retries <0|1>        Entra's retries (default 1)
+  --no-claims-mapping    leave claims mapping and acceptMappedClaims alone
+  --otp-fallback         OnOtpSend: Entra sends its own e-mail when the endpoint fails
+  --dry-run              read the tenant, change nothing, print the planned Graph calls
+  --json                 print the result as JSON
+  -h, --help             this text
+
+Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
+AZURE_TENANT_ID; otherwise DefaultAzureCredential (az login), then a device code at a terminal.
+Needs (delegated or application) Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
+CustomAuthenticationExtension.ReadWrite.All, EventListener.ReadWrite.All,
+Policy.ReadWrite.ApplicationConfiguration and Organization.Read.All.
+Reads EXTENSION_CONFIG (claims), REQUEST_BUDGET_MS and GRAPH_BASE_URL like the endpoint does.
+Exit codes: 0 done, 1 Graph failed or something could not be done, 2 bad arguments or settings.`
+
+class UsageError extends Error {}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`register: ${message}\n`)
+  process.exit(code)
+}
+
+function readOptions(env: NodeJS.ProcessEnv) {
+  const { values } = parseArgs({
+    allowPositionals: false,
+    options: {
+      url: { type: 'string' },
+      app: { type: 'string', multiple: true, default: [] },
+      events: { type: 'string', default: 'onTokenIssuanceStart' },
+      name: { type: 'string', default: 'Entra custom extension' },
+      'extension-app': { type: 'string' },
+      timeout: { type: 'string' },
+      retries: { type: 'string', default: '1' },
+      'no-claims-mapping': { type: 'boolean', default: false },
+      'otp-fallback': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return { help: true as const }
+  if (values.url === undefined) throw new UsageError('--url is required')
+  if (!isHttpsUrl(values.url)) throw new UsageError('--url: must be an https URL')
+  const url = new URL(values.url)
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+    throw new UsageError('--url: only scheme, host and path (no query, fragment or credentials)')
+  if (url.pathname.replace(/\/+$/, '').toLowerCase().endsWith('/api'))
+    throw new UsageError('--url: the base URL, without /api (the routes are added to it)')
+  const apps = values.app.map((a) => a.trim().toLowerCase())
+  for (const app of apps)
+    if (!GUID.test(app)) throw new UsageError(`--app ${app}: must be an application (client) ID`)
+  const events = [...new Set(values.events.split(',').map((e) => e.trim()))] as EventRoute[]
+  for (const event of events)
+    if (!ROUTE_NAMES.includes(event))
+      throw new UsageError(`--events: "${event}" is none of ${ROUTE_NAMES.join(', ')}`)
+  if (events.includes('onTokenIssuanceStart') && apps.length === 0)
+    throw new UsageError(
+      '--app is required for onTokenIssuanceStart: its listener must name the apps (includeAllApplications is not allowed)',
+    )
+  const extensionApp = values['extension-app']?.trim().toLowerCase()
+  if (extensionApp !== undefined && !GUID.test(extensionApp))
+    throw new UsageError('--extension-app: must be an application (client) ID')
+  const name = values.name.trim()
+  if (name === '' || name.length > 100) throw new UsageError('--name: 1 to 100 characters')
+
+  const budget = Number(env.REQUEST_BUDGET_MS?.trim() || NaN)
+  const defaultTimeout = Number.isInteger(budget)
+    ? Math.min(MAX_TIMEOUT_MS, Math.max(DEFAULT_TIMEOUT_MS, budget + TIMEOUT_HEADROOM_MS))
+    : DEFAULT_TIMEOUT_MS
+  const timeout = values.timeout === undefined ? defaultTimeout : Number(values.timeout)
+  if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS || timeout > MAX_TIMEOUT_MS)
+    throw new UsageError(
+      `--timeout: a whole number of ms from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
+    )
+  if (values.retries !== '0' && values.retries !== '1') throw new UsageError('--retries: 0 or 1')
+  return {
+    help: false as const,
+    baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
+    apps,
+    events,
+    name,
+    extensionApp,
+    timeout,
+    retries: Number(values.retries) as 0 | 1,
+    claimsMapping: !values['no-claims-mapping'],
+    otpFallback: values['otp-fallback'],
+    dryRun: values['dry-run'],
+    json: values.json,
+  }
+}
+
+const MARK: Record<Change['action'], string> = {
+  created: '+',
+  updated: '~',
+  unchanged: '=',
+  planned: '?',
+  skipped: '-',
+}
+
+const line = (c: Change) => `${MARK[c.action]} ${c.step}: ${c.action}, ${c.detail}`
+
+function text(result: RegisterResult, dryRun: boolean): string {
+  const changed = result.changes.filter((c) => c.action === 'created' || c.action === 'updated')
+  const lines = [
+    dryRun
+      ? `dry run: ${result.changes.filter((c) => c.action === 'planned').length} write(s) planned, nothing changed`
+      : `${changed.length} change(s) made in tenant ${result.tenantId}`,
+  ]
+  if (dryRun)
+    for (const c of result.changes.filter((x) => x.request !== undefined))
+      lines.push(
+        `  ${c.request?.method} ${c.request?.path}`,
+        `    ${JSON.stringify(c.request?.body)}`,
+      )
+  lines.push('', 'extensions:')
+  for (const [route, id] of Object.entries(result.extensionIds)) lines.push(`  ${route}: ${id}`)
+  if (result.validation.length > 0) {
+    lines.push('', "Graph's validateAuthenticationConfiguration:")
+    for (const v of result.validation) lines.push(`  ${v}`)
+  }
+  if (result.problems.length > 0) {
+    lines.push('', 'could not be done:')
+    for (const p of result.problems) lines.push(`  - ${p}`)
+  }
+  lines.push(
+    '',
+    "the endpoint's app settings for this registration:",
+    `  ENTRA_TENANT_ID=${result.settings.ENTRA_TENANT_ID}`,
+    `  ENTRA_AUDIENCE=${result.settings.ENTRA_AUDIENCE}`,
+    `  ENTRA_ISSUER=${result.settings.ENTRA_ISSUER}`,
+  )
+  return `${lines.join('\n')}\n`
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof readOptions>
+  try {
+    options = readOptions(process.env)
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err))
+      fail(2, `${err.message}\n\n${USAGE}`)
+    throw err
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  let claimNames: string[]
+  try {
+    claimNames = Object.keys(loadExtensionConfig(process.env).tokenIssuanceStart.claims)
+  } catch (err) {
+    if (err instanceof ConfigError) fail(2, err.problems.join('; '))
+    throw err
+  }
+  const graphBaseUrl = process.env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com'
+  if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
+  const credential = readOperatorCredential(process.env)
+  if (typeof credential === 'string') fail(2, credential)
+  const graph = operatorGraphApi(credential, graphBaseUrl, (method, path, status, waitMs) =>
+    process.stderr.write(
+      `${method} ${path}: ${status}, retrying in ${(waitMs / 1000).toFixed(1)} s\n`,
+    ),
+  )
+
+  const done: Change[] = []
+  try {
+    const result = await register(
+      graph,
+      {
+        baseUrl: options.baseUrl,
+        events: options.events,
+        targetAppIds: options.apps,
+        displayName: options.name,
+        timeoutMs: options.timeout,
+        maximumRetries: options.retries,
+        claimNames,
+        extensionAppId: options.extensionApp,
+        claimsMapping: options.claimsMapping,
+        otpFallback: options.otpFallback,
+        dryRun: options.dryRun,
+      },
+      (change) => {
+        done.push(change)
+        process.stderr.write(`${line(change)}\n`)
+      },
+    )
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ dryRun: options.dryRun, ...result }, null, 2)}\n`
+        : text(result, options.dryRun),
+    )
+    process.exitCode = result.problems.length > 0 ? 1 : 0
+  } catch (err) {
+    if (!(err instanceof GraphApiError || err instanceof RegisterError)) throw err
+    const made = done.filter((c) => c.action === 'created' || c.action === 'updated')
+    const hint =
+      err instanceof GraphApiError && err.status === 403
+        ? ' (the signed-in identity lacks a permission: see --help for the list)'
+        : ''
+    fail(
+      1,
+      `${err.message}${hint}\nstopped; ${made.length} change(s) were made before: ${made.map((c) => c.step).join('; ') || 'none'}. Running register again continues from here.`,
+    )
+  }
+}
+
+main().catch((err: unknown) => {
+  fail(1, err instanceof Error ? err.message : String(err))
+})

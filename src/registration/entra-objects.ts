@@ -1,0 +1,157 @@
+// The Microsoft Graph objects of a registration (contract §7), as `register` writes them and
+// `doctor` reads them: well-known IDs, the @odata.type of each event's extension, listener and
+// handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
+// and older objects (made in the portal) may lack some.
+import type { EventRoute } from '../events/routes.js'
+
+/** Microsoft Graph's own application. */
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
+/** Graph's app role CustomAuthenticationExtension.Receive.Payload (an application permission). */
+export const RECEIVE_PAYLOAD_ROLE_ID = '214e810f-fda8-4fd7-a475-29461495eb00'
+/** "Azure AD authentication events": the caller of every extension (contract §2, trap 12). */
+export const AUTH_EVENTS_APP_ID = '99045fe1-7639-4a75-9d4a-577b6ca3810f'
+/** Allowed headroom between the endpoint's budget and Entra's timeout (network, TLS, cold paths). */
+export const TIMEOUT_HEADROOM_MS = 250
+export const MAX_TIMEOUT_MS = 2000
+export const MIN_TIMEOUT_MS = 200
+/** What Entra waits when clientConfiguration.timeoutInMilliseconds is null (contract §1, UNCONFIRMED). */
+export const DEFAULT_TIMEOUT_MS = 1000
+
+/** Per route: the extension, listener and handler @odata.type Graph uses for its event. */
+export const ROUTE_TYPES: Readonly<
+  Record<EventRoute, { extension: string; listener: string; handler: string }>
+> = {
+  onTokenIssuanceStart: {
+    extension: '#microsoft.graph.onTokenIssuanceStartCustomExtension',
+    listener: '#microsoft.graph.onTokenIssuanceStartListener',
+    handler: '#microsoft.graph.onTokenIssuanceStartCustomExtensionHandler',
+  },
+  onAttributeCollectionStart: {
+    extension: '#microsoft.graph.onAttributeCollectionStartCustomExtension',
+    listener: '#microsoft.graph.onAttributeCollectionStartListener',
+    handler: '#microsoft.graph.onAttributeCollectionStartCustomExtensionHandler',
+  },
+  onAttributeCollectionSubmit: {
+    extension: '#microsoft.graph.onAttributeCollectionSubmitCustomExtension',
+    listener: '#microsoft.graph.onAttributeCollectionSubmitListener',
+    handler: '#microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler',
+  },
+  onOtpSend: {
+    extension: '#microsoft.graph.onOtpSendCustomExtension',
+    listener: '#microsoft.graph.onEmailOtpSendListener',
+    handler: '#microsoft.graph.onOtpSendCustomExtensionHandler',
+  },
+}
+export const ROUTES = Object.keys(ROUTE_TYPES) as EventRoute[]
+
+export const FALLBACK_TO_MICROSOFT = {
+  '@odata.type': '#microsoft.graph.fallbackToMicrosoftProviderOnError',
+} as const
+
+/** The resourceId / identifier URI form Entra requires: api://{fqdn of targetUrl}/{appId}. */
+export const RESOURCE_ID =
+  /^api:\/\/([^/]+)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i
+
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export interface GraphExtension {
+  readonly id: string
+  readonly '@odata.type'?: string | undefined
+  readonly displayName?: string | null | undefined
+  readonly description?: string | null | undefined
+  readonly endpointConfiguration?: { readonly targetUrl?: string | null | undefined } | null
+  readonly authenticationConfiguration?: { readonly resourceId?: string | null | undefined } | null
+  readonly clientConfiguration?: {
+    readonly timeoutInMilliseconds?: number | null | undefined
+    readonly maximumRetries?: number | null | undefined
+  } | null
+  readonly claimsForTokenConfiguration?:
+    readonly { readonly claimIdInApiResponse?: string | null | undefined }[] | null | undefined
+  readonly behaviorOnError?: { readonly '@odata.type'?: string } | null | undefined
+}
+
+export interface GraphListener {
+  readonly id: string
+  readonly '@odata.type'?: string | undefined
+  readonly priority?: number | undefined
+  readonly conditions?: {
+    readonly applications?: {
+      readonly includeAllApplications?: boolean | null
+      readonly includeApplications?: readonly { readonly appId?: string | null }[] | null
+    } | null
+  } | null
+  readonly handler?: {
+    readonly '@odata.type'?: string
+    readonly customExtension?: { readonly id?: string | null } | null
+    readonly configuration?: {
+      readonly behaviorOnError?: { readonly '@odata.type'?: string } | null
+    } | null
+  } | null
+}
+
+export interface GraphApplication {
+  readonly id: string
+  readonly appId: string
+  readonly displayName?: string
+  readonly uniqueName?: string | null
+  readonly identifierUris?: readonly string[]
+  readonly api?: {
+    readonly requestedAccessTokenVersion?: number | null
+    readonly acceptMappedClaims?: boolean | null
+    readonly [property: string]: unknown
+  } | null
+  readonly requiredResourceAccess?: readonly {
+    readonly resourceAppId: string
+    readonly resourceAccess: readonly { readonly id: string; readonly type: string }[]
+  }[]
+}
+
+export interface GraphServicePrincipal {
+  readonly id: string
+  readonly appId: string
+  readonly displayName?: string
+  readonly accountEnabled?: boolean
+}
+
+export interface GraphAppRoleAssignment {
+  readonly id?: string
+  readonly appRoleId?: string
+  readonly resourceId?: string
+  readonly principalId?: string
+}
+
+export interface GraphClaimsMappingPolicy {
+  readonly id: string
+  readonly displayName?: string
+  readonly definition?: readonly string[]
+}
+
+export interface GraphOrganization {
+  readonly id: string
+  /** AAD (workforce), AAD B2C or CIAM (External ID). UNCONFIRMED on every tenant: may be absent. */
+  readonly tenantType?: string | null
+}
+
+/** The claim IDs a claims mapping policy definition maps from the custom claims provider. */
+export function customClaimIds(policy: GraphClaimsMappingPolicy): Set<string> {
+  const ids = new Set<string>()
+  for (const text of policy.definition ?? []) {
+    try {
+      const parsed = JSON.parse(text) as {
+        ClaimsMappingPolicy?: { ClaimsSchema?: { Source?: string; ID?: string }[] }
+      }
+      for (const entry of parsed.ClaimsMappingPolicy?.ClaimsSchema ?? [])
+        if (entry.Source?.toLowerCase() === 'customclaimsprovider' && entry.ID) ids.add(entry.ID)
+    } catch {
+      // an unreadable definition maps nothing
+    }
+  }
+  return ids
+}
+
+/** The issuer of the tenant's v2 tokens: External ID (CIAM) tenants sign as ciamlogin.com. */
+export function tenantIssuer(tenantId: string, tenantType: string | null | undefined): string {
+  return tenantType?.toUpperCase() === 'CIAM'
+    ? `https://${tenantId}.ciamlogin.com/${tenantId}/v2.0`
+    : `https://login.microsoftonline.com/${tenantId}/v2.0`
+}

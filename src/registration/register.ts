@@ -1,0 +1,680 @@
+// `npm run register`: makes the tenant's registration of a deployed endpoint what contract §7
+// says it must be, through Microsoft Graph, idempotently: every step reads first and writes only
+// what differs, so a second run changes nothing. With dryRun no write is sent: each is recorded
+// with its method, path and body instead (reads still happen, to plan against the real tenant).
+//
+// The steps, in order:
+//   1. the tenant (GET /organization: its ID and whether it is an External ID tenant);
+//   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
+//      tenant lacks it (contract trap 12);
+//   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
+//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens, and the Graph
+//      permission CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
+//   4. its service principal (enabled), and admin consent for that permission (an app role
+//      assignment to Microsoft Graph's service principal);
+//   5. one custom authentication extension per event, matched by type and target URL;
+//   6. one listener per extension, for the target apps (added to, never removed from);
+//   7. for token issuance: a claims mapping policy for the configured claims, assigned to each
+//      target app's service principal, and acceptMappedClaims on the target app (contract §4).
+import type { EventRoute } from '../events/routes.js'
+import {
+  AUTH_EVENTS_APP_ID,
+  customClaimIds,
+  FALLBACK_TO_MICROSOFT,
+  GRAPH_APP_ID,
+  RECEIVE_PAYLOAD_ROLE_ID,
+  ROUTE_TYPES,
+  tenantIssuer,
+  type GraphAppRoleAssignment,
+  type GraphApplication,
+  type GraphClaimsMappingPolicy,
+  type GraphExtension,
+  type GraphListener,
+  type GraphOrganization,
+  type GraphServicePrincipal,
+} from './entra-objects.js'
+import { keySegment, type GraphApi } from './graph-api.js'
+
+export interface RegisterInput {
+  /** The deployed base URL, e.g. https://contoso-ext.azurewebsites.net (no trailing slash). */
+  readonly baseUrl: string
+  readonly events: readonly EventRoute[]
+  /** The client apps whose sign-ins call the endpoint (listener conditions, claims mapping). */
+  readonly targetAppIds: readonly string[]
+  /** Prefix of the display names of what is created. */
+  readonly displayName: string
+  readonly timeoutMs: number
+  readonly maximumRetries: 0 | 1
+  /** EXTENSION_CONFIG tokenIssuanceStart.claims names. */
+  readonly claimNames: readonly string[]
+  /** Use this existing app registration for the extension instead of finding or creating one. */
+  readonly extensionAppId?: string | undefined
+  /** Create and assign the claims mapping policy, and set acceptMappedClaims (token issuance). */
+  readonly claimsMapping: boolean
+  /** OnOtpSend: let Entra send its own e-mail when the endpoint fails (contract §7.3). */
+  readonly otpFallback: boolean
+  readonly dryRun: boolean
+}
+
+export type ChangeAction = 'created' | 'updated' | 'unchanged' | 'planned' | 'skipped'
+
+export interface Change {
+  readonly step: string
+  readonly action: ChangeAction
+  readonly detail: string
+  /** The write made (or, in a dry run, planned). */
+  readonly request?: { readonly method: string; readonly path: string; readonly body?: unknown }
+}
+
+export interface RegisterResult {
+  readonly tenantId: string
+  readonly tenantType: string | undefined
+  readonly extensionAppId: string
+  readonly resourceId: string
+  /** Extension IDs by event (a placeholder in a dry run when it would be created). */
+  readonly extensionIds: Readonly<Partial<Record<EventRoute, string>>>
+  readonly changes: readonly Change[]
+  /** Things register could not do, each with what to do instead. Non-empty means exit 1. */
+  readonly problems: readonly string[]
+  /** Issues Graph's validateAuthenticationConfiguration reported (after a real run). */
+  readonly validation: readonly string[]
+  /** The endpoint's app settings that match this registration. */
+  readonly settings: {
+    readonly ENTRA_TENANT_ID: string
+    readonly ENTRA_AUDIENCE: string
+    readonly ENTRA_ISSUER: string
+  }
+}
+
+export class RegisterError extends Error {
+  override readonly name = 'RegisterError'
+}
+
+/** What a dry run calls an object it would create, in place of the ID Graph would give it. */
+const planned = (what: string) => `<new ${what}>`
+const isPlanned = (id: string) => id.startsWith('<new ')
+/** An ID as a path segment; a dry run's placeholder stays readable. */
+const seg = (id: string) => (isPlanned(id) ? id : encodeURIComponent(id))
+
+/** A uniqueName per endpoint host, so that the app is found again on the next run. */
+export function extensionAppUniqueName(host: string): string {
+  // Graph documents uniqueName as a client-provided alternate key; its allowed characters are not
+  // spelled out (UNCONFIRMED): keep to lower-case letters, digits, dots and dashes.
+  return `custom-auth-extension-${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
+}
+
+export function claimsMappingDefinition(claimNames: readonly string[]): string {
+  return JSON.stringify({
+    ClaimsMappingPolicy: {
+      Version: 1,
+      IncludeBasicClaimSet: 'true',
+      ClaimsSchema: claimNames.map((name) => ({
+        Source: 'CustomClaimsProvider',
+        ID: name,
+        JwtClaimType: name,
+      })),
+    },
+  })
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
+
+const lower = (value: string | null | undefined) => (value ?? '').toLowerCase()
+
+export async function register(
+  graph: GraphApi,
+  input: RegisterInput,
+  onChange: (change: Change) => void = () => {},
+): Promise<RegisterResult> {
+  const base = new URL(input.baseUrl)
+  const host = base.host.toLowerCase()
+  const changes: Change[] = []
+  const problems: string[] = []
+  const record = (change: Change) => {
+    changes.push(change)
+    onChange(change)
+  }
+  const same = (step: string, detail: string) => record({ step, action: 'unchanged', detail })
+
+  /** A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). */
+  async function write<T>(
+    step: string,
+    detail: string,
+    method: 'POST' | 'PATCH',
+    path: string,
+    body: unknown,
+  ): Promise<T | undefined> {
+    const request = { method, path, body }
+    if (input.dryRun) {
+      record({ step, action: 'planned', detail, request })
+      return undefined
+    }
+    const answer =
+      method === 'POST' ? await graph.post<T>(path, body) : await graph.patch(path, body)
+    record({ step, action: method === 'POST' ? 'created' : 'updated', detail, request })
+    return answer as T | undefined
+  }
+
+  // 1. The tenant.
+  const [org] = await graph.list<GraphOrganization>('/v1.0/organization?$select=id,tenantType')
+  if (org === undefined) throw new RegisterError('GET /v1.0/organization answered no tenant')
+  const tenantId = org.id.toLowerCase()
+  const tenantType = org.tenantType ?? undefined
+
+  // 2. The caller's service principal.
+  await ensureServicePrincipal(AUTH_EVENTS_APP_ID, 'authentication events service principal')
+
+  // 3. The extension's app registration.
+  const app = await ensureExtensionApp()
+  const appId = app.appId
+  const resourceId = `api://${host}/${appId}`
+  await updateExtensionApp(app, resourceId)
+
+  // 4. Its service principal and the consent.
+  const sp = await ensureServicePrincipal(appId, 'extension service principal')
+  await ensureConsent(sp)
+
+  // 5–6. Extensions and listeners.
+  const extensionIds: Partial<Record<EventRoute, string>> = {}
+  const extensions = await graph.list<GraphExtension>(
+    '/v1.0/identity/customAuthenticationExtensions',
+  )
+  const listeners = await graph.list<GraphListener>('/v1.0/identity/authenticationEventListeners')
+  for (const route of input.events) {
+    const id = await ensureExtension(route, resourceId, extensions)
+    extensionIds[route] = id
+    await ensureListener(route, id, listeners)
+  }
+
+  // 7. Claims mapping.
+  if (input.events.includes('onTokenIssuanceStart') && input.claimsMapping)
+    await ensureClaimsMapping()
+
+  const validation = input.dryRun ? [] : await validate()
+  return {
+    tenantId,
+    tenantType,
+    extensionAppId: appId,
+    resourceId,
+    extensionIds,
+    changes,
+    problems,
+    validation,
+    settings: {
+      ENTRA_TENANT_ID: tenantId,
+      // register always asks for v2 tokens, whose aud is the app's client ID (contract §2).
+      ENTRA_AUDIENCE: appId,
+      ENTRA_ISSUER: tenantIssuer(tenantId, tenantType),
+    },
+  }
+
+  async function ensureServicePrincipal(
+    forAppId: string,
+    step: string,
+  ): Promise<GraphServicePrincipal> {
+    const found = isPlanned(forAppId)
+      ? undefined
+      : await graph.find<GraphServicePrincipal>(
+          `/v1.0/servicePrincipals(appId='${keySegment(forAppId)}')`,
+        )
+    if (found === undefined) {
+      const created = await write<GraphServicePrincipal>(
+        step,
+        `service principal for app ${forAppId}`,
+        'POST',
+        '/v1.0/servicePrincipals',
+        { appId: forAppId },
+      )
+      return created ?? { id: planned(step), appId: forAppId, accountEnabled: true }
+    }
+    if (found.accountEnabled === false) {
+      await write(
+        step,
+        `enable service principal ${found.id}`,
+        'PATCH',
+        `/v1.0/servicePrincipals/${seg(found.id)}`,
+        {
+          accountEnabled: true,
+        },
+      )
+    } else same(step, `service principal ${found.id} for app ${forAppId}`)
+    return found
+  }
+
+  async function ensureExtensionApp(): Promise<GraphApplication> {
+    const step = 'extension app registration'
+    if (input.extensionAppId !== undefined) {
+      const found = await graph.find<GraphApplication>(
+        `/v1.0/applications(appId='${keySegment(input.extensionAppId)}')`,
+      )
+      if (found === undefined)
+        throw new RegisterError(
+          `--extension-app ${input.extensionAppId}: no app registration with this application (client) ID in tenant ${tenantId}`,
+        )
+      return found
+    }
+    const uniqueName = extensionAppUniqueName(host)
+    const found = await graph.find<GraphApplication>(
+      `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`,
+    )
+    if (found !== undefined) return found
+    const created = await write<GraphApplication>(
+      step,
+      `app registration "${input.displayName}" (uniqueName ${uniqueName})`,
+      'POST',
+      '/v1.0/applications',
+      {
+        displayName: input.displayName,
+        uniqueName,
+        signInAudience: 'AzureADMyOrg',
+        api: { requestedAccessTokenVersion: 2 },
+        requiredResourceAccess: [receivePayloadAccess()],
+      },
+    )
+    if (created === undefined && !input.dryRun)
+      throw new RegisterError('POST /v1.0/applications answered no application')
+    return created ?? { id: planned('app'), appId: planned('app appId') }
+  }
+
+  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<void> {
+    const step = 'extension app registration'
+    const patch: Record<string, unknown> = {}
+    const uris = app.identifierUris ?? []
+    if (!uris.some((u) => lower(u) === lower(uri))) patch.identifierUris = [...uris, uri]
+    if (app.api?.requestedAccessTokenVersion !== 2)
+      patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
+    const access = app.requiredResourceAccess ?? []
+    const graphAccess = access.find((r) => lower(r.resourceAppId) === GRAPH_APP_ID)
+    const hasRole = graphAccess?.resourceAccess.some(
+      (a) => lower(a.id) === RECEIVE_PAYLOAD_ROLE_ID && a.type === 'Role',
+    )
+    if (!hasRole && !isPlanned(app.id)) {
+      patch.requiredResourceAccess = [
+        ...access.filter((r) => r !== graphAccess),
+        {
+          resourceAppId: GRAPH_APP_ID,
+          resourceAccess: [
+            ...(graphAccess?.resourceAccess ?? []),
+            receivePayloadAccess().resourceAccess[0],
+          ],
+        },
+      ]
+    }
+    if (isPlanned(app.id)) delete patch.api // the POST asks for v2 tokens already
+    const keys = Object.keys(patch)
+    if (keys.length === 0) {
+      same(step, `app ${app.appId}: identifier URI ${uri}, v2 tokens, permission listed`)
+      return
+    }
+    await write(
+      step,
+      `app ${app.appId}: set ${keys.join(', ')}`,
+      'PATCH',
+      `/v1.0/applications/${seg(app.id)}`,
+      patch,
+    )
+  }
+
+  async function ensureConsent(sp: GraphServicePrincipal): Promise<void> {
+    const step = 'admin consent for CustomAuthenticationExtension.Receive.Payload'
+    const graphSp = await graph.find<GraphServicePrincipal>(
+      `/v1.0/servicePrincipals(appId='${GRAPH_APP_ID}')`,
+    )
+    if (graphSp === undefined)
+      throw new RegisterError(
+        `the tenant has no service principal for Microsoft Graph (${GRAPH_APP_ID}); Entra reports 1003022`,
+      )
+    const assignments = isPlanned(sp.id)
+      ? []
+      : await graph.list<GraphAppRoleAssignment>(
+          `/v1.0/servicePrincipals/${seg(sp.id)}/appRoleAssignments`,
+        )
+    const granted = assignments.some(
+      (a) =>
+        lower(a.appRoleId) === RECEIVE_PAYLOAD_ROLE_ID && lower(a.resourceId) === lower(graphSp.id),
+    )
+    if (granted) return same(step, `granted to service principal ${sp.id}`)
+    await write(
+      step,
+      `grant the app role to service principal ${sp.id}`,
+      'POST',
+      `/v1.0/servicePrincipals/${seg(sp.id)}/appRoleAssignments`,
+      { principalId: sp.id, resourceId: graphSp.id, appRoleId: RECEIVE_PAYLOAD_ROLE_ID },
+    )
+  }
+
+  async function ensureExtension(
+    route: EventRoute,
+    resource: string,
+    existing: readonly GraphExtension[],
+  ): Promise<string> {
+    const step = `extension ${route}`
+    const type = ROUTE_TYPES[route].extension
+    const targetUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}/api/${route}`
+    const sameUrl = (e: GraphExtension) => {
+      try {
+        const url = new URL(e.endpointConfiguration?.targetUrl ?? '')
+        return (
+          url.host.toLowerCase() === host &&
+          url.pathname === new URL(targetUrl).pathname &&
+          url.search === ''
+        )
+      } catch {
+        return false
+      }
+    }
+    const others = existing.filter((e) => sameUrl(e) && e['@odata.type'] !== type)
+    for (const other of others)
+      problems.push(
+        `extension ${other.id} points at ${targetUrl} but is a ${other['@odata.type'] ?? '(no type)'}; Entra sends it the wrong event. Delete it (DELETE /v1.0/identity/customAuthenticationExtensions/${other.id}).`,
+      )
+    const desired = {
+      endpointConfiguration: { '@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl },
+      authenticationConfiguration: {
+        '@odata.type': '#microsoft.graph.azureAdTokenAuthentication',
+        resourceId: resource,
+      },
+      clientConfiguration: {
+        timeoutInMilliseconds: input.timeoutMs,
+        maximumRetries: input.maximumRetries,
+      },
+      ...(route === 'onTokenIssuanceStart'
+        ? {
+            claimsForTokenConfiguration: input.claimNames.map((name) => ({
+              claimIdInApiResponse: name,
+            })),
+          }
+        : {}),
+      ...(route === 'onOtpSend' && input.otpFallback
+        ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
+        : {}),
+    }
+    const found = existing.find((e) => sameUrl(e) && e['@odata.type'] === type)
+    if (found === undefined) {
+      const created = await write<GraphExtension>(
+        step,
+        `${type} → ${targetUrl}`,
+        'POST',
+        '/v1.0/identity/customAuthenticationExtensions',
+        {
+          '@odata.type': type,
+          displayName: `${input.displayName} (${route})`,
+          description: `Created by npm run register for ${base.origin}`,
+          ...desired,
+        },
+      )
+      return created?.id ?? planned(`extension ${route}`)
+    }
+    // What differs, property by property; the display name and description are the operator's.
+    const patch: Record<string, unknown> = {}
+    if (found.endpointConfiguration?.targetUrl !== targetUrl)
+      patch.endpointConfiguration = desired.endpointConfiguration
+    if (found.authenticationConfiguration?.resourceId !== resource)
+      patch.authenticationConfiguration = desired.authenticationConfiguration
+    if (
+      found.clientConfiguration?.timeoutInMilliseconds !== input.timeoutMs ||
+      found.clientConfiguration?.maximumRetries !== input.maximumRetries
+    )
+      patch.clientConfiguration = desired.clientConfiguration
+    if (
+      route === 'onTokenIssuanceStart' &&
+      !sameSet(
+        (found.claimsForTokenConfiguration ?? []).map((c) => c.claimIdInApiResponse ?? ''),
+        input.claimNames,
+      )
+    )
+      patch.claimsForTokenConfiguration = desired.claimsForTokenConfiguration
+    if (
+      route === 'onOtpSend' &&
+      input.otpFallback &&
+      found.behaviorOnError?.['@odata.type'] !== FALLBACK_TO_MICROSOFT['@odata.type']
+    )
+      patch.behaviorOnError = FALLBACK_TO_MICROSOFT
+    const keys = Object.keys(patch)
+    if (keys.length === 0) same(step, `${found.id} → ${targetUrl}`)
+    else
+      await write(
+        step,
+        `${found.id}: set ${keys.join(', ')}`,
+        'PATCH',
+        `/v1.0/identity/customAuthenticationExtensions/${seg(found.id)}`,
+        {
+          // Graph needs the derived type to bind the PATCH body to it.
+          '@odata.type': type,
+          ...patch,
+        },
+      )
+    return found.id
+  }
+
+  async function ensureListener(
+    route: EventRoute,
+    extensionId: string,
+    existing: readonly GraphListener[],
+  ): Promise<void> {
+    const step = `listener ${route}`
+    const types = ROUTE_TYPES[route]
+    if (input.targetAppIds.length === 0) {
+      record({
+        step,
+        action: 'skipped',
+        detail: `no --app given: attach the ${route} extension to a user flow in the Entra admin center (External ID), or rerun with --app`,
+      })
+      return
+    }
+    const fallback =
+      route === 'onOtpSend' && input.otpFallback
+        ? { configuration: { behaviorOnError: FALLBACK_TO_MICROSOFT } }
+        : {}
+    const found = existing.find(
+      (l) => l['@odata.type'] === types.listener && l.handler?.customExtension?.id === extensionId,
+    )
+    const wanted = input.targetAppIds.map((appId) => ({ appId }))
+    if (found === undefined) {
+      await write(
+        step,
+        `${types.listener} for app(s) ${input.targetAppIds.join(', ')}`,
+        'POST',
+        '/v1.0/identity/authenticationEventListeners',
+        {
+          '@odata.type': types.listener,
+          priority: 500,
+          conditions: {
+            applications: { includeAllApplications: false, includeApplications: wanted },
+          },
+          handler: {
+            '@odata.type': types.handler,
+            customExtension: { id: extensionId },
+            ...fallback,
+          },
+        },
+      )
+      return
+    }
+    const included = found.conditions?.applications?.includeApplications ?? []
+    const missing = input.targetAppIds.filter(
+      (appId) => !included.some((a) => lower(a.appId) === lower(appId)),
+    )
+    const patch: Record<string, unknown> = {}
+    if (missing.length > 0)
+      patch.conditions = {
+        applications: {
+          includeAllApplications: false,
+          includeApplications: [
+            ...included.map((a) => ({ appId: a.appId })),
+            ...missing.map((appId) => ({ appId })),
+          ],
+        },
+      }
+    if (
+      route === 'onOtpSend' &&
+      input.otpFallback &&
+      found.handler?.configuration?.behaviorOnError?.['@odata.type'] !==
+        FALLBACK_TO_MICROSOFT['@odata.type']
+    )
+      patch.handler = {
+        '@odata.type': types.handler,
+        customExtension: { id: extensionId },
+        ...fallback,
+      }
+    if (Object.keys(patch).length === 0)
+      return same(step, `${found.id} includes ${input.targetAppIds.join(', ')}`)
+    await write(
+      step,
+      `${found.id}: ${missing.length > 0 ? `add app(s) ${missing.join(', ')}` : 'set the fallback to Microsoft'}`,
+      'PATCH',
+      `/v1.0/identity/authenticationEventListeners/${seg(found.id)}`,
+      { '@odata.type': types.listener, ...patch },
+    )
+  }
+
+  async function ensureClaimsMapping(): Promise<void> {
+    const step = 'claims mapping policy'
+    if (input.claimNames.length === 0) return same(step, 'EXTENSION_CONFIG configures no claims')
+    if (input.targetAppIds.length === 0) return
+    const displayName = `Custom claims from ${host}`
+    const policies = await graph.list<GraphClaimsMappingPolicy>(
+      '/v1.0/policies/claimsMappingPolicies',
+    )
+    const found = policies.find((p) => p.displayName === displayName)
+    let policyId: string
+    if (found === undefined) {
+      const created = await write<GraphClaimsMappingPolicy>(
+        step,
+        `"${displayName}" for ${input.claimNames.join(', ')}`,
+        'POST',
+        '/v1.0/policies/claimsMappingPolicies',
+        {
+          displayName,
+          definition: [claimsMappingDefinition(input.claimNames)],
+          isOrganizationDefault: false,
+        },
+      )
+      policyId = created?.id ?? planned('claims mapping policy')
+    } else {
+      policyId = found.id
+      const mapped = customClaimIds(found)
+      const missing = input.claimNames.filter((name) => !mapped.has(name))
+      if (missing.length === 0) same(step, `${found.id} maps ${input.claimNames.join(', ')}`)
+      else
+        await write(
+          step,
+          `${found.id}: map ${missing.join(', ')} as well`,
+          'PATCH',
+          `/v1.0/policies/claimsMappingPolicies/${seg(found.id)}`,
+          {
+            definition: [withClaims(found, missing)],
+          },
+        )
+    }
+    for (const targetAppId of input.targetAppIds)
+      await assignPolicy(targetAppId, policyId, displayName)
+  }
+
+  async function assignPolicy(targetAppId: string, policyId: string, policyName: string) {
+    const step = `claims mapping for app ${targetAppId}`
+    const sp = await graph.find<GraphServicePrincipal>(
+      `/v1.0/servicePrincipals(appId='${keySegment(targetAppId)}')`,
+    )
+    if (sp === undefined) {
+      problems.push(
+        `--app ${targetAppId}: no service principal in tenant ${tenantId}, so no listener can match its sign-ins and no policy can be assigned. Check the ID (the application (client) ID of the app users sign in to), or create it: az ad sp create --id ${targetAppId}`,
+      )
+      return
+    }
+    const assigned = await graph.list<GraphClaimsMappingPolicy>(
+      `/v1.0/servicePrincipals/${seg(sp.id)}/claimsMappingPolicies`,
+    )
+    if (assigned.some((p) => p.id === policyId))
+      same(step, `policy "${policyName}" assigned to ${sp.id}`)
+    else if (assigned.length > 0)
+      problems.push(
+        `--app ${targetAppId}: its service principal already has the claims mapping policy "${assigned[0]?.displayName ?? ''}" (${assigned[0]?.id ?? ''}), and takes only one. Add entries { "Source": "CustomClaimsProvider", "ID": "<claim>", "JwtClaimType": "<claim>" } for ${input.claimNames.join(', ')} to that policy, or unassign it and run register again.`,
+      )
+    else
+      await write(
+        step,
+        `assign policy "${policyName}" to ${sp.id}`,
+        'POST',
+        `/v1.0/servicePrincipals/${seg(sp.id)}/claimsMappingPolicies/$ref`,
+        {
+          '@odata.id': `${graph.origin}/v1.0/policies/claimsMappingPolicies/${policyId}`,
+        },
+      )
+
+    const app = await graph.find<GraphApplication>(
+      `/v1.0/applications(appId='${keySegment(targetAppId)}')`,
+    )
+    const acceptStep = `acceptMappedClaims on app ${targetAppId}`
+    if (app === undefined) {
+      problems.push(
+        `--app ${targetAppId}: its app registration is not in tenant ${tenantId} (a multi-tenant app?), so acceptMappedClaims cannot be set here; without it or a custom signing key Entra fails with AADSTS50146. Set api.acceptMappedClaims in its home tenant, or give it a custom signing key.`,
+      )
+      return
+    }
+    if (app.api?.acceptMappedClaims === true) return same(acceptStep, 'already true')
+    await write(
+      acceptStep,
+      'set api.acceptMappedClaims to true',
+      'PATCH',
+      `/v1.0/applications/${seg(app.id)}`,
+      {
+        // The whole api object goes back, so nothing else in it is reset.
+        api: { ...(app.api ?? {}), acceptMappedClaims: true },
+      },
+    )
+  }
+
+  async function validate(): Promise<string[]> {
+    const found: string[] = []
+    for (const [route, id] of Object.entries(extensionIds)) {
+      try {
+        const answer = await graph.post<{
+          errors?: { code?: string; message?: string }[]
+          warnings?: { code?: string; message?: string }[]
+        }>(
+          `/beta/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
+        )
+        for (const e of answer?.errors ?? [])
+          found.push(`${route}: error ${e.code ?? ''}: ${e.message ?? ''}`)
+        for (const w of answer?.warnings ?? [])
+          found.push(`${route}: warning ${w.code ?? ''}: ${w.message ?? ''}`)
+      } catch (err) {
+        // A beta API: its absence must not fail a registration that is otherwise done.
+        found.push(
+          `${route}: validateAuthenticationConfiguration could not run (${err instanceof Error ? err.message : String(err)})`,
+        )
+      }
+    }
+    return found
+  }
+}
+
+function receivePayloadAccess() {
+  return {
+    resourceAppId: GRAPH_APP_ID,
+    resourceAccess: [{ id: RECEIVE_PAYLOAD_ROLE_ID, type: 'Role' }],
+  } as const
+}
+
+/** The policy's definition with CustomClaimsProvider entries for `names` appended. */
+function withClaims(policy: GraphClaimsMappingPolicy, names: readonly string[]): string {
+  let parsed: { ClaimsMappingPolicy?: { ClaimsSchema?: unknown[]; [key: string]: unknown } }
+  try {
+    parsed = JSON.parse(policy.definition?.[0] ?? '{}') as typeof parsed
+  } catch {
+    parsed = {}
+  }
+  const inner = parsed.ClaimsMappingPolicy ?? { Version: 1, IncludeBasicClaimSet: 'true' }
+  return JSON.stringify({
+    ...parsed,
+    ClaimsMappingPolicy: {
+      ...inner,
+      ClaimsSchema: [
+        ...(Array.isArray(inner.ClaimsSchema) ? inner.ClaimsSchema : []),
+        ...names.map((name) => ({ Source: 'CustomClaimsProvider', ID: name, JwtClaimType: name })),
+      ],
+    },
+  })
+}

@@ -1,0 +1,350 @@
+// `npm run register` and `npm run doctor` as an operator runs them: child processes signed in with
+// a client secret against the token-endpoint stand-in, talking HTTPS to the stateful Graph
+// stand-in (trusted through the CA made at test time). register builds the tenant; doctor passes
+// it, then finds each seeded misconfiguration and says the fix.
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROUTE_TYPES, ROUTES } from '../../src/registration/entra-objects.js'
+import {
+  emptyEntraState,
+  startEntraGraphServer,
+  type EntraGraphStandIn,
+  type EntraGraphState,
+} from '../support/entra-graph-server.js'
+import { testTls, tlsEnv } from '../support/test-ca.js'
+import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const BASE = 'https://contoso-ext.azurewebsites.net'
+const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
+const OTHER_CLIENT = 'c2c2c2c2-0000-4000-8000-000000000002'
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+interface Finding {
+  readonly severity: string
+  readonly code: string
+  readonly message: string
+  readonly fix: string
+}
+
+let tokens: TokenEndpointStandIn
+let stand: EntraGraphStandIn
+/** The tenant after `register` made it, and the settings it printed. */
+let registered: EntraGraphState
+let settings: { ENTRA_TENANT_ID: string; ENTRA_AUDIENCE: string; ENTRA_ISSUER: string }
+
+function customerTenant(): EntraGraphState {
+  const state = emptyEntraState(tokens.tenantId, 'CIAM')
+  for (const appId of [CLIENT, OTHER_CLIENT]) {
+    state.applications.push({
+      id: randomUUID(),
+      appId,
+      displayName: 'Client',
+      identifierUris: [],
+      api: { requestedAccessTokenVersion: null, acceptMappedClaims: null },
+      requiredResourceAccess: [],
+    })
+    state.servicePrincipals.push({
+      id: randomUUID(),
+      appId,
+      displayName: 'Client',
+      accountEnabled: true,
+    })
+  }
+  return state
+}
+
+async function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...tlsEnv(),
+      AZURE_TENANT_ID: tokens.tenantId,
+      AZURE_CLIENT_ID: tokens.clientId,
+      AZURE_CLIENT_SECRET: tokens.clientSecret,
+      AZURE_AUTHORITY_HOST: tokens.authorityHost,
+      GRAPH_BASE_URL: stand.origin,
+      ...env,
+    },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const [code] = (await once(child, 'close')) as [number | null]
+  return { code, stdout, stderr }
+}
+
+const doctorEnv = () => ({
+  ENTRA_TENANT_ID: settings.ENTRA_TENANT_ID,
+  ENTRA_AUDIENCE: settings.ENTRA_AUDIENCE,
+  ENTRA_ISSUER: settings.ENTRA_ISSUER,
+})
+
+async function doctorJson(args: string[], env: Record<string, string> = {}) {
+  const r = await run('doctor', ['--url', BASE, '--app', CLIENT, '--json', ...args], {
+    ...doctorEnv(),
+    ...env,
+  })
+  const { findings } = JSON.parse(r.stdout) as { findings: Finding[] }
+  return { code: r.code, findings, problems: findings.filter((f) => f.severity !== 'ok') }
+}
+
+beforeAll(async () => {
+  tokens = await startTokenEndpoint()
+  stand = await startEntraGraphServer({ tokens, state: emptyEntraState(tokens.tenantId) })
+  stand.state = customerTenant()
+  stand.pageSize = 2 // every list takes several pages
+})
+afterAll(async () => {
+  await stand?.close()
+  await tokens?.close()
+})
+
+describe('npm run register', () => {
+  it('answers --help, and refuses bad arguments with exit 2 before calling Graph', async () => {
+    const help = await run('register', ['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--dry-run')
+    const before = stand.requests.length
+    for (const [args, message] of [
+      [['--url', BASE], '--app is required for onTokenIssuanceStart'],
+      [['--url', 'http://example.org', '--app', CLIENT], '--url: must be an https URL'],
+      [['--url', `${BASE}/api`, '--app', CLIENT], 'without /api'],
+      [['--url', BASE, '--app', 'not-a-guid'], '--app not-a-guid: must be an application'],
+      [['--url', BASE, '--app', CLIENT, '--events', 'onSignIn'], '--events: "onSignIn" is none of'],
+      [['--url', BASE, '--app', CLIENT, '--timeout', '5000'], '--timeout: a whole number'],
+      [['--url', BASE, '--app', CLIENT, '--bogus'], "Unknown option '--bogus'"],
+    ] as const) {
+      const r = await run('register', [...args])
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr).toContain(message)
+    }
+    expect(stand.requests.length).toBe(before)
+  })
+
+  it('--dry-run --json plans every write and makes none', async () => {
+    const before = stand.requests.length
+    const r = await run('register', [
+      '--url',
+      BASE,
+      '--app',
+      CLIENT,
+      '--events',
+      ROUTES.join(','),
+      '--dry-run',
+      '--json',
+    ])
+    expect(r.code).toBe(0)
+    expect(stand.requests.slice(before).filter((q) => q.method !== 'GET')).toEqual([])
+    const out = JSON.parse(r.stdout) as {
+      dryRun: boolean
+      changes: { action: string; request?: { method: string; path: string } }[]
+    }
+    expect(out.dryRun).toBe(true)
+    const planned = out.changes.filter((c) => c.action === 'planned')
+    // SP ×2, app, identifier URI, consent, 4 extensions, 4 listeners, policy, assignment, acceptMappedClaims.
+    expect(planned).toHaveLength(16)
+    expect(planned.every((c) => c.request !== undefined)).toBe(true)
+  })
+
+  it('registers, prints progress and the settings, and changes nothing the second time', async () => {
+    const args = ['--url', BASE, '--app', CLIENT, '--events', ROUTES.join(','), '--otp-fallback']
+    const first = await run('register', args)
+    expect(first.stderr).toContain('+ extension onTokenIssuanceStart: created')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain(`16 change(s) made in tenant ${tokens.tenantId}`)
+    const appId = /ENTRA_AUDIENCE=([0-9a-f-]{36})/.exec(first.stdout)?.[1]
+    expect(appId).toBeDefined()
+    expect(first.stdout).toContain(
+      `ENTRA_ISSUER=https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+    )
+
+    const mark = stand.requests.length
+    const second = await run('register', [...args, '--json'])
+    expect(second.code).toBe(0)
+    expect(
+      stand.requests
+        .slice(mark)
+        .filter(
+          (q) => q.method !== 'GET' && !q.path.endsWith('/validateAuthenticationConfiguration'),
+        ),
+    ).toEqual([])
+    const out = JSON.parse(second.stdout) as {
+      changes: { action: string }[]
+      settings: typeof settings
+    }
+    expect(new Set(out.changes.map((c) => c.action))).toEqual(new Set(['unchanged']))
+    settings = out.settings
+    expect(settings.ENTRA_AUDIENCE).toBe(appId)
+    registered = structuredClone(stand.state)
+  })
+
+  it('stops on a Graph 403 with exit 1, naming the call and what was done before', async () => {
+    stand.state = customerTenant()
+    stand.denied.add('POST /v1.0/identity/authenticationEventListeners')
+    const r = await run('register', ['--url', BASE, '--app', CLIENT])
+    stand.denied.clear()
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      'POST /v1.0/identity/authenticationEventListeners: HTTP 403 Authorization_RequestDenied',
+    )
+    expect(r.stderr).toContain('lacks a permission')
+    expect(r.stderr).toMatch(/6 change\(s\) were made before: .*extension onTokenIssuanceStart/)
+    expect(r.stderr).not.toContain(tokens.clientSecret)
+    stand.state = structuredClone(registered)
+  })
+})
+
+describe('npm run doctor', () => {
+  it('passes the tenant register made: exit 0, no error, no warning, every page read', async () => {
+    stand.state = structuredClone(registered)
+    const r = await run('doctor', ['--url', BASE, '--app', CLIENT], doctorEnv())
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toContain('0 error(s), 0 warning(s)')
+    expect(r.code).toBe(0)
+  })
+
+  type Seed = (s: EntraGraphState) => void
+  const ext = (s: EntraGraphState, route: (typeof ROUTES)[number]) =>
+    s.extensions.find((e) => e['@odata.type'] === ROUTE_TYPES[route].extension)!
+  const cases: [string, Seed, string[], Record<string, string>?, string?][] = [
+    [
+      'extension of the wrong type',
+      (s) =>
+        (ext(s, 'onOtpSend').endpointConfiguration = {
+          targetUrl: `${BASE}/api/onAttributeCollectionStart`,
+        }),
+      ['extension-type-mismatch', 'extension-missing'],
+    ],
+    [
+      'target URL not the deployment',
+      (s) =>
+        (ext(s, 'onTokenIssuanceStart').endpointConfiguration = {
+          targetUrl: 'https://old-ext.azurewebsites.net/api/onTokenIssuanceStart',
+        }),
+      ['target-url-host', 'resource-id-host'],
+    ],
+    [
+      'resourceId/audience mismatch with ENTRA_AUDIENCE',
+      () => {},
+      ['audience-mismatch'],
+      { ENTRA_AUDIENCE: randomUUID() },
+    ],
+    ['permission not consented', (s) => (s.appRoleAssignments = []), ['permission-not-consented']],
+    [
+      'listener not bound to the app',
+      () => {},
+      ['listener-app-missing', 'claim-not-mapped'],
+      {},
+      OTHER_CLIENT,
+    ],
+    [
+      'claims not in the mapping policy',
+      (s) =>
+        (s.claimsMappingPolicies[0]!.definition = [
+          JSON.stringify({
+            ClaimsMappingPolicy: {
+              Version: 1,
+              ClaimsSchema: [
+                { Source: 'CustomClaimsProvider', ID: 'apiVersion', JwtClaimType: 'v' },
+              ],
+            },
+          }),
+        ]),
+      ['claim-not-mapped'],
+    ],
+    [
+      'issuer mismatch (workforce issuer, External ID tenant)',
+      () => {},
+      ['issuer-mismatch'],
+      { ENTRA_ISSUER: `https://login.microsoftonline.com/${'TENANT'}/v2.0` },
+    ],
+    [
+      'timeout below what the budget needs',
+      () => {},
+      ['timeout-below-budget'],
+      { REQUEST_BUDGET_MS: '1200' },
+    ],
+    [
+      'the caller’s service principal deleted',
+      (s) =>
+        (s.servicePrincipals = s.servicePrincipals.filter(
+          (p) => p.appId !== '99045fe1-7639-4a75-9d4a-577b6ca3810f',
+        )),
+      ['auth-events-sp-missing'],
+    ],
+    [
+      'extension deleted',
+      (s) =>
+        (s.extensions = s.extensions.filter(
+          (e) => e['@odata.type'] !== ROUTE_TYPES.onOtpSend.extension,
+        )),
+      ['extension-missing'],
+    ],
+  ]
+  it.each(cases)(
+    'finds %s, and says the fix',
+    async (_name, seed, codes, env = {}, app = CLIENT) => {
+      stand.state = structuredClone(registered)
+      seed(stand.state)
+      const withTenant = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, v.replace('TENANT', tokens.tenantId)]),
+      )
+      const { code, problems } = await doctorJson(['--app', app], withTenant)
+      expect([...new Set(problems.map((f) => f.code))].sort()).toEqual([...codes].sort())
+      for (const f of problems) expect(f.fix.length, f.code).toBeGreaterThan(20)
+      expect(code).toBe(problems.some((f) => f.severity === 'error') ? 1 : 0)
+    },
+  )
+
+  it('checks the health route with --health, and fails with exit 1 when Graph refuses', async () => {
+    const tls = await testTls()
+    let status = 200
+    const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      res
+        .writeHead(req.url === '/api/health' ? status : 404, { 'content-type': 'application/json' })
+        .end('{}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      stand.state = structuredClone(registered)
+      const ok = await run('doctor', ['--url', url, '--health', '--json'], doctorEnv())
+      const found = (JSON.parse(ok.stdout) as { findings: Finding[] }).findings
+      expect(found.find((f) => f.code.startsWith('health'))).toMatchObject({ code: 'health-ok' })
+      status = 503
+      const down = await run('doctor', ['--url', url, '--health', '--json'], doctorEnv())
+      const downFound = (JSON.parse(down.stdout) as { findings: Finding[] }).findings
+      expect(downFound.find((f) => f.code.startsWith('health'))).toMatchObject({
+        code: 'health-failed',
+        message: 'GET /api/health: HTTP 503',
+      })
+      expect(down.code).toBe(1)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+
+    stand.denied.add('/v1.0/identity/authenticationEventListeners')
+    const denied = await run('doctor', ['--url', BASE], doctorEnv())
+    stand.denied.clear()
+    expect(denied.code).toBe(1)
+    expect(denied.stderr).toContain('HTTP 403 Authorization_RequestDenied')
+
+    const usage = await run('doctor', ['--app', 'x'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('--url is required')
+  })
+})

@@ -1,0 +1,218 @@
+// diagnose(), the judgement behind `npm run doctor`: a correct registration, and each seeded
+// misconfiguration found alone, with its fix. (The CLI over a Graph stand-in: cli.test.ts.)
+import { describe, expect, it } from 'vitest'
+import { diagnose, type EndpointView, type TenantView } from '../../src/registration/diagnose.js'
+import {
+  RECEIVE_PAYLOAD_ROLE_ID,
+  ROUTE_TYPES,
+  type GraphExtension,
+  type GraphListener,
+} from '../../src/registration/entra-objects.js'
+import type { EventRoute } from '../../src/events/routes.js'
+
+const HOST = 'ext.contoso.test'
+const BASE = `https://${HOST}`
+const APP = '5f1c0e0b-8d2a-4e3c-9a7b-6c5d4e3f2a1b'
+const CLIENT = 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa'
+const SP = 'sp-ext'
+const RESOURCE = `api://${HOST}/${APP}`
+const CLAIMS = ['apiVersion', 'appRoles', 'correlationId', 'userType', 'preferredLanguage']
+const ROUTES = Object.keys(ROUTE_TYPES) as EventRoute[]
+
+function extension(route: EventRoute): GraphExtension {
+  return {
+    id: `ext-${route}`,
+    '@odata.type': ROUTE_TYPES[route].extension,
+    displayName: route,
+    endpointConfiguration: { targetUrl: `${BASE}/api/${route}` },
+    authenticationConfiguration: { resourceId: RESOURCE },
+    clientConfiguration: { timeoutInMilliseconds: 1500, maximumRetries: 1 },
+    ...(route === 'onTokenIssuanceStart'
+      ? { claimsForTokenConfiguration: CLAIMS.map((c) => ({ claimIdInApiResponse: c })) }
+      : {}),
+  }
+}
+
+function listener(route: EventRoute): GraphListener {
+  return {
+    id: `listener-${route}`,
+    '@odata.type': ROUTE_TYPES[route].listener,
+    conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
+    handler: { customExtension: { id: `ext-${route}` } },
+  }
+}
+
+const TENANT = '11111111-1111-4111-8111-111111111111'
+const mappingPolicy = {
+  id: 'policy-1',
+  definition: [
+    JSON.stringify({
+      ClaimsMappingPolicy: {
+        Version: 1,
+        IncludeBasicClaimSet: 'true',
+        ClaimsSchema: CLAIMS.map((c) => ({
+          Source: 'CustomClaimsProvider',
+          ID: c,
+          JwtClaimType: c,
+        })),
+      },
+    }),
+  ],
+}
+
+function tenant(): TenantView {
+  return {
+    organization: { id: TENANT, tenantType: 'AAD' },
+    authEventsServicePrincipal: true,
+    extensions: ROUTES.map(extension),
+    listeners: ROUTES.map(listener),
+    resourceApps: {
+      [APP]: {
+        appId: APP,
+        application: { identifierUris: [RESOURCE], api: { requestedAccessTokenVersion: 2 } },
+        servicePrincipal: { id: SP, accountEnabled: true },
+        appRoleAssignments: [{ appRoleId: RECEIVE_PAYLOAD_ROLE_ID }],
+      },
+    },
+    targetApp: {
+      appId: CLIENT,
+      servicePrincipalFound: true,
+      claimsMappingPolicies: [mappingPolicy],
+      acceptMappedClaims: true,
+    },
+  }
+}
+
+const endpoint: EndpointView = {
+  baseUrl: BASE,
+  appId: CLIENT,
+  tenantId: TENANT,
+  audiences: [APP],
+  issuers: [`https://login.microsoftonline.com/${TENANT}/v2.0`],
+  requestBudgetMs: 750,
+  claimNames: CLAIMS,
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+/** The correct tenant with the token issuance extension changed. */
+function withTis(change: Partial<Mutable<GraphExtension>>): TenantView {
+  const t = tenant()
+  return { ...t, extensions: t.extensions.map((e, i) => (i === 0 ? { ...e, ...change } : e)) }
+}
+
+const problems = (t: TenantView, e: EndpointView = endpoint) =>
+  diagnose(t, e).filter((f) => f.severity !== 'ok')
+
+describe('diagnose', () => {
+  it('finds nothing wrong with a correct registration', () => {
+    const findings = diagnose(tenant(), endpoint)
+    expect(findings.filter((f) => f.severity !== 'ok')).toEqual([])
+    expect(findings.map((f) => f.code)).toEqual(ROUTES.map(() => 'extension-ok'))
+  })
+
+  const cases: [string, () => TenantView, EndpointView?][] = [
+    ['extension-type-mismatch', () => withTis({ '@odata.type': ROUTE_TYPES.onOtpSend.extension })],
+    [
+      'target-url-path',
+      () => withTis({ endpointConfiguration: { targetUrl: `${BASE}/api/nope` } }),
+    ],
+    ['audience-mismatch', tenant, { ...endpoint, audiences: [RESOURCE] }],
+    [
+      'resource-id-format',
+      () => withTis({ authenticationConfiguration: { resourceId: `https://${HOST}/${APP}` } }),
+    ],
+    [
+      'resource-id-host',
+      () => {
+        const t = withTis({
+          authenticationConfiguration: { resourceId: `api://other.test/${APP}` },
+        })
+        const app = t.resourceApps[APP]
+        return {
+          ...t,
+          resourceApps: {
+            [APP]: {
+              ...app!,
+              application: {
+                ...app!.application,
+                identifierUris: [RESOURCE, `api://other.test/${APP}`],
+              },
+            },
+          },
+        }
+      },
+    ],
+    [
+      'permission-not-consented',
+      () => ({
+        ...tenant(),
+        resourceApps: { [APP]: { ...tenant().resourceApps[APP]!, appRoleAssignments: [] } },
+      }),
+    ],
+    ['listener-missing', () => ({ ...tenant(), listeners: tenant().listeners.slice(1) })],
+    [
+      'listener-app-missing',
+      tenant,
+      { ...endpoint, appId: 'bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb' },
+    ],
+    [
+      'claim-not-registered',
+      () =>
+        withTis({
+          claimsForTokenConfiguration: CLAIMS.slice(1).map((c) => ({ claimIdInApiResponse: c })),
+        }),
+    ],
+    ['claim-not-served', tenant, { ...endpoint, claimNames: CLAIMS.slice(1) }],
+    [
+      'timeout-below-budget',
+      () => withTis({ clientConfiguration: { timeoutInMilliseconds: 900, maximumRetries: 1 } }),
+    ],
+    [
+      'timeout-too-high',
+      () => withTis({ clientConfiguration: { timeoutInMilliseconds: 2500, maximumRetries: 1 } }),
+    ],
+    [
+      'retries-invalid',
+      () => withTis({ clientConfiguration: { timeoutInMilliseconds: 1500, maximumRetries: 3 } }),
+    ],
+    ['extension-missing', () => ({ ...tenant(), extensions: [] })],
+    [
+      'tenant-mismatch',
+      () => ({ ...tenant(), organization: { id: '22222222-2222-4222-8222-222222222222' } }),
+    ],
+    ['issuer-mismatch', () => ({ ...tenant(), organization: { id: TENANT, tenantType: 'CIAM' } })],
+    ['auth-events-sp-missing', () => ({ ...tenant(), authEventsServicePrincipal: false })],
+    [
+      'accept-mapped-claims-off',
+      () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, acceptMappedClaims: false } }),
+    ],
+    [
+      'claim-not-mapped',
+      () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, claimsMappingPolicies: [] } }),
+    ],
+  ]
+  it.each(cases)('reports %s, and only it, with a fix', (code, make, view) => {
+    const found = problems(make(), view)
+    // App-wide problems are reported once per extension of that app.
+    // (A targetUrl off every route also leaves that route without an extension: a warning.)
+    const codes = found.filter((f) => f.severity === 'error' || f.code !== 'extension-missing')
+    expect([...new Set(codes.map((f) => f.code))]).toEqual([code])
+    expect(found[0]?.fix.length).toBeGreaterThan(10)
+  })
+
+  it('warns when a route has no extension, and errors on v1 tokens the issuers do not accept', () => {
+    const t = tenant()
+    expect(problems({ ...t, extensions: t.extensions.slice(0, 3) })).toMatchObject([
+      { severity: 'warning', code: 'extension-missing' },
+    ])
+    const v1 = {
+      ...t,
+      resourceApps: {
+        [APP]: { ...t.resourceApps[APP]!, application: { identifierUris: [RESOURCE], api: {} } },
+      },
+    }
+    expect(problems(v1, { ...endpoint, audiences: [RESOURCE] }).map((f) => f.code)).toEqual(
+      ROUTES.map(() => 'token-version-v1'),
+    )
+  })
+})

@@ -1,0 +1,470 @@
+// `npm run register` against a stateful HTTPS Graph stand-in (test/support/entra-graph-server.ts)
+// signed in through the token-endpoint stand-in with a real @azure/identity credential: what the
+// first run creates, that a second run writes nothing, that drift is repaired property by
+// property, what a dry run plans, what cannot be done, Graph's errors, and that `doctor` passes
+// a tenant `register` made.
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { diagnose } from '../../src/registration/diagnose.js'
+import {
+  AUTH_EVENTS_APP_ID,
+  customClaimIds,
+  FALLBACK_TO_MICROSOFT,
+  GRAPH_APP_ID,
+  RECEIVE_PAYLOAD_ROLE_ID,
+  ROUTE_TYPES,
+  ROUTES,
+  type GraphApplication,
+} from '../../src/registration/entra-objects.js'
+import { createGraphApi, GraphApiError, type GraphApi } from '../../src/registration/graph-api.js'
+import { readTenant } from '../../src/registration/read-tenant.js'
+import {
+  extensionAppUniqueName,
+  register,
+  type RegisterInput,
+} from '../../src/registration/register.js'
+import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
+import {
+  emptyEntraState,
+  startEntraGraphServer,
+  type EntraGraphStandIn,
+  type EntraGraphState,
+} from '../support/entra-graph-server.js'
+import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+
+const HOST = 'contoso-ext.azurewebsites.net'
+const BASE = `https://${HOST}`
+const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
+const CLIENT_2 = 'c2c2c2c2-0000-4000-8000-000000000002'
+const CLAIMS = ['apiVersion', 'appRoles', 'correlationId']
+
+let tokens: TokenEndpointStandIn
+let stand: EntraGraphStandIn
+let graph: GraphApi
+
+/** A tenant with the customer's client app(s) registered, and nothing of ours. */
+function customerTenant(tenantType: 'AAD' | 'CIAM' = 'AAD'): EntraGraphState {
+  const state = emptyEntraState(tokens.tenantId, tenantType)
+  for (const appId of [CLIENT, CLIENT_2]) {
+    state.applications.push({
+      id: randomUUID(),
+      appId,
+      displayName: `Client ${appId.slice(0, 2)}`,
+      identifierUris: [],
+      api: { requestedAccessTokenVersion: 2, acceptMappedClaims: null, oauth2PermissionScopes: [] },
+      requiredResourceAccess: [],
+    })
+    state.servicePrincipals.push({
+      id: randomUUID(),
+      appId,
+      displayName: `Client ${appId.slice(0, 2)}`,
+      accountEnabled: true,
+    })
+  }
+  return state
+}
+
+const input = (change: Partial<RegisterInput> = {}): RegisterInput => ({
+  baseUrl: BASE,
+  events: ['onTokenIssuanceStart'],
+  targetAppIds: [CLIENT],
+  displayName: 'Contoso claims',
+  timeoutMs: 1000,
+  maximumRetries: 1,
+  claimNames: CLAIMS,
+  claimsMapping: true,
+  otpFallback: false,
+  dryRun: false,
+  ...change,
+})
+
+const spOf = (appId: string) => stand.state.servicePrincipals.find((s) => s.appId === appId)
+const appOf = (appId: string) =>
+  stand.state.applications.find((a) => a.appId === appId) as GraphApplication | undefined
+/** Writes since `mark`, without the validation call (a POST that changes nothing). */
+const writesSince = (mark: number) =>
+  stand.requests
+    .slice(mark)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('/validateAuthenticationConfiguration'))
+
+beforeAll(async () => {
+  tokens = await startTokenEndpoint()
+  stand = await startEntraGraphServer({ tokens, state: emptyEntraState(tokens.tenantId) })
+  const source = createGraphTokenSource(
+    {
+      kind: 'clientSecret',
+      tenantId: tokens.tenantId,
+      clientId: tokens.clientId,
+      secret: tokens.clientSecret,
+      authorityHost: tokens.authorityHost,
+    },
+    stand.origin,
+  )
+  graph = createGraphApi({
+    baseUrl: stand.origin,
+    getToken: () => source.getToken(AbortSignal.timeout(10_000), 10_000),
+  })
+})
+afterAll(async () => {
+  await stand?.close()
+  await tokens?.close()
+})
+beforeEach(() => {
+  stand.state = customerTenant()
+  stand.pageSize = 100
+  stand.denied.clear()
+})
+
+describe('register, first run', () => {
+  it('creates the whole registration of contract §7 and prints the matching settings', async () => {
+    const result = await register(graph, input())
+    const s = stand.state
+    const app = s.applications.find((a) => a.uniqueName === extensionAppUniqueName(HOST)) as
+      GraphApplication | undefined
+    expect(app).toBeDefined()
+    const appId = app!.appId
+    const resourceId = `api://${HOST}/${appId}`
+    expect(app!.identifierUris).toEqual([resourceId])
+    expect(app!.api?.requestedAccessTokenVersion).toBe(2)
+    expect(app!.requiredResourceAccess).toEqual([
+      {
+        resourceAppId: GRAPH_APP_ID,
+        resourceAccess: [{ id: RECEIVE_PAYLOAD_ROLE_ID, type: 'Role' }],
+      },
+    ])
+    // The caller's service principal (trap 12) and ours, with consent to Graph's app role.
+    expect(spOf(AUTH_EVENTS_APP_ID)).toBeDefined()
+    const sp = spOf(appId)!
+    expect(s.appRoleAssignments).toEqual([
+      expect.objectContaining({
+        principalId: sp.id,
+        resourceId: spOf(GRAPH_APP_ID)!.id,
+        appRoleId: RECEIVE_PAYLOAD_ROLE_ID,
+      }),
+    ])
+    // The extension, its listener for the client app, the policy and acceptMappedClaims.
+    expect(s.extensions).toEqual([
+      expect.objectContaining({
+        '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.extension,
+        endpointConfiguration: expect.objectContaining({
+          targetUrl: `${BASE}/api/onTokenIssuanceStart`,
+        }),
+        authenticationConfiguration: expect.objectContaining({ resourceId }),
+        clientConfiguration: { timeoutInMilliseconds: 1000, maximumRetries: 1 },
+        claimsForTokenConfiguration: CLAIMS.map((c) => ({ claimIdInApiResponse: c })),
+      }),
+    ])
+    expect(s.listeners).toEqual([
+      expect.objectContaining({
+        '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.listener,
+        conditions: {
+          applications: { includeAllApplications: false, includeApplications: [{ appId: CLIENT }] },
+        },
+        handler: expect.objectContaining({ customExtension: { id: s.extensions[0]!.id } }),
+      }),
+    ])
+    expect(s.claimsMappingPolicies).toHaveLength(1)
+    const policy = s.claimsMappingPolicies[0]!
+    expect([
+      ...customClaimIds({ id: policy.id, definition: policy.definition as string[] }),
+    ]).toEqual(CLAIMS)
+    expect(s.policyAssignments).toEqual([
+      { servicePrincipalId: spOf(CLIENT)!.id, policyId: policy.id },
+    ])
+    expect(appOf(CLIENT)!.api).toMatchObject({
+      acceptMappedClaims: true,
+      oauth2PermissionScopes: [],
+    })
+    expect(appOf(CLIENT_2)!.api?.acceptMappedClaims).toBeNull()
+
+    expect(result).toMatchObject({
+      tenantId: tokens.tenantId,
+      extensionAppId: appId,
+      resourceId,
+      extensionIds: { onTokenIssuanceStart: s.extensions[0]!.id },
+      problems: [],
+      validation: [],
+      settings: {
+        ENTRA_TENANT_ID: tokens.tenantId,
+        ENTRA_AUDIENCE: appId,
+        ENTRA_ISSUER: `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+      },
+    })
+    expect(result.changes.filter((c) => c.action === 'created').map((c) => c.step)).toEqual([
+      'authentication events service principal',
+      'extension app registration',
+      'extension service principal',
+      'admin consent for CustomAuthenticationExtension.Receive.Payload',
+      'extension onTokenIssuanceStart',
+      'listener onTokenIssuanceStart',
+      'claims mapping policy',
+      `claims mapping for app ${CLIENT}`,
+    ])
+  })
+
+  it('changes nothing the second time, and doctor then finds no error', async () => {
+    const first = await register(graph, input())
+    const mark = stand.requests.length
+    const second = await register(graph, input())
+    expect(writesSince(mark)).toEqual([])
+    expect(second.changes.every((c) => c.action === 'unchanged')).toBe(true)
+    expect(second.settings).toEqual(first.settings)
+
+    const findings = diagnose(await readTenant(graph, CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: [first.settings.ENTRA_ISSUER],
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    })
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([])
+    expect(findings.filter((f) => f.severity === 'warning').map((f) => f.code)).toEqual([
+      // Only token issuance was registered; the other routes are served but unused.
+      'extension-missing',
+      'extension-missing',
+      'extension-missing',
+    ])
+  })
+
+  it('registers all four events in an External ID tenant, with the OTP fallback on both objects', async () => {
+    stand.state = customerTenant('CIAM')
+    const result = await register(graph, input({ events: ROUTES, otpFallback: true }))
+    expect(result.settings.ENTRA_ISSUER).toBe(
+      `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+    )
+    const s = stand.state
+    expect(s.extensions.map((e) => e['@odata.type']).sort()).toEqual(
+      ROUTES.map((r) => ROUTE_TYPES[r].extension).sort(),
+    )
+    expect(s.listeners.map((l) => l['@odata.type']).sort()).toEqual(
+      ROUTES.map((r) => ROUTE_TYPES[r].listener).sort(),
+    )
+    const otp = s.extensions.find((e) => e['@odata.type'] === ROUTE_TYPES.onOtpSend.extension)!
+    expect(otp.behaviorOnError).toEqual(FALLBACK_TO_MICROSOFT)
+    expect(otp.claimsForTokenConfiguration).toBeUndefined()
+    const otpListener = s.listeners.find(
+      (l) => l['@odata.type'] === ROUTE_TYPES.onOtpSend.listener,
+    )!
+    expect(otpListener.handler).toMatchObject({
+      customExtension: { id: otp.id },
+      configuration: { behaviorOnError: FALLBACK_TO_MICROSOFT },
+    })
+    const mark = stand.requests.length
+    await register(graph, input({ events: ROUTES, otpFallback: true }))
+    expect(writesSince(mark)).toEqual([])
+  })
+
+  it('reuses an app registration named by --extension-app, adding only what it lacks', async () => {
+    const own = {
+      id: randomUUID(),
+      appId: randomUUID(),
+      displayName: 'Made in the portal',
+      identifierUris: ['api://something-else'],
+      api: { requestedAccessTokenVersion: null, oauth2PermissionScopes: [{ value: 'x' }] },
+      requiredResourceAccess: [
+        {
+          resourceAppId: GRAPH_APP_ID,
+          resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }],
+        },
+      ],
+    }
+    stand.state.applications.push(own)
+    const result = await register(graph, input({ extensionAppId: own.appId }))
+    expect(result.extensionAppId).toBe(own.appId)
+    expect(stand.state.applications.filter((a) => a.uniqueName !== undefined)).toEqual([])
+    const app = appOf(own.appId)!
+    expect(app.identifierUris).toEqual(['api://something-else', `api://${HOST}/${own.appId}`])
+    expect(app.api).toMatchObject({
+      requestedAccessTokenVersion: 2,
+      oauth2PermissionScopes: [{ value: 'x' }],
+    })
+    expect(app.requiredResourceAccess?.[0]?.resourceAccess).toEqual([
+      { id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' },
+      { id: RECEIVE_PAYLOAD_ROLE_ID, type: 'Role' },
+    ])
+    await expect(register(graph, input({ extensionAppId: randomUUID() }))).rejects.toThrow(
+      /--extension-app .*: no app registration/,
+    )
+  })
+})
+
+describe('register repairs drift, property by property', () => {
+  it('puts back the timeout, a lost app, a missing claim, the consent and a disabled principal', async () => {
+    const first = await register(graph, input({ targetAppIds: [CLIENT] }))
+    const s = stand.state
+    const ext = s.extensions[0]!
+    ext.clientConfiguration = { timeoutInMilliseconds: 300, maximumRetries: 0 }
+    ext.displayName = 'Renamed by the operator'
+    s.listeners[0]!.conditions = {
+      applications: { includeApplications: [{ appId: CLIENT_2 }] },
+    }
+    s.appRoleAssignments = []
+    spOf(first.extensionAppId)!.accountEnabled = false
+    const policy = s.claimsMappingPolicies[0]!
+    policy.definition = [
+      JSON.stringify({
+        ClaimsMappingPolicy: {
+          Version: 1,
+          IncludeBasicClaimSet: 'true',
+          ClaimsSchema: [
+            { Source: 'CustomClaimsProvider', ID: 'apiVersion', JwtClaimType: 'ver_renamed' },
+          ],
+        },
+      }),
+    ]
+
+    const mark = stand.requests.length
+    const result = await register(graph, input({ claimNames: [...CLAIMS] }))
+    expect(
+      writesSince(mark).map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/g, '{id}')}`),
+    ).toEqual([
+      'PATCH /v1.0/servicePrincipals/{id}',
+      'POST /v1.0/servicePrincipals/{id}/appRoleAssignments',
+      'PATCH /v1.0/identity/customAuthenticationExtensions/{id}',
+      'PATCH /v1.0/identity/authenticationEventListeners/{id}',
+      'PATCH /v1.0/policies/claimsMappingPolicies/{id}',
+    ])
+    expect(result.changes.filter((c) => c.action === 'updated').length).toBe(4)
+    expect(ext.clientConfiguration).toEqual({ timeoutInMilliseconds: 1000, maximumRetries: 1 })
+    expect(ext.displayName).toBe('Renamed by the operator')
+    expect(s.listeners[0]!.conditions).toEqual({
+      applications: {
+        includeAllApplications: false,
+        includeApplications: [{ appId: CLIENT_2 }, { appId: CLIENT }],
+      },
+    })
+    // The operator's renamed JWT claim stays; the missing ones are added.
+    const schema = (
+      JSON.parse((policy.definition as string[])[0]!) as {
+        ClaimsMappingPolicy: { ClaimsSchema: { ID: string; JwtClaimType: string }[] }
+      }
+    ).ClaimsMappingPolicy.ClaimsSchema
+    expect(schema.map((e) => `${e.ID}:${e.JwtClaimType}`)).toEqual([
+      'apiVersion:ver_renamed',
+      'appRoles:appRoles',
+      'correlationId:correlationId',
+    ])
+    expect(spOf(first.extensionAppId)!.accountEnabled).toBe(true)
+    const again = stand.requests.length
+    await register(graph, input())
+    expect(writesSince(again)).toEqual([])
+  })
+})
+
+describe('register --dry-run', () => {
+  it('reads the tenant, writes nothing, and lists every planned call in order', async () => {
+    const before = JSON.stringify(stand.state)
+    const mark = stand.requests.length
+    const result = await register(graph, input({ dryRun: true }))
+    expect(stand.requests.slice(mark).filter((r) => r.method !== 'GET')).toEqual([])
+    expect(JSON.stringify(stand.state)).toBe(before)
+    const planned = result.changes.filter((c) => c.action === 'planned')
+    expect(planned.map((c) => `${c.request?.method} ${c.request?.path}`)).toEqual([
+      'POST /v1.0/servicePrincipals',
+      'POST /v1.0/applications',
+      'PATCH /v1.0/applications/<new app>',
+      'POST /v1.0/servicePrincipals',
+      'POST /v1.0/servicePrincipals/<new extension service principal>/appRoleAssignments',
+      'POST /v1.0/identity/customAuthenticationExtensions',
+      'POST /v1.0/identity/authenticationEventListeners',
+      'POST /v1.0/policies/claimsMappingPolicies',
+      `POST /v1.0/servicePrincipals/${spOf(CLIENT)!.id}/claimsMappingPolicies/$ref`,
+      `PATCH /v1.0/applications/${appOf(CLIENT)!.id}`,
+    ])
+    expect(planned[0]!.request?.body).toEqual({ appId: AUTH_EVENTS_APP_ID })
+    expect(result.validation).toEqual([])
+
+    // After a real run, a dry run plans nothing.
+    await register(graph, input())
+    const dry = await register(graph, input({ dryRun: true }))
+    expect(dry.changes.filter((c) => c.action === 'planned')).toEqual([])
+  })
+})
+
+describe('register, what it cannot do', () => {
+  it('reports a target app with another policy or none in the tenant, and does the rest', async () => {
+    const other = {
+      id: randomUUID(),
+      displayName: 'Someone else’s policy',
+      definition: [JSON.stringify({ ClaimsMappingPolicy: { Version: 1, ClaimsSchema: [] } })],
+      isOrganizationDefault: false,
+    }
+    stand.state.claimsMappingPolicies.push(other)
+    stand.state.policyAssignments.push({
+      servicePrincipalId: spOf(CLIENT_2)!.id,
+      policyId: other.id,
+    })
+    const stranger = 'dddddddd-0000-4000-8000-00000000000d'
+    const result = await register(graph, input({ targetAppIds: [CLIENT, CLIENT_2, stranger] }))
+    expect(result.problems).toHaveLength(2)
+    expect(result.problems[0]).toContain(
+      `--app ${CLIENT_2}: its service principal already has the claims mapping policy "Someone else’s policy"`,
+    )
+    expect(result.problems[1]).toContain(`--app ${stranger}: no service principal`)
+    // Everything else was done: the listener names all three apps.
+    expect(stand.state.listeners[0]!.conditions).toMatchObject({
+      applications: {
+        includeApplications: [{ appId: CLIENT }, { appId: CLIENT_2 }, { appId: stranger }],
+      },
+    })
+  })
+
+  it('skips listeners of sign-up events without --app, saying where to attach them', async () => {
+    stand.state = customerTenant('CIAM')
+    const result = await register(
+      graph,
+      input({ events: ['onAttributeCollectionSubmit'], targetAppIds: [] }),
+    )
+    expect(stand.state.listeners).toEqual([])
+    expect(result.changes.find((c) => c.action === 'skipped')?.detail).toContain('user flow')
+  })
+})
+
+describe('register and Graph errors', () => {
+  it('retries 429 after Retry-After, and stops on 403 naming the call and Graph code', async () => {
+    stand.throttleNext(2)
+    const ok = await register(graph, input())
+    expect(ok.problems).toEqual([])
+    expect(stand.requests.filter((r) => r.status === 429)).toHaveLength(2)
+
+    stand.state = customerTenant()
+    stand.denied.add('POST /v1.0/identity/customAuthenticationExtensions')
+    const err = (await register(graph, input()).catch((e: unknown) => e)) as GraphApiError
+    expect(err).toBeInstanceOf(GraphApiError)
+    expect(err.message).toMatch(
+      /^POST \/v1\.0\/identity\/customAuthenticationExtensions: HTTP 403 Authorization_RequestDenied/,
+    )
+    // What came before is in place; a rerun without the denial finishes the job.
+    expect(stand.state.appRoleAssignments).toHaveLength(1)
+    stand.denied.clear()
+    const done = await register(graph, input())
+    expect(done.changes.filter((c) => c.action === 'created').map((c) => c.step)).toEqual([
+      'extension onTokenIssuanceStart',
+      'listener onTokenIssuanceStart',
+      'claims mapping policy',
+      `claims mapping for app ${CLIENT}`,
+    ])
+  })
+
+  it('asks Graph to validate each extension, and a failing beta API does not fail the run', async () => {
+    const mark = stand.requests.length
+    const first = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
+    expect(first.validation).toEqual([])
+    expect(
+      stand.requests
+        .slice(mark)
+        .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration')),
+    ).toHaveLength(2)
+    stand.denied.add('/beta/')
+    const second = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
+    expect(second.validation).toEqual([
+      expect.stringMatching(
+        /^onTokenIssuanceStart: validateAuthenticationConfiguration could not run \(POST .*HTTP 403/,
+      ),
+      expect.stringMatching(/^onOtpSend: validateAuthenticationConfiguration could not run/),
+    ])
+    expect(second.problems).toEqual([])
+  })
+})
