@@ -290,6 +290,9 @@ function checkResourceApp(e: GraphExtension, app: ResourceApp | undefined): Find
   return findings
 }
 
+/** How far above the needed timeout a registered one may be before doctor mentions it. */
+const SLACK_MS = 500
+
 function checkClientConfiguration(e: GraphExtension, endpoint: EndpointView): Finding[] {
   const findings: Finding[] = []
   const timeout = e.clientConfiguration?.timeoutInMilliseconds ?? DEFAULT_TIMEOUT_MS
@@ -308,6 +311,16 @@ function checkClientConfiguration(e: GraphExtension, endpoint: EndpointView): Fi
         'timeout-below-budget',
         `${label(e)}: timeoutInMilliseconds ${timeout} is below REQUEST_BUDGET_MS ${endpoint.requestBudgetMs} + ${TIMEOUT_HEADROOM_MS} ms headroom; Entra may give up (1003005) before the endpoint answers`,
         `Raise timeoutInMilliseconds to at least ${Math.min(needed, MAX_TIMEOUT_MS)}, or lower REQUEST_BUDGET_MS to ${Math.max(100, timeout - TIMEOUT_HEADROOM_MS)}.`,
+      ),
+    )
+  } else if (timeout > needed + SLACK_MS) {
+    // Not a failure: Entra just waits longer than the endpoint ever takes before it retries or
+    // shows the user an error, so a hung connection holds a sign-in for up to 2 × timeout.
+    findings.push(
+      warn(
+        'timeout-above-budget',
+        `${label(e)}: timeoutInMilliseconds ${timeout} is well above what the endpoint needs (REQUEST_BUDGET_MS ${endpoint.requestBudgetMs} + ${TIMEOUT_HEADROOM_MS} ms); when a call hangs, the user waits up to ${timeout * (1 + (e.clientConfiguration?.maximumRetries ?? 1))} ms`,
+        `Lower timeoutInMilliseconds to ${needed} (npm run register --timeout ${needed}), or raise REQUEST_BUDGET_MS if the sources need the time.`,
       ),
     )
   }

@@ -348,3 +348,76 @@ describe('npm run doctor', () => {
     expect(usage.stderr).toContain('--url is required')
   })
 })
+
+describe('the README walkthrough: register, doctor, insights against one tenant', () => {
+  it('goes from an empty tenant to a registered, diagnosed and observed extension', async () => {
+    stand.state = customerTenant()
+    const registeredRun = await run('register', ['--url', BASE, '--app', CLIENT, '--json'])
+    expect(registeredRun.code).toBe(0)
+    const result = JSON.parse(registeredRun.stdout) as {
+      settings: typeof settings
+      extensionIds: { onTokenIssuanceStart: string }
+    }
+    const extensionId = result.extensionIds.onTokenIssuanceStart
+    const listenerId = stand.state.listeners[0]!.id
+
+    const diagnosed = await run('doctor', ['--url', BASE, '--app', CLIENT], result.settings)
+    expect(diagnosed.code).toBe(0)
+    expect(diagnosed.stdout).toMatch(/^0 error\(s\)/m)
+
+    // Entra's sign-in log after three sign-ins: two answered, one timed out after a retry.
+    const now = Date.now()
+    const signIn = (minutesAgo: number, result: Record<string, unknown>) => ({
+      id: randomUUID(),
+      createdDateTime: new Date(now - minutesAgo * 60_000).toISOString(),
+      appliedEventListeners: [
+        {
+          '@odata.type': '#microsoft.graph.appliedAuthenticationEventListener',
+          eventType: 'tokenIssuanceStart',
+          executedListenerId: listenerId,
+          handlerResult: {
+            '@odata.type': '#microsoft.graph.customExtensionCalloutResult',
+            customExtensionId: extensionId,
+            calloutDateTime: new Date(now - minutesAgo * 60_000 + 500).toISOString(),
+            numberOfAttempts: 1,
+            httpStatus: 200,
+            errorCode: null,
+            ...result,
+          },
+        },
+      ],
+    })
+    stand.state.signIns = [
+      signIn(5, {}),
+      signIn(30, { numberOfAttempts: 2, httpStatus: null, errorCode: 1003005 }),
+      signIn(90, {}),
+      { ...signIn(60 * 30, {}), id: 'outside the range' },
+    ]
+    const observed = await run('insights', ['--since', '24h', '--page-size', '2', '--json'])
+    expect(observed.code).toBe(0)
+    const insights = JSON.parse(observed.stdout) as {
+      signIns: number
+      extensions: {
+        customExtensionId: string
+        calls: number
+        successes: number
+        retries: number
+        byErrorCode: { code: number; count: number }[]
+      }[]
+    }
+    expect(insights.signIns).toBe(3)
+    expect(insights.extensions).toEqual([
+      expect.objectContaining({
+        customExtensionId: extensionId,
+        calls: 3,
+        successes: 2,
+        retries: 1,
+        byErrorCode: [expect.objectContaining({ code: 1003005, count: 1 })],
+      }),
+    ])
+    // Two pages of two at most: the range filter reached Graph, and the nextLink was followed.
+    const pages = stand.requests.filter((r) => r.path === '/beta/auditLogs/signIns')
+    expect(pages.length).toBe(2)
+    expect(decodeURIComponent(pages[0]!.query)).toContain('createdDateTime ge ')
+  })
+})

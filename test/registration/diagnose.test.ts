@@ -172,6 +172,10 @@ describe('diagnose', () => {
       () => withTis({ clientConfiguration: { timeoutInMilliseconds: 2500, maximumRetries: 1 } }),
     ],
     [
+      'timeout-above-budget',
+      () => withTis({ clientConfiguration: { timeoutInMilliseconds: 2000, maximumRetries: 1 } }),
+    ],
+    [
       'retries-invalid',
       () => withTis({ clientConfiguration: { timeoutInMilliseconds: 1500, maximumRetries: 3 } }),
     ],

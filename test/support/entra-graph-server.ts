@@ -25,8 +25,9 @@
 //   GET|POST /v1.0/identity/authenticationEventListeners
 //   GET|PATCH|DELETE /v1.0/identity/authenticationEventListeners/{id}
 //   POST   /beta/identity/customAuthenticationExtensions/{id}/validateAuthenticationConfiguration
+//   GET    /beta/auditLogs/signIns                  the seeded sign-ins, newest first (contract §8)
 // GETs take $select; lists take $top, $skiptoken and a $filter of `property eq 'value'` clauses
-// joined by "and"; other query options answer 400 Request_UnsupportedQuery, so that a caller
+// (and `createdDateTime ge|lt <date-time>`) joined by "and"; other query options answer 400 Request_UnsupportedQuery, so that a caller
 // relying on one fails here rather than passing against a stand-in that ignored it.
 // POST answers 201 with the object, PATCH and DELETE 204 with no body. Other paths answer 400
 // BadRequest "Resource not found for the segment …", a known path with another method 405.
@@ -68,6 +69,8 @@ export interface EntraGraphState {
   /** id, displayName, definition: string[], isOrganizationDefault */
   claimsMappingPolicies: GraphObject[]
   policyAssignments: { servicePrincipalId: string; policyId: string }[]
+  /** Sign-in records (id, createdDateTime, appliedEventListeners), for GET /beta/auditLogs/signIns. */
+  signIns: GraphObject[]
 }
 
 export interface RecordedGraphRequest {
@@ -135,6 +138,7 @@ export function emptyEntraState(
     listeners: [],
     claimsMappingPolicies: [],
     policyAssignments: [],
+    signIns: [],
   }
 }
 
@@ -469,6 +473,18 @@ function validateListener(listener: GraphObject, extensions: readonly GraphObjec
 function filterBy(items: readonly GraphObject[], filter: string | null): readonly GraphObject[] {
   if (filter === null) return items
   const clauses = filter.split(/\s+and\s+/i).map((clause) => {
+    // A date-time range, as the sign-in logs take it: createdDateTime ge 2026-11-01T00:00:00Z
+    const range = /^\s*([\w@.]+)\s+(ge|lt)\s+(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\s*$/.exec(clause)
+    if (range !== null) {
+      const [, name = '', op, at = ''] = range
+      const bound = Date.parse(at)
+      return {
+        test: (item: GraphObject) => {
+          const value = Date.parse(String(item[name]))
+          return op === 'ge' ? value >= bound : value < bound
+        },
+      }
+    }
     const match =
       /^\s*([\w@.]+)\s+eq\s+(?:'((?:[^']|'')*)'|(true|false|null|-?\d+(?:\.\d+)?))\s*$/.exec(clause)
     if (match === null)
@@ -478,13 +494,12 @@ function filterBy(items: readonly GraphObject[], filter: string | null): readonl
       )
     const [, name = '', text, literal] = match
     const value: unknown = text !== undefined ? text.replace(/''/g, "'") : JSON.parse(literal ?? '')
-    return { name, value }
+    return {
+      test: (item: GraphObject) =>
+        typeof value === 'string' ? same(item[name], value) : item[name] === value,
+    }
   })
-  return items.filter((item) =>
-    clauses.every(({ name, value }) =>
-      typeof value === 'string' ? same(item[name], value) : item[name] === value,
-    ),
-  )
+  return items.filter((item) => clauses.every(({ test }) => test(item)))
 }
 
 function select(
@@ -1120,6 +1135,20 @@ export async function startEntraGraphServer(options: {
           remove(stand.state.listeners, (l) => l !== listener)
           return noContent
         },
+      },
+    },
+    {
+      pattern: /^\/beta\/auditLogs\/signIns$/,
+      methods: {
+        GET: (call) =>
+          list(
+            call,
+            [...stand.state.signIns].sort(
+              (a, b) =>
+                Date.parse(String(b.createdDateTime)) - Date.parse(String(a.createdDateTime)),
+            ),
+            'auditLogs/signIns',
+          ),
       },
     },
     {
