@@ -72,3 +72,43 @@ function statusCounts(result: autocannon.Result): string {
     .map(([status, stats]) => `${status}: ${stats.count ?? 0}`)
     .join(', ')
 }
+
+export interface AllAnswers {
+  /** Every answer's latency in ms, whatever its status, sorted. */
+  readonly latencies: number[]
+  readonly statuses: Record<string, number>
+  readonly errors: number
+  readonly timeouts: number
+}
+
+/** A run that keeps every answer (not only 2xx): for the deadline, where lateness is the point. */
+export async function measureAll(target: Target, durationS: number): Promise<AllAnswers> {
+  const latencies: number[] = []
+  const statuses: Record<string, number> = {}
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: target.url,
+        method: 'POST',
+        headers: target.headers,
+        body: target.body,
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration: durationS,
+        timeout: 10,
+      },
+      (err: unknown, res) =>
+        err === null || err === undefined
+          ? resolve(res)
+          : reject(err instanceof Error ? err : new Error('autocannon failed', { cause: err })),
+    )
+    instance.on('response', (_client, status, _bytes, ms) => {
+      latencies.push(ms)
+      statuses[status] = (statuses[status] ?? 0) + 1
+    })
+  })
+  latencies.sort((a, b) => a - b)
+  return { latencies, statuses, errors: result.errors, timeouts: result.timeouts }
+}
+
+export { percentile }

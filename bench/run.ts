@@ -6,7 +6,17 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { rssMiB, startChild, type Child } from './child.js'
-import { CONNECTIONS, measure, problems, WARMUP_S, type Measured, type Target } from './load.js'
+import {
+  CONNECTIONS,
+  measure,
+  measureAll,
+  percentile,
+  problems,
+  WARMUP_S,
+  type AllAnswers,
+  type Measured,
+  type Target,
+} from './load.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURE = join(ROOT, 'test/fixtures/events/token-issuance-start.json')
@@ -14,6 +24,9 @@ const EVENT_PATH = '/api/onTokenIssuanceStart'
 const STARTUP_TIMEOUT_MS = 30_000
 /** The delay of the slow claims source: a typical in-region API call. */
 const SOURCE_DELAY_MS = 20
+/** REQUEST_BUDGET_MS of the endpoints here (the default), and the margin allowed past it. */
+const BUDGET_MS = 750
+const DEADLINE_LIMIT_MS = BUDGET_MS + 100
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? '5')
 if (!Number.isFinite(durationS) || durationS < 1 || durationS > 600) {
@@ -92,17 +105,25 @@ async function main(): Promise<number> {
 
   // Two more endpoints with a claims source (an HTTP API in its own process): one whose answers
   // are cached (after the first call per user, no I/O), one that waits SOURCE_DELAY_MS each call.
-  const withSource = async (name: string, delayMs: number, cache: boolean) => {
+  const withSource = async (
+    name: string,
+    delay: number | 'hang',
+    cache: boolean,
+    expectClaim = true,
+  ) => {
     const api = await startChild({
       name: `${name}-api`,
-      args: ['--import', 'tsx', 'bench/source-api.ts', String(delayMs)],
+      args: ['--import', 'tsx', 'bench/source-api.ts', String(delay)],
       cwd: ROOT,
       env: process.env,
       timeoutMs: STARTUP_TIMEOUT_MS,
     })
     children.push(api)
     const configFile = join(tmp, `${name}.json`)
-    writeFileSync(configFile, JSON.stringify(sourceConfig(api.url, cache)))
+    writeFileSync(
+      configFile,
+      JSON.stringify(sourceConfig(api.url, cache, delay === 'hang' ? 'optional' : 'required')),
+    )
     log(`starting the endpoint with a ${name} source ...`)
     const child = await startChild({
       name,
@@ -116,7 +137,8 @@ async function main(): Promise<number> {
     const answer = await until(`a 200 from ${name}`, () =>
       postFixture(child.url, childToken, fixture),
     )
-    if (!answer.body.includes('CC-100')) throw new Error(`${name}: the source's claim is missing`)
+    if (expectClaim && !answer.body.includes('CC-100'))
+      throw new Error(`${name}: the source's claim is missing`)
     return { child, token: childToken, body: answer.body }
   }
   const cached = await withSource('cached', 0, true)
@@ -137,7 +159,13 @@ async function main(): Promise<number> {
   }
   const rssAfterRun = rssMiB(full.pid)
 
-  return report(runs, full, { coldStartMs, rssAfterStart, rssAfterRun })
+  // The deadline under load: a source that never answers, 10 connections; every answer must
+  // still come within the budget (the optional source is dropped at the deadline).
+  const hung = await withSource('hung', 'hang', false, false)
+  log(`deadline under load: ${durationS} s against the hung source ...`)
+  const deadline = await measureAll(targetOf(hung.child, hung.token, fixture, hung.body), durationS)
+
+  return report(runs, full, { coldStartMs, rssAfterStart, rssAfterRun, deadline })
 }
 
 function targetOf(child: Child, token: string, fixture: string, expect: Buffer): Target {
@@ -149,14 +177,16 @@ function targetOf(child: Child, token: string, fixture: string, expect: Buffer):
   }
 }
 
-function sourceConfig(apiUrl: string, cache: boolean) {
+function sourceConfig(apiUrl: string, cache: boolean, policy: 'required' | 'optional') {
   return {
     tokenIssuanceStart: {
       sources: {
         hr: {
           type: 'http',
           url: `${apiUrl}/employees/{user.id}`,
-          timeoutMs: 500,
+          policy,
+          // Above the budget for the hung source: the request's deadline is what stops it.
+          timeoutMs: policy === 'optional' ? 1800 : 500,
           ...(cache ? { cache: { ttlSeconds: 3600 } } : {}),
         },
       },
@@ -176,9 +206,20 @@ interface Run {
 }
 
 interface FullStats {
+  readonly deadline: AllAnswers
   readonly coldStartMs: number
   readonly rssAfterStart: number | undefined
   readonly rssAfterRun: number | undefined
+}
+
+function deadlineLine({ latencies, statuses, errors }: AllAnswers): string {
+  const within = latencies.filter((ms) => ms <= DEADLINE_LIMIT_MS).length
+  const share = latencies.length === 0 ? 0 : (100 * within) / latencies.length
+  return (
+    `hung source (optional, ${CONNECTIONS} connections): ${within}/${latencies.length} answers (${share.toFixed(1)} %) within ` +
+    `${DEADLINE_LIMIT_MS} ms = budget ${BUDGET_MS} + 100; p50 ${percentile(latencies, 50).toFixed(0)} ms, ` +
+    `max ${(latencies.at(-1) ?? NaN).toFixed(0)} ms; statuses ${JSON.stringify(statuses)}, ${errors} errors`
+  )
 }
 
 function report(runs: Run[], full: Child, stats: FullStats): number {
@@ -240,6 +281,7 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     `full RSS: ${mib(stats.rssAfterStart)} after start, ${mib(stats.rssAfterRun)} after the run`,
     `full cold start: ${stats.coldStartMs.toFixed(0)} ms from spawn to first authenticated 200` +
       ` (URL on stderr after ${(full.listeningAt - full.spawnedAt).toFixed(0)} ms)`,
+    deadlineLine(stats.deadline),
     `full endpoint log lines (warn and above): ${full.stdout.lines}`,
     ...full.stdout.tail.slice(-5).map((line) => `  ${line}`),
   )
@@ -250,6 +292,9 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     ...problems(result).map((p) => `${child.name}#${round}: ${p}`),
     ...(child.alive() ? [] : [`${child.name}: the process died during the run`]),
   ])
+  const late = stats.deadline.latencies.filter((ms) => ms > DEADLINE_LIMIT_MS).length
+  if (late > 0) found.push(`hung source: ${late} answers later than ${DEADLINE_LIMIT_MS} ms`)
+  if (stats.deadline.latencies.length === 0) found.push('hung source: no answers at all')
   if (found.length === 0) return 0
   process.stderr.write(
     ['', '!!! THE NUMBERS ABOVE ARE MEANINGLESS:', ...found.map((p) => `!!!   ${p}`), ''].join(
