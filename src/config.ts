@@ -269,6 +269,59 @@ function readSecrets(
   return secrets
 }
 
+/** What an operator CLI needs to know of the endpoint: no secrets, no mail or store settings. */
+export interface EndpointSettings {
+  readonly tenantId: string
+  readonly audiences: readonly string[]
+  readonly issuers: readonly string[]
+  readonly requestBudgetMs: number
+  readonly graphBaseUrl: string
+  readonly extension: ExtensionConfig
+}
+
+/**
+ * The endpoint's identity settings and EXTENSION_CONFIG, validated as the endpoint validates them,
+ * for `doctor`: a read-only check must not need the production secrets (mail keys, API keys).
+ */
+export function loadEndpointSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): EndpointSettings {
+  const Schema = EnvSchema.pick({
+    ENTRA_TENANT_ID: true,
+    ENTRA_AUDIENCE: true,
+    ENTRA_ISSUER: true,
+    REQUEST_BUDGET_MS: true,
+    GRAPH_BASE_URL: true,
+  })
+  const present = Object.fromEntries(
+    Object.keys(Schema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  )
+  const parsed = Schema.safeParse(present)
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
+  let extension: ExtensionConfig | undefined
+  try {
+    extension = loadExtensionConfig(env, cwd)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    problems.push(...err.problems)
+  }
+  if (!parsed.success || extension === undefined) throw new ConfigError(problems)
+  const tenantId = parsed.data.ENTRA_TENANT_ID.toLowerCase()
+  return {
+    tenantId,
+    audiences: parsed.data.ENTRA_AUDIENCE,
+    issuers: (parsed.data.ENTRA_ISSUER ?? defaultIssuers(tenantId)).map(
+      withoutTrailingSlashUnlessV1,
+    ),
+    requestBudgetMs: parsed.data.REQUEST_BUDGET_MS,
+    graphBaseUrl: parsed.data.GRAPH_BASE_URL,
+    extension,
+  }
+}
+
 /**
  * EXTENSION_CONFIG alone (or the shipped example when unset), for the operator CLIs that need the
  * configured claims but not the endpoint's other settings (`register` runs before ENTRA_AUDIENCE

@@ -2,7 +2,7 @@
 // Graph (contract §7) and the endpoint's own configuration. Exit 0 no errors, 1 errors found or
 // Graph unreadable, 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, loadEndpointSettings } from '../config.js'
 import { readLimited } from '../outbound/fetch-json.js'
 import { diagnose, type Finding } from '../registration/diagnose.js'
 import { GUID } from '../registration/entra-objects.js'
@@ -22,6 +22,8 @@ ENTRA_ISSUER, REQUEST_BUDGET_MS, EXTENSION_CONFIG).
   --app <appId>   the client app whose sign-ins should call the endpoint (listener, claims mapping)
   --json          print the findings as JSON
   --health        also GET <url>/api/health and report its status
+  --health-url <url>  the health route to call instead (e.g. the Function App's own
+                  https://<app>.azurewebsites.net/api/health when --url is an API Management gateway)
   -h, --help      this text
 
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
@@ -43,6 +45,7 @@ function readOptions() {
       app: { type: 'string' },
       json: { type: 'boolean', default: false },
       health: { type: 'boolean', default: false },
+      'health-url': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -51,6 +54,11 @@ function readOptions() {
   if (!isHttpsUrl(values.url)) throw new Error('--url: must be an https URL')
   const url = new URL(values.url)
   if (url.search !== '' || url.hash !== '') throw new Error('--url: no query or fragment')
+  if (url.pathname.replace(/\/+$/, '').toLowerCase().endsWith('/api'))
+    throw new Error('--url: the base URL, without /api (the routes are added to it)')
+  const healthUrl = values['health-url']
+  if (healthUrl !== undefined && !isHttpsUrl(healthUrl))
+    throw new Error('--health-url: must be an https URL')
   if (values.app !== undefined && !GUID.test(values.app))
     throw new Error('--app: must be an application (client) ID, a GUID')
   return {
@@ -58,31 +66,32 @@ function readOptions() {
     url: url.href.replace(/\/+$/, ''),
     app: values.app,
     json: values.json,
-    health: values.health,
+    health: values.health || healthUrl !== undefined,
+    healthUrl: healthUrl ?? `${url.href.replace(/\/+$/, '')}/api/health`,
   }
 }
 
-async function checkHealth(baseUrl: string): Promise<Finding> {
+async function checkHealth(healthUrl: string): Promise<Finding> {
   const fix = 'Check that the endpoint is deployed and running at --url (its logs tell why).'
   try {
-    const res = await fetch(`${baseUrl}/api/health`, {
+    const res = await fetch(healthUrl, {
       signal: AbortSignal.timeout(10_000),
       redirect: 'manual',
     })
     await readLimited(res, 65_536).catch(() => '')
     if (res.status === 200)
-      return { severity: 'ok', code: 'health-ok', message: 'GET /api/health: 200', fix: '' }
+      return { severity: 'ok', code: 'health-ok', message: `GET ${healthUrl}: 200`, fix: '' }
     return {
       severity: 'error',
       code: 'health-failed',
-      message: `GET /api/health: HTTP ${res.status}`,
+      message: `GET ${healthUrl}: HTTP ${res.status}`,
       fix,
     }
   } catch {
     return {
       severity: 'error',
       code: 'health-failed',
-      message: 'GET /api/health: no answer',
+      message: `GET ${healthUrl}: no answer`,
       fix,
     }
   }
@@ -117,16 +126,16 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  let config: ReturnType<typeof loadConfig>
+  let config: ReturnType<typeof loadEndpointSettings>
   try {
-    config = loadConfig(process.env)
+    config = loadEndpointSettings(process.env)
   } catch (err) {
     if (err instanceof ConfigError) fail(2, `configuration: ${err.problems.join('; ')}`)
     throw err
   }
   const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
-  const graph = operatorGraphApi(credential, config.graph.baseUrl, (method, path, status, ms) =>
+  const graph = operatorGraphApi(credential, config.graphBaseUrl, (method, path, status, ms) =>
     process.stderr.write(`${method} ${path}: ${status}, retrying in ${(ms / 1000).toFixed(1)} s\n`),
   )
 
@@ -148,7 +157,7 @@ async function main(): Promise<void> {
     requestBudgetMs: config.requestBudgetMs,
     claimNames: Object.keys(config.extension.tokenIssuanceStart.claims),
   })
-  if (options.health) findings.push(await checkHealth(options.url))
+  if (options.health) findings.push(await checkHealth(options.healthUrl))
   process.stdout.write(options.json ? `${JSON.stringify({ findings }, null, 2)}\n` : text(findings))
   process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0
 }

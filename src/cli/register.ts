@@ -3,7 +3,7 @@
 // goes to stderr as each step ends; the result (text, or --json) to stdout. Exit 0 done, 1 Graph
 // failed or something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadExtensionConfig } from '../config.js'
+import { ConfigError, EXAMPLE_EXTENSION_CONFIG, loadExtensionConfig } from '../config.js'
 import { EVENT_ROUTES, type EventRoute } from '../events/routes.js'
 import {
   DEFAULT_TIMEOUT_MS,
@@ -69,7 +69,7 @@ function readOptions(env: NodeJS.ProcessEnv) {
     options: {
       url: { type: 'string' },
       app: { type: 'string', multiple: true, default: [] },
-      events: { type: 'string', default: 'onTokenIssuanceStart' },
+      events: { type: 'string', multiple: true, default: ['onTokenIssuanceStart'] },
       name: { type: 'string', default: 'Entra custom extension' },
       'extension-app': { type: 'string' },
       timeout: { type: 'string' },
@@ -89,10 +89,12 @@ function readOptions(env: NodeJS.ProcessEnv) {
     throw new UsageError('--url: only scheme, host and path (no query, fragment or credentials)')
   if (url.pathname.replace(/\/+$/, '').toLowerCase().endsWith('/api'))
     throw new UsageError('--url: the base URL, without /api (the routes are added to it)')
-  const apps = values.app.map((a) => a.trim().toLowerCase())
+  const apps = [...new Set(values.app.map((a) => a.trim().toLowerCase()))]
   for (const app of apps)
     if (!GUID.test(app)) throw new UsageError(`--app ${app}: must be an application (client) ID`)
-  const events = [...new Set(values.events.split(',').map((e) => e.trim()))] as EventRoute[]
+  const events = [
+    ...new Set(values.events.flatMap((list) => list.split(',')).map((e) => e.trim())),
+  ] as EventRoute[]
   for (const event of events)
     if (!ROUTE_NAMES.includes(event))
       throw new UsageError(`--events: "${event}" is none of ${ROUTE_NAMES.join(', ')}`)
@@ -106,12 +108,22 @@ function readOptions(env: NodeJS.ProcessEnv) {
   const name = values.name.trim()
   if (name === '' || name.length > 100) throw new UsageError('--name: 1 to 100 characters')
 
-  const budget = Number(env.REQUEST_BUDGET_MS?.trim() || NaN)
-  const defaultTimeout = Number.isInteger(budget)
-    ? Math.min(MAX_TIMEOUT_MS, Math.max(DEFAULT_TIMEOUT_MS, budget + TIMEOUT_HEADROOM_MS))
-    : DEFAULT_TIMEOUT_MS
+  const budgetText = env.REQUEST_BUDGET_MS?.trim() ?? ''
+  if (budgetText !== '' && !/^\d{1,5}$/.test(budgetText))
+    throw new UsageError('REQUEST_BUDGET_MS: must be a whole number of milliseconds')
+  const defaultTimeout =
+    budgetText === ''
+      ? DEFAULT_TIMEOUT_MS
+      : Math.min(
+          MAX_TIMEOUT_MS,
+          Math.max(DEFAULT_TIMEOUT_MS, Number(budgetText) + TIMEOUT_HEADROOM_MS),
+        )
+  if (values.timeout !== undefined && !/^\d{1,5}$/.test(values.timeout))
+    throw new UsageError(
+      `--timeout: a whole number of ms from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
+    )
   const timeout = values.timeout === undefined ? defaultTimeout : Number(values.timeout)
-  if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS || timeout > MAX_TIMEOUT_MS)
+  if (timeout < MIN_TIMEOUT_MS || timeout > MAX_TIMEOUT_MS)
     throw new UsageError(
       `--timeout: a whole number of ms from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
     )
@@ -159,7 +171,8 @@ function text(result: RegisterResult, dryRun: boolean): string {
   for (const [route, id] of Object.entries(result.extensionIds)) lines.push(`  ${route}: ${id}`)
   if (result.validation.length > 0) {
     lines.push('', "Graph's validateAuthenticationConfiguration:")
-    for (const v of result.validation) lines.push(`  ${v}`)
+    for (const v of result.validation)
+      lines.push(`  ${v.route}: ${v.severity} ${v.code}: ${v.message}`)
   }
   if (result.problems.length > 0) {
     lines.push('', 'could not be done:')
@@ -195,6 +208,11 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(2, err.problems.join('; '))
     throw err
   }
+  // The claims registered and mapped come from this file: say which, so that a forgotten
+  // EXTENSION_CONFIG (the shipped example's claims) shows before anything is written.
+  process.stderr.write(
+    `claims from ${process.env.EXTENSION_CONFIG?.trim() || `${EXAMPLE_EXTENSION_CONFIG} (the shipped example: EXTENSION_CONFIG is not set)`}: ${claimNames.join(', ') || '(none)'}\n`,
+  )
   const graphBaseUrl = process.env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com'
   if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
   const credential = readOperatorCredential(process.env)
@@ -232,7 +250,8 @@ async function main(): Promise<void> {
         ? `${JSON.stringify({ dryRun: options.dryRun, ...result }, null, 2)}\n`
         : text(result, options.dryRun),
     )
-    process.exitCode = result.problems.length > 0 ? 1 : 0
+    const broken = result.validation.some((v) => v.severity === 'error')
+    process.exitCode = result.problems.length > 0 || broken ? 1 : 0
   } catch (err) {
     if (!(err instanceof GraphApiError || err instanceof RegisterError)) throw err
     const made = done.filter((c) => c.action === 'created' || c.action === 'updated')

@@ -3,6 +3,7 @@
 // bounded number of times. Bodies are read up to a limit; errors name the status and Graph's error
 // code, never the request's token.
 import { readLimited } from '../outbound/fetch-json.js'
+import { retryAfterMs } from '../registration/graph-api.js'
 
 export interface FetchSignInsOptions {
   /** GRAPH_BASE_URL, e.g. https://graph.microsoft.com */
@@ -53,15 +54,6 @@ export function signInsUrl(graphBaseUrl: string, since: Date, until: Date, top: 
 }
 
 const sleeper = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Retry-After as seconds or an HTTP date, in ms; 1 s when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number {
-  if (header === null) return 1000
-  const trimmed = header.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? 1000 : Math.max(0, at - now)
-}
 
 /** Graph's error code from its error body, if it has one. */
 function graphErrorCode(text: string): string | undefined {

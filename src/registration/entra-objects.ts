@@ -54,6 +54,59 @@ export const RESOURCE_ID =
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/**
+ * Text from Graph (display names, error messages) as it may be printed: control characters
+ * (ANSI escapes, line breaks) replaced, so that whoever can name an object in the tenant cannot
+ * forge lines of a report; and cut to `max` characters.
+ */
+export function printable(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean
+}
+
+/**
+ * The event route a targetUrl names on the endpoint at `base` ({base path}/api/{route}),
+ * compared as Entra and Azure Functions do: host and path case-insensitively, a trailing slash
+ * ignored, the query (a function key) ignored. Undefined when it names none, or another host.
+ */
+export function routeOfTargetUrl(
+  targetUrl: string | null | undefined,
+  base: URL,
+): EventRoute | undefined {
+  let url: URL
+  try {
+    url = new URL(targetUrl ?? '')
+  } catch {
+    return undefined
+  }
+  if (url.protocol !== 'https:' || url.host.toLowerCase() !== base.host.toLowerCase())
+    return undefined
+  const trim = (path: string) => path.replace(/\/+$/, '').toLowerCase()
+  const prefix = `${trim(base.pathname)}/api/`
+  const path = trim(url.pathname)
+  if (!path.startsWith(prefix)) return undefined
+  const name = path.slice(prefix.length)
+  return ROUTES.find((route) => route.toLowerCase() === name)
+}
+
+/** The listeners (of any type) whose handler calls the extension `extensionId`. */
+export function listenersOf(
+  listeners: readonly GraphListener[],
+  extensionId: string,
+): GraphListener[] {
+  return listeners.filter((l) => lower(l.handler?.customExtension?.id) === lower(extensionId))
+}
+
+/** The app IDs a listener's conditions name, lower case. */
+export function listenerAppIds(listener: GraphListener): string[] {
+  return (listener.conditions?.applications?.includeApplications ?? [])
+    .map((a) => lower(a.appId))
+    .filter((appId) => appId !== '')
+}
+
+export const lower = (value: string | null | undefined): string => (value ?? '').toLowerCase()
+
 export interface GraphExtension {
   readonly id: string
   readonly '@odata.type'?: string | undefined

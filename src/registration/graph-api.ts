@@ -5,6 +5,7 @@
 // (The endpoint's own Graph source uses @microsoft/microsoft-graph-client under a per-request
 // deadline; these CLIs have no deadline but a human waiting, so they need a simpler contract.)
 import { OutboundError, readLimited } from '../outbound/fetch-json.js'
+import { printable } from './entra-objects.js'
 
 export class GraphApiError extends Error {
   override readonly name = 'GraphApiError'
@@ -79,7 +80,7 @@ function graphError(text: string): { code?: string; message?: string } {
     const message = body?.error?.message
     return {
       ...(typeof code === 'string' && /^[\w.-]{1,100}$/.test(code) ? { code } : {}),
-      ...(typeof message === 'string' ? { message: message.slice(0, 500) } : {}),
+      ...(typeof message === 'string' ? { message: printable(message, 500) } : {}),
     }
   } catch {
     return {}
@@ -137,7 +138,10 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
           res.status,
         )
       }
-      if ((res.status === 429 || res.status === 503) && attempt < maxRetries) {
+      // 429 means Graph did nothing; a 503 may come after a write was committed, so a POST is
+      // not repeated on it (a second create would be a duplicate extension or listener).
+      const retriable = res.status === 429 || (res.status === 503 && method !== 'POST')
+      if (retriable && attempt < maxRetries) {
         const waitMs = Math.min(maxRetryAfterMs, retryAfterMs(res.headers.get('retry-after')))
         options.onRetry?.(method, path, res.status, waitMs)
         await sleep(waitMs)

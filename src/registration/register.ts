@@ -24,6 +24,10 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
+  listenerAppIds,
+  lower,
+  printable,
+  routeOfTargetUrl,
   tenantIssuer,
   type GraphAppRoleAssignment,
   type GraphApplication,
@@ -33,7 +37,7 @@ import {
   type GraphOrganization,
   type GraphServicePrincipal,
 } from './entra-objects.js'
-import { keySegment, type GraphApi } from './graph-api.js'
+import { GraphApiError, keySegment, type GraphApi } from './graph-api.js'
 
 export interface RegisterInput {
   /** The deployed base URL, e.g. https://contoso-ext.azurewebsites.net (no trailing slash). */
@@ -76,14 +80,22 @@ export interface RegisterResult {
   readonly changes: readonly Change[]
   /** Things register could not do, each with what to do instead. Non-empty means exit 1. */
   readonly problems: readonly string[]
-  /** Issues Graph's validateAuthenticationConfiguration reported (after a real run). */
-  readonly validation: readonly string[]
+  /** What Graph's validateAuthenticationConfiguration reported (after a real run). */
+  readonly validation: readonly ValidationNote[]
   /** The endpoint's app settings that match this registration. */
   readonly settings: {
     readonly ENTRA_TENANT_ID: string
     readonly ENTRA_AUDIENCE: string
     readonly ENTRA_ISSUER: string
   }
+}
+
+export interface ValidationNote {
+  readonly route: string
+  /** error: Entra will fail the calls (exit 1); unavailable: the beta API could not be asked. */
+  readonly severity: 'error' | 'warning' | 'unavailable'
+  readonly code: string
+  readonly message: string
 }
 
 export class RegisterError extends Error {
@@ -93,8 +105,8 @@ export class RegisterError extends Error {
 /** What a dry run calls an object it would create, in place of the ID Graph would give it. */
 const planned = (what: string) => `<new ${what}>`
 const isPlanned = (id: string) => id.startsWith('<new ')
-/** An ID as a path segment; a dry run's placeholder stays readable. */
-const seg = (id: string) => (isPlanned(id) ? id : encodeURIComponent(id))
+/** How often, and after how long, a write naming an object made in this run is retried on 404. */
+const REPLICATION_RETRIES_MS = [1000, 2000, 4000, 8000]
 
 /** A uniqueName per endpoint host, so that the app is found again on the next run. */
 export function extensionAppUniqueName(host: string): string {
@@ -117,11 +129,6 @@ export function claimsMappingDefinition(claimNames: readonly string[]): string {
   })
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n')
-
-const lower = (value: string | null | undefined) => (value ?? '').toLowerCase()
-
 export async function register(
   graph: GraphApi,
   input: RegisterInput,
@@ -137,8 +144,16 @@ export async function register(
   }
   const same = (step: string, detail: string) => record({ step, action: 'unchanged', detail })
 
-  /** A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). */
-  async function write<T>(
+  /** An ID as a path segment; only a dry run's placeholder stays as it is, to be readable. */
+  const seg = (id: string) => (input.dryRun && isPlanned(id) ? id : encodeURIComponent(id))
+  /** IDs of what this run created: Graph may not know them everywhere yet (replication). */
+  const createdIds = new Set<string>()
+
+  /**
+   * A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). A
+   * POST must answer the created object with its ID: every later step names it.
+   */
+  async function write<T extends { id?: string }>(
     step: string,
     detail: string,
     method: 'POST' | 'PATCH',
@@ -150,10 +165,32 @@ export async function register(
       record({ step, action: 'planned', detail, request })
       return undefined
     }
-    const answer =
-      method === 'POST' ? await graph.post<T>(path, body) : await graph.patch(path, body)
+    const fresh = [...createdIds].some(
+      (id) => path.includes(encodeURIComponent(id)) || JSON.stringify(body).includes(id),
+    )
+    let answer: T | undefined
+    for (let attempt = 0; ; attempt++) {
+      try {
+        answer =
+          method === 'POST'
+            ? await graph.post<T>(path, body)
+            : (await graph.patch(path, body), undefined)
+        break
+      } catch (err) {
+        // A directory object made a moment ago can be unknown to the replica that answers.
+        const wait = REPLICATION_RETRIES_MS[attempt]
+        if (!(fresh && err instanceof GraphApiError && err.status === 404 && wait !== undefined))
+          throw err
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    }
+    if (method === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) {
+      if (typeof answer?.id !== 'string' || answer.id === '')
+        throw new RegisterError(`${method} ${path}: Graph answered no object ID`)
+      createdIds.add(answer.id)
+    }
     record({ step, action: method === 'POST' ? 'created' : 'updated', detail, request })
-    return answer as T | undefined
+    return answer
   }
 
   // 1. The tenant.
@@ -272,9 +309,21 @@ export async function register(
         requiredResourceAccess: [receivePayloadAccess()],
       },
     )
-    if (created === undefined && !input.dryRun)
-      throw new RegisterError('POST /v1.0/applications answered no application')
-    return created ?? { id: planned('app'), appId: planned('app appId') }
+    if (created === undefined) return { id: planned('app'), appId: planned('app appId') }
+    createdIds.add(created.appId)
+    // uniqueName is how the next run finds this app: Graph documents it as settable while null,
+    // so if the create did not keep it, set it now rather than create a new app every run.
+    if (created.uniqueName !== uniqueName)
+      await write(
+        step,
+        `set uniqueName ${uniqueName}`,
+        'PATCH',
+        `/v1.0/applications/${seg(created.id)}`,
+        {
+          uniqueName,
+        },
+      )
+    return created
   }
 
   async function updateExtensionApp(app: GraphApplication, uri: string): Promise<void> {
@@ -352,22 +401,18 @@ export async function register(
     const step = `extension ${route}`
     const type = ROUTE_TYPES[route].extension
     const targetUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}/api/${route}`
-    const sameUrl = (e: GraphExtension) => {
-      try {
-        const url = new URL(e.endpointConfiguration?.targetUrl ?? '')
-        return (
-          url.host.toLowerCase() === host &&
-          url.pathname === new URL(targetUrl).pathname &&
-          url.search === ''
-        )
-      } catch {
-        return false
-      }
-    }
-    const others = existing.filter((e) => sameUrl(e) && e['@odata.type'] !== type)
-    for (const other of others)
+    // Entra's URL for this route, however it was typed (case, trailing slash, a function key).
+    const atRoute = existing.filter(
+      (e) => routeOfTargetUrl(e.endpointConfiguration?.targetUrl, base) === route,
+    )
+    for (const other of atRoute.filter((e) => e['@odata.type'] !== type))
       problems.push(
-        `extension ${other.id} points at ${targetUrl} but is a ${other['@odata.type'] ?? '(no type)'}; Entra sends it the wrong event. Delete it (DELETE /v1.0/identity/customAuthenticationExtensions/${other.id}).`,
+        `extension ${other.id} points at ${targetUrl} but is a ${printable(other['@odata.type'] ?? '(no type)')}; Entra sends it the wrong event. Delete it (DELETE /v1.0/identity/customAuthenticationExtensions/${other.id}).`,
+      )
+    const ours = atRoute.filter((e) => e['@odata.type'] === type)
+    if (ours.length > 1)
+      problems.push(
+        `${ours.length} extensions of type ${type} point at ${targetUrl} (${ours.map((e) => e.id).join(', ')}); register keeps ${ours[0]?.id ?? ''}. Delete the others and their listeners.`,
       )
     const desired = {
       endpointConfiguration: { '@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl },
@@ -379,18 +424,8 @@ export async function register(
         timeoutInMilliseconds: input.timeoutMs,
         maximumRetries: input.maximumRetries,
       },
-      ...(route === 'onTokenIssuanceStart'
-        ? {
-            claimsForTokenConfiguration: input.claimNames.map((name) => ({
-              claimIdInApiResponse: name,
-            })),
-          }
-        : {}),
-      ...(route === 'onOtpSend' && input.otpFallback
-        ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
-        : {}),
     }
-    const found = existing.find((e) => sameUrl(e) && e['@odata.type'] === type)
+    const found = ours[0]
     if (found === undefined) {
       const created = await write<GraphExtension>(
         step,
@@ -402,11 +437,22 @@ export async function register(
           displayName: `${input.displayName} (${route})`,
           description: `Created by npm run register for ${base.origin}`,
           ...desired,
+          ...(route === 'onTokenIssuanceStart'
+            ? {
+                claimsForTokenConfiguration: input.claimNames.map((name) => ({
+                  claimIdInApiResponse: name,
+                })),
+              }
+            : {}),
+          ...(route === 'onOtpSend' && input.otpFallback
+            ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
+            : {}),
         },
       )
       return created?.id ?? planned(`extension ${route}`)
     }
-    // What differs, property by property; the display name and description are the operator's.
+    // What differs, property by property. The display name, the description and claims someone
+    // added by hand are the operator's: claims are only ever added.
     const patch: Record<string, unknown> = {}
     if (found.endpointConfiguration?.targetUrl !== targetUrl)
       patch.endpointConfiguration = desired.endpointConfiguration
@@ -417,14 +463,17 @@ export async function register(
       found.clientConfiguration?.maximumRetries !== input.maximumRetries
     )
       patch.clientConfiguration = desired.clientConfiguration
-    if (
-      route === 'onTokenIssuanceStart' &&
-      !sameSet(
-        (found.claimsForTokenConfiguration ?? []).map((c) => c.claimIdInApiResponse ?? ''),
-        input.claimNames,
+    if (route === 'onTokenIssuanceStart') {
+      const registered = (found.claimsForTokenConfiguration ?? []).map(
+        (c) => c.claimIdInApiResponse ?? '',
       )
-    )
-      patch.claimsForTokenConfiguration = desired.claimsForTokenConfiguration
+      const missing = input.claimNames.filter((name) => !registered.includes(name))
+      if (missing.length > 0)
+        patch.claimsForTokenConfiguration = [
+          ...(found.claimsForTokenConfiguration ?? []),
+          ...missing.map((name) => ({ claimIdInApiResponse: name })),
+        ]
+    }
     if (
       route === 'onOtpSend' &&
       input.otpFallback &&
@@ -463,63 +512,80 @@ export async function register(
       })
       return
     }
+    const ofType = existing.filter((l) => l['@odata.type'] === types.listener)
+    const found = ofType.find((l) => lower(l.handler?.customExtension?.id) === lower(extensionId))
+    // An app already bound to this event through another extension's listener: a second
+    // listener would make two extensions compete for its sign-ins. Say so, bind nothing.
+    const elsewhere = (appId: string) =>
+      ofType.find(
+        (l) =>
+          l !== found &&
+          (l.conditions?.applications?.includeAllApplications === true ||
+            listenerAppIds(l).includes(appId)),
+      )
+    const wanted = input.targetAppIds.filter((appId) => {
+      const other = elsewhere(appId)
+      if (other === undefined) return true
+      problems.push(
+        `--app ${appId}: listener ${other.id} already binds ${route} for it to extension ${other.handler?.customExtension?.id ?? '(none)'}; register did not add a second one. Remove the app from that listener (or delete it) and run register again.`,
+      )
+      return false
+    })
     const fallback =
       route === 'onOtpSend' && input.otpFallback
-        ? { configuration: { behaviorOnError: FALLBACK_TO_MICROSOFT } }
-        : {}
-    const found = existing.find(
-      (l) => l['@odata.type'] === types.listener && l.handler?.customExtension?.id === extensionId,
-    )
-    const wanted = input.targetAppIds.map((appId) => ({ appId }))
+        ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
+        : undefined
     if (found === undefined) {
+      if (wanted.length === 0) return
       await write(
         step,
-        `${types.listener} for app(s) ${input.targetAppIds.join(', ')}`,
+        `${types.listener} for app(s) ${wanted.join(', ')}`,
         'POST',
         '/v1.0/identity/authenticationEventListeners',
         {
           '@odata.type': types.listener,
           priority: 500,
-          conditions: {
-            applications: { includeAllApplications: false, includeApplications: wanted },
-          },
+          // includeAllApplications is left out: false is its default, and v1.0 documents only
+          // includeApplications (contract §7.3).
+          conditions: { applications: { includeApplications: wanted.map((appId) => ({ appId })) } },
           handler: {
             '@odata.type': types.handler,
             customExtension: { id: extensionId },
-            ...fallback,
+            ...(fallback === undefined ? {} : { configuration: fallback }),
           },
         },
       )
       return
     }
-    const included = found.conditions?.applications?.includeApplications ?? []
-    const missing = input.targetAppIds.filter(
-      (appId) => !included.some((a) => lower(a.appId) === lower(appId)),
-    )
     const patch: Record<string, unknown> = {}
+    // A listener for every app (a sign-up user flow's) already covers the --app apps.
+    const all = found.conditions?.applications?.includeAllApplications === true
+    const included = listenerAppIds(found)
+    const missing = all ? [] : wanted.filter((appId) => !included.includes(appId))
     if (missing.length > 0)
       patch.conditions = {
         applications: {
-          includeAllApplications: false,
           includeApplications: [
-            ...included.map((a) => ({ appId: a.appId })),
+            ...(found.conditions?.applications?.includeApplications ?? []).map((a) => ({
+              appId: a.appId,
+            })),
             ...missing.map((appId) => ({ appId })),
           ],
         },
       }
+    const configuration = found.handler?.configuration
     if (
-      route === 'onOtpSend' &&
-      input.otpFallback &&
-      found.handler?.configuration?.behaviorOnError?.['@odata.type'] !==
-        FALLBACK_TO_MICROSOFT['@odata.type']
+      fallback !== undefined &&
+      configuration?.behaviorOnError?.['@odata.type'] !== FALLBACK_TO_MICROSOFT['@odata.type']
     )
       patch.handler = {
         '@odata.type': types.handler,
         customExtension: { id: extensionId },
-        ...fallback,
+        // Other per-listener settings (a timeout override) stay as they are.
+        configuration: { ...(configuration ?? {}), ...fallback },
       }
     if (Object.keys(patch).length === 0)
-      return same(step, `${found.id} includes ${input.targetAppIds.join(', ')}`)
+      return same(step, `${found.id} includes ${all ? 'all apps' : input.targetAppIds.join(', ')}`)
     await write(
       step,
       `${found.id}: ${missing.length > 0 ? `add app(s) ${missing.join(', ')}` : 'set the fallback to Microsoft'}`,
@@ -590,7 +656,7 @@ export async function register(
       same(step, `policy "${policyName}" assigned to ${sp.id}`)
     else if (assigned.length > 0)
       problems.push(
-        `--app ${targetAppId}: its service principal already has the claims mapping policy "${assigned[0]?.displayName ?? ''}" (${assigned[0]?.id ?? ''}), and takes only one. Add entries { "Source": "CustomClaimsProvider", "ID": "<claim>", "JwtClaimType": "<claim>" } for ${input.claimNames.join(', ')} to that policy, or unassign it and run register again.`,
+        `--app ${targetAppId}: its service principal already has the claims mapping policy "${printable(assigned[0]?.displayName ?? '')}" (${assigned[0]?.id ?? ''}), and takes only one. Add entries { "Source": "CustomClaimsProvider", "ID": "<claim>", "JwtClaimType": "<claim>" } for ${input.claimNames.join(', ')} to that policy, or unassign it and run register again.`,
       )
     else
       await write(
@@ -626,25 +692,29 @@ export async function register(
     )
   }
 
-  async function validate(): Promise<string[]> {
-    const found: string[] = []
+  async function validate(): Promise<ValidationNote[]> {
+    const found: ValidationNote[] = []
+    type Item = { code?: string; message?: string }
+    const note = (route: string, severity: ValidationNote['severity'], item: Item) =>
+      found.push({
+        route,
+        severity,
+        code: printable(item.code ?? '', 100),
+        message: printable(item.message ?? ''),
+      })
     for (const [route, id] of Object.entries(extensionIds)) {
       try {
-        const answer = await graph.post<{
-          errors?: { code?: string; message?: string }[]
-          warnings?: { code?: string; message?: string }[]
-        }>(
+        const answer = await graph.post<{ errors?: Item[]; warnings?: Item[] }>(
           `/beta/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
         )
-        for (const e of answer?.errors ?? [])
-          found.push(`${route}: error ${e.code ?? ''}: ${e.message ?? ''}`)
-        for (const w of answer?.warnings ?? [])
-          found.push(`${route}: warning ${w.code ?? ''}: ${w.message ?? ''}`)
+        for (const e of answer?.errors ?? []) note(route, 'error', e)
+        for (const w of answer?.warnings ?? []) note(route, 'warning', w)
       } catch (err) {
         // A beta API: its absence must not fail a registration that is otherwise done.
-        found.push(
-          `${route}: validateAuthenticationConfiguration could not run (${err instanceof Error ? err.message : String(err)})`,
-        )
+        note(route, 'unavailable', {
+          code: 'validateAuthenticationConfiguration',
+          message: `could not run (${err instanceof Error ? err.message : String(err)})`,
+        })
       }
     }
     return found

@@ -329,7 +329,7 @@ describe('npm run doctor', () => {
       const downFound = (JSON.parse(down.stdout) as { findings: Finding[] }).findings
       expect(downFound.find((f) => f.code.startsWith('health'))).toMatchObject({
         code: 'health-failed',
-        message: 'GET /api/health: HTTP 503',
+        message: `GET ${url}/api/health: HTTP 503`,
       })
       expect(down.code).toBe(1)
     } finally {
@@ -346,6 +346,23 @@ describe('npm run doctor', () => {
     const usage = await run('doctor', ['--app', 'x'])
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('--url is required')
+    const withApi = await run('doctor', ['--url', `${BASE}/api`], doctorEnv())
+    expect(withApi.code).toBe(2)
+    expect(withApi.stderr).toContain('--url: the base URL, without /api')
+  })
+
+  it('needs none of the endpoint’s secrets: a mail provider without its key is not its concern', async () => {
+    stand.state = structuredClone(registered)
+    const r = await run('doctor', ['--url', BASE, '--app', CLIENT], {
+      ...doctorEnv(),
+      MAIL_PROVIDER: 'sendgrid',
+      MAIL_FROM: 'no-reply@contoso.test',
+    })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const bad = await run('doctor', ['--url', BASE], { ...doctorEnv(), ENTRA_TENANT_ID: 'nope' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('ENTRA_TENANT_ID')
   })
 })
 

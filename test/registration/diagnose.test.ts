@@ -187,6 +187,13 @@ describe('diagnose', () => {
     ['issuer-mismatch', () => ({ ...tenant(), organization: { id: TENANT, tenantType: 'CIAM' } })],
     ['auth-events-sp-missing', () => ({ ...tenant(), authEventsServicePrincipal: false })],
     [
+      'listener-duplicate',
+      () => ({
+        ...tenant(),
+        listeners: [...tenant().listeners, { ...listener('onTokenIssuanceStart'), id: 'second' }],
+      }),
+    ],
+    [
       'accept-mapped-claims-off',
       () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, acceptMappedClaims: false } }),
     ],
@@ -202,6 +209,27 @@ describe('diagnose', () => {
     const codes = found.filter((f) => f.severity === 'error' || f.code !== 'extension-missing')
     expect([...new Set(codes.map((f) => f.code))]).toEqual([code])
     expect(found[0]?.fix.length).toBeGreaterThan(10)
+  })
+
+  it('warns (not errs) of a sign-up extension without a listener: a user flow may call it', () => {
+    const t = tenant()
+    const found = problems({
+      ...t,
+      listeners: t.listeners.filter((l) => l.id !== 'listener-onAttributeCollectionStart'),
+    })
+    expect(found).toMatchObject([{ severity: 'warning', code: 'listener-missing' }])
+    expect(found[0]?.message).toContain('unless a user flow does')
+  })
+
+  it('strips control characters from names Graph gives, so they cannot forge report lines', () => {
+    const t = withTis({
+      displayName: 'x\n0 error(s), 0 warning(s)\u001b[2K',
+      clientConfiguration: { timeoutInMilliseconds: 2500, maximumRetries: 1 },
+    })
+    const [finding] = problems(t)
+    expect(finding?.message).toContain('"x?0 error(s), 0 warning(s)?[2K"')
+    expect(finding?.message).not.toContain('\n')
+    expect(finding?.message).not.toContain(String.fromCharCode(27))
   })
 
   it('warns when a route has no extension, and errors on v1 tokens the issuers do not accept', () => {

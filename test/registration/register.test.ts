@@ -157,9 +157,7 @@ describe('register, first run', () => {
     expect(s.listeners).toEqual([
       expect.objectContaining({
         '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.listener,
-        conditions: {
-          applications: { includeAllApplications: false, includeApplications: [{ appId: CLIENT }] },
-        },
+        conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
         handler: expect.objectContaining({ customExtension: { id: s.extensions[0]!.id } }),
       }),
     ])
@@ -330,10 +328,7 @@ describe('register repairs drift, property by property', () => {
     expect(ext.clientConfiguration).toEqual({ timeoutInMilliseconds: 1000, maximumRetries: 1 })
     expect(ext.displayName).toBe('Renamed by the operator')
     expect(s.listeners[0]!.conditions).toEqual({
-      applications: {
-        includeAllApplications: false,
-        includeApplications: [{ appId: CLIENT_2 }, { appId: CLIENT }],
-      },
+      applications: { includeApplications: [{ appId: CLIENT_2 }, { appId: CLIENT }] },
     })
     // The operator's renamed JWT claim stays; the missing ones are added.
     const schema = (
@@ -460,11 +455,126 @@ describe('register and Graph errors', () => {
     stand.denied.add('/beta/')
     const second = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(second.validation).toEqual([
-      expect.stringMatching(
-        /^onTokenIssuanceStart: validateAuthenticationConfiguration could not run \(POST .*HTTP 403/,
-      ),
-      expect.stringMatching(/^onOtpSend: validateAuthenticationConfiguration could not run/),
+      {
+        route: 'onTokenIssuanceStart',
+        severity: 'unavailable',
+        code: 'validateAuthenticationConfiguration',
+        message: expect.stringMatching(
+          /^could not run \(POST .*HTTP 403 Authorization_RequestDenied/,
+        ),
+      },
+      expect.objectContaining({ route: 'onOtpSend', severity: 'unavailable' }),
     ])
     expect(second.problems).toEqual([])
+  })
+})
+
+describe('register leaves alone what others made', () => {
+  it('does not narrow a listener for all apps to --app', async () => {
+    stand.state = customerTenant('CIAM')
+    await register(graph, input({ events: ['onOtpSend'] }))
+    const listener = stand.state.listeners[0]!
+    listener.conditions = {
+      applications: { includeAllApplications: true, includeApplications: [] },
+    }
+    const mark = stand.requests.length
+    const again = await register(graph, input({ events: ['onOtpSend'], targetAppIds: [CLIENT_2] }))
+    expect(writesSince(mark)).toEqual([])
+    expect(again.changes.find((c) => c.step === 'listener onOtpSend')?.detail).toContain('all apps')
+    expect(listener.conditions).toEqual({
+      applications: { includeAllApplications: true, includeApplications: [] },
+    })
+  })
+
+  it('finds its extension behind a function key, another case or a trailing slash, and cleans the URL', async () => {
+    const first = await register(graph, input())
+    const ext = stand.state.extensions[0]!
+    ext.endpointConfiguration = {
+      '@odata.type': '#microsoft.graph.httpRequestEndpoint',
+      targetUrl: `${BASE}/API/onTokenIssuanceStart/?code=function-key`,
+    }
+    const mark = stand.requests.length
+    const again = await register(graph, input())
+    expect(stand.state.extensions).toHaveLength(1)
+    expect(stand.state.listeners).toHaveLength(1)
+    expect(again.extensionIds.onTokenIssuanceStart).toBe(first.extensionIds.onTokenIssuanceStart)
+    expect(writesSince(mark).map((r) => r.method)).toEqual(['PATCH'])
+    expect(ext.endpointConfiguration).toMatchObject({
+      targetUrl: `${BASE}/api/onTokenIssuanceStart`,
+    })
+  })
+
+  it('does not bind an app a second time when another extension’s listener has it', async () => {
+    const otherExtension = {
+      id: randomUUID(),
+      '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.extension,
+      displayName: 'Someone else’s claims',
+      endpointConfiguration: { targetUrl: 'https://other.example.test/api/claims' },
+      authenticationConfiguration: { resourceId: `api://other.example.test/${randomUUID()}` },
+      clientConfiguration: { timeoutInMilliseconds: 1000, maximumRetries: 1 },
+    }
+    stand.state.servicePrincipals.push({
+      id: randomUUID(),
+      appId: AUTH_EVENTS_APP_ID,
+      displayName: 'Azure AD authentication events',
+      accountEnabled: true,
+    })
+    stand.state.extensions.push(otherExtension)
+    stand.state.listeners.push({
+      id: randomUUID(),
+      '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.listener,
+      priority: 500,
+      conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
+      handler: {
+        '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.handler,
+        customExtension: { id: otherExtension.id },
+      },
+    })
+    const result = await register(graph, input({ targetAppIds: [CLIENT, CLIENT_2] }))
+    expect(result.problems).toEqual([
+      expect.stringContaining(
+        `--app ${CLIENT}: listener ${stand.state.listeners[0]!.id} already binds onTokenIssuanceStart`,
+      ),
+    ])
+    // Ours binds only the app nobody else had.
+    expect(stand.state.listeners).toHaveLength(2)
+    expect(stand.state.listeners[1]!.conditions).toEqual({
+      applications: { includeApplications: [{ appId: CLIENT_2 }] },
+    })
+  })
+
+  it('keeps claims added to the extension by hand, and never empties the list', async () => {
+    await register(graph, input())
+    const ext = stand.state.extensions[0]!
+    ext.claimsForTokenConfiguration = [
+      ...(ext.claimsForTokenConfiguration as object[]),
+      { claimIdInApiResponse: 'addedInThePortal' },
+    ]
+    const mark = stand.requests.length
+    await register(graph, input({ claimNames: [...CLAIMS, 'newClaim'] }))
+    expect(
+      (ext.claimsForTokenConfiguration as { claimIdInApiResponse: string }[]).map(
+        (c) => c.claimIdInApiResponse,
+      ),
+    ).toEqual([...CLAIMS, 'addedInThePortal', 'newClaim'])
+    expect(
+      writesSince(mark).filter((r) => r.path.includes('customAuthenticationExtensions')),
+    ).toHaveLength(1)
+    const quiet = stand.requests.length
+    await register(graph, input({ claimNames: [], claimsMapping: false }))
+    expect(writesSince(quiet)).toEqual([])
+  })
+
+  it('adds the OTP fallback to a listener without losing its other handler settings', async () => {
+    stand.state = customerTenant('CIAM')
+    await register(graph, input({ events: ['onOtpSend'] }))
+    const listener = stand.state.listeners[0]!
+    const handler = listener.handler as Record<string, unknown>
+    handler.configuration = { timeoutInMilliseconds: 1500 }
+    await register(graph, input({ events: ['onOtpSend'], otpFallback: true }))
+    expect((listener.handler as Record<string, unknown>).configuration).toEqual({
+      timeoutInMilliseconds: 1500,
+      behaviorOnError: FALLBACK_TO_MICROSOFT,
+    })
   })
 })
