@@ -3,6 +3,7 @@
 // long-running operation that takes seconds to reach "Succeeded"; waiting for it would blow any
 // sign-in budget, so "sent" here means ACS accepted the message (the 202): from then on delivery
 // is ACS's job, and its later outcome is in ACS's logs, not in our answer.
+import { abortAfter } from '../outbound/abort-after.js'
 import { EmailClient } from '@azure/communication-email'
 import { ManagedIdentityCredential } from '@azure/identity'
 import { failureOfStatus, MailError, withinTime, type Mailer } from './mailer.js'
@@ -34,10 +35,8 @@ export function createAcsMailer(
   return {
     provider: 'acs',
     async send(mail, signal, timeoutMs) {
-      const abort = AbortSignal.any([
-        signal,
-        AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
-      ])
+      // Left to fire after we return: it also ends the status poll that goes on in the background.
+      const abort = abortAfter(signal, timeoutMs).signal
       // beginSend POSTs the message, then polls the operation once before it resolves, and
       // rejects when that poll fails even though the POST was accepted: the 202 is what counts.
       let accepted = false

@@ -1,6 +1,7 @@
 // SMTP through nodemailer, one pooled transport per process. TLS is required: smtps:// (implicit
 // TLS, port 465 by default) or smtp:// with STARTTLS (port 587 by default), which nodemailer is
 // told to insist on, except towards a loopback host (a local relay or a test server).
+import { abortAfter } from '../outbound/abort-after.js'
 import nodemailer from 'nodemailer'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import { MailError, withinTime, type Mailer } from './mailer.js'
@@ -53,10 +54,8 @@ export function createSmtpMailer(url: string): Mailer {
             html: mail.html,
             // nodemailer 10 aborts the SMTP session on this signal (its typings predate it).
             ...({
-              signal: AbortSignal.any([
-                signal,
-                AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
-              ]),
+              // Left to fire: aborting a session that already ended does nothing.
+              signal: abortAfter(signal, timeoutMs).signal,
             } as object),
           }),
           signal,

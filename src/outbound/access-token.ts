@@ -2,6 +2,7 @@
 // @azure/identity credential, which caches them until shortly before they expire. Credentials
 // are made on first use (start-up stays offline) and then live as long as the process.
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity'
+import { abortAfter } from './abort-after.js'
 import { OutboundError } from './fetch-json.js'
 
 export interface AccessTokenSource {
@@ -17,9 +18,8 @@ export function createTokenSource(
   return {
     async getToken(signal, timeoutMs) {
       credential ??= makeCredential()
-      // AbortSignal.timeout takes whole milliseconds only (a fraction throws a RangeError).
-      const timeout = AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))
-      const abortSignal = AbortSignal.any([signal, timeout])
+      const call = abortAfter(signal, timeoutMs)
+      const abortSignal = call.signal
       // MSAL underneath does not take the signal everywhere: race it as well, so a slow token
       // endpoint cannot hold the request past its budget (the fetch finishes in the background
       // and, when it succeeds, fills the cache for the next request).
@@ -43,6 +43,7 @@ export function createTokenSource(
         throw new OutboundError('network', 'an access token could not be obtained', { cause: err })
       } finally {
         if (onAbort !== undefined) abortSignal.removeEventListener('abort', onAbort)
+        call.dispose()
       }
     },
   }

@@ -1,6 +1,7 @@
 // One outbound JSON call under the request deadline: its own timeout, the caller's signal, no
 // redirects (the URL is the one configuration names), a bounded answer. Every failure becomes an
 // OutboundError whose `reason` is safe to log (no URL query, no body, no header values).
+import { abortAfter, type CallSignal } from './abort-after.js'
 export type OutboundFailure =
   'timeout' | 'deadline' | 'network' | 'status' | 'too-large' | 'not-json'
 
@@ -37,13 +38,24 @@ export interface JsonAnswer {
 
 /** Resolves with a 2xx answer's parsed JSON; anything else rejects with an OutboundError. */
 export async function fetchJson(url: string, options: FetchJsonOptions): Promise<JsonAnswer> {
-  // AbortSignal.timeout takes whole milliseconds only (a fraction throws a RangeError).
-  const timeout = AbortSignal.timeout(Math.max(1, Math.round(options.timeoutMs)))
-  const signal = AbortSignal.any([options.signal, timeout])
+  const call = abortAfter(options.signal, options.timeoutMs)
+  try {
+    return await fetchJsonWithin(url, options, call)
+  } finally {
+    call.dispose()
+  }
+}
+
+async function fetchJsonWithin(
+  url: string,
+  options: FetchJsonOptions,
+  call: CallSignal,
+): Promise<JsonAnswer> {
+  const { signal } = call
   const failed = (err: unknown) =>
     options.signal.aborted
       ? new OutboundError('deadline', 'the request deadline passed', { cause: err })
-      : timeout.aborted
+      : call.timedOut()
         ? new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`, { cause: err })
         : new OutboundError('network', 'the connection failed', { cause: err })
   let res: Response

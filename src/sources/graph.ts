@@ -15,6 +15,7 @@ import {
 import type { GraphSourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { AccessTokenSource } from '../outbound/access-token.js'
+import { abortAfter } from '../outbound/abort-after.js'
 import { OutboundError, readLimited } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
 
@@ -93,19 +94,21 @@ class BoundedFetch implements Middleware {
   async execute(context: Context): Promise<void> {
     const budget = budgetOf(context)
     const remaining = Math.max(1, Math.round(budget.deadlineAt - performance.now()))
-    const signal = AbortSignal.any([budget.signal, AbortSignal.timeout(remaining)])
     // GraphRequest always sends a URL string (the library types it with the DOM's RequestInfo).
     const url: unknown = context.request
     if (typeof url !== 'string') throw new Error('Graph request URL is not a string')
-    const res = await fetch(url, {
-      ...context.options,
-      signal,
-      redirect: 'manual',
-    })
-    const text = await readLimited(res, MAX_ANSWER_BYTES).catch((err: unknown) => {
-      if (err instanceof OutboundError) budget.failure = err
-      throw err
-    })
+    const call = abortAfter(budget.signal, remaining)
+    let res: Response
+    let text: string
+    try {
+      res = await fetch(url, { ...context.options, signal: call.signal, redirect: 'manual' })
+      text = await readLimited(res, MAX_ANSWER_BYTES).catch((err: unknown) => {
+        if (err instanceof OutboundError) budget.failure = err
+        throw err
+      })
+    } finally {
+      call.dispose()
+    }
     context.response = new Response(res.status === 204 ? null : text, {
       status: res.status,
       statusText: res.statusText,
