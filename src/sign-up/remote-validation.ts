@@ -150,7 +150,13 @@ function toDecision(body: unknown, facts: SignUpFacts): RemoteDecision | string 
   const parsed = RemoteAnswerSchema.safeParse(body)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    return issue === undefined ? 'invalid' : describeIssue(issue, { quotePath: true })
+    if (issue === undefined) return 'invalid'
+    // A key of the answer that is no attribute name is the API's text, not ours: it may be the
+    // user's e-mail address (an API that keys its answer by user). Name it by its shape only.
+    const path = issue.path.map((segment) =>
+      typeof segment === 'string' && !ATTRIBUTE_NAME_PATTERN.test(segment) ? '<key>' : segment,
+    )
+    return describeIssue({ ...issue, path }, { quotePath: true })
   }
   const answer = parsed.data
   if (answer.action === 'modifyAttributeValues') {
