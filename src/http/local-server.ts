@@ -36,6 +36,44 @@ export interface LocalServerOptions {
   readonly cwd?: string
   /** The clock (tests advance it instead of sleeping). */
   readonly now?: () => number
+  /** Overrides of {@link DEFAULT_CONNECTION_LIMITS} (tests use small values). */
+  readonly limits?: Partial<ConnectionLimits>
+}
+
+/** What a connection may take and hold, so that slow or stuck clients cannot exhaust the host. */
+export interface ConnectionLimits {
+  /** The request line and headers must have arrived this long (ms) after the request began
+   * (for a new connection: after it opened, even if it sends nothing); else 408 and close. */
+  readonly headersTimeoutMs: number
+  /** The whole request, body included, within this (ms); else 408 and close. The event routes
+   * answer a body slower than the request budget before this: 408 ERR_REQUEST_TIMEOUT. */
+  readonly requestTimeoutMs: number
+  /** How often (ms) the two deadlines above are checked: they are enforced up to this late. */
+  readonly checkIntervalMs: number
+  /** A keep-alive connection with no new request is closed after this (ms), announced in
+   * `Keep-Alive: timeout=…`; node:http waits 1 s more, so that clients give up on it first. */
+  readonly keepAliveTimeoutMs: number
+  /** A connection on which nothing moves, in either direction, is closed after this (ms): the
+   * only bound on a client that stops reading its answers (the deadlines above end with the
+   * request, and keep-alive starts only once an answer is written). */
+  readonly idleTimeoutMs: number
+  /** Connections beyond this many are closed as soon as they are accepted, unanswered (logged at
+   * most every 10 s as `connections_refused`, with how many since the last line): memory and file
+   * descriptors stay bounded, and free for the outbound calls (signing keys, claims sources). */
+  readonly maxConnections: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  // Entra sends a whole request at once and waits at most 2 s for the answer: these are generous.
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  // Node's default is 30 s, which made the 5 s header deadline up to 35 s in practice.
+  checkIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  // No answer takes longer than the request budget (at most 1.9 s) to compute.
+  idleTimeoutMs: 5_000,
+  // Far above what Entra's calls need, below the usual 1024 file descriptors per process.
+  maxConnections: 512,
 }
 
 /** Lower-case paths (routes match case-insensitively, as on Functions), plus the canonical spelling
@@ -83,9 +121,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const endpoint = createEndpoint(config, { log, ...(options.now ? { now: options.now } : {}) })
   await endpoint.warmedUp
 
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }
   const server = createServer(
-    // Slow clients must not hold the host: whole request within 10 s, headers within 5 s.
-    { requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    // Slow clients must not hold the host: see ConnectionLimits.
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      maxHeaderSize: 16 * 1024,
+    },
     (req, res) => {
       route(req, endpoint, devIssuer, log).then(
         (reply) => send(res, reply),
@@ -93,7 +138,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       )
     },
   )
-  server.keepAliveTimeout = 5_000
+  // No 'timeout' listener: node:http destroys the socket.
+  server.timeout = limits.idleTimeoutMs
+  server.maxConnections = limits.maxConnections
+  warnOfRefusedConnections(server, limits.maxConnections, log, options.now ?? Date.now)
   await listen(server, port, host)
   const address = server.address() as AddressInfo
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -173,6 +221,24 @@ function send(res: ServerResponse, reply: Reply): void {
   for (const name in reply.headers) headers.push(name, reply.headers[name] as string)
   res.writeHead(reply.status, headers)
   res.end(reply.body)
+}
+
+/** A flood of refused connections is one log line per 10 s, with how many were refused. */
+function warnOfRefusedConnections(
+  server: Server,
+  maxConnections: number,
+  log: Logger,
+  now: () => number,
+): void {
+  let refused = 0
+  let warnedAt = -Infinity
+  server.on('drop', () => {
+    refused++
+    if (now() - warnedAt < 10_000) return
+    warnedAt = now()
+    log.warn('connections_refused', { maxConnections, refused })
+    refused = 0
+  })
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
