@@ -180,5 +180,22 @@ function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0]
   return issue === undefined
     ? 'the body does not match the event schema'
-    : describeIssue(issue, { quotePath: true })
+    : describeIssue({ ...issue, path: issue.path.map(shownSegment) }, { quotePath: true })
+}
+
+/** A name as the schemas spell them (attribute names run to 256 characters): shown as it is. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_@.$-]{1,256}$/
+const SHOWN_PREFIX = 32
+
+/**
+ * A path segment of the answer. A record key (an attribute name) comes from the request: an odd or
+ * long one is shown as a short prefix of its printable ASCII, so that the answer stays small and
+ * never echoes the caller's input at length.
+ */
+function shownSegment(segment: PropertyKey): PropertyKey {
+  if (typeof segment !== 'string' || PLAIN_SEGMENT.test(segment)) return segment
+  const prefix = [...segment.slice(0, SHOWN_PREFIX)]
+    .map((c) => (c >= ' ' && c <= '~' && c !== '"' && c !== '\\' ? c : '?'))
+    .join('')
+  return segment.length > SHOWN_PREFIX ? `${prefix}…` : prefix
 }

@@ -48,7 +48,9 @@ export function createSmtpMailer(url: string): Mailer {
           transport.sendMail({
             from:
               mail.fromName === undefined ? mail.from : { name: mail.fromName, address: mail.from },
-            to: mail.to,
+            // An address object, not a string: nodemailer parses a string as an address list
+            // (the schema already refuses anything that would parse as more than one address).
+            to: { name: '', address: mail.to },
             subject: mail.subject,
             text: mail.text,
             html: mail.html,
