@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.js'
 import type { EventRoute } from '../src/events/routes.js'
 import type { Reply } from '../src/http/types.js'
 import { createJsonLogger, type Logger } from '../src/log.js'
+import type { Telemetry } from '../src/telemetry/telemetry.js'
 import { invocationLogger } from './invocation-logger.js'
 
 /**
@@ -15,9 +16,13 @@ import { invocationLogger } from './invocation-logger.js'
 export function startEndpoint(
   env: Readonly<Record<string, string | undefined>>,
   log: Logger = createJsonLogger((line) => process.stderr.write(line)),
+  telemetry?: Telemetry,
 ): Endpoint {
   try {
-    return createEndpoint(loadConfig(env), { log })
+    return createEndpoint(loadConfig(env), {
+      log,
+      ...(telemetry === undefined ? {} : { telemetry }),
+    })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const problem of err.problems) log.error('configuration_invalid', { problem })

@@ -25,6 +25,7 @@ import { createRequestHandler, type HandleRequest } from './http/handle-request.
 import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
+import type { Telemetry } from './telemetry/telemetry.js'
 import { createManagedIdentityTokenSource } from './outbound/access-token.js'
 import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
 import type { RemoteAuth } from './extension-config/sign-up.js'
@@ -46,6 +47,8 @@ export interface Endpoint {
 export interface EndpointOptions {
   readonly log: Logger
   readonly now?: () => number
+  /** OpenTelemetry spans and metrics (default: none). */
+  readonly telemetry?: Telemetry
 }
 
 export function createEndpoint(config: Config, options: EndpointOptions): Endpoint {
@@ -88,6 +91,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     requestBudgetMs: config.requestBudgetMs,
     maxBodyBytes: config.maxBodyBytes,
     now,
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
   })
 
   return {

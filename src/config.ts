@@ -68,6 +68,8 @@ export const EnvSchema = z.object({
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   AZURE_AUTHORITY_HOST: z.string().refine(isHttpsUrl, 'must be an https URL').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // Read by src/telemetry/azure-monitor.ts before the rest (and by the Functions host itself).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().max(4096).optional(),
 })
 
 /** How the endpoint authenticates to Microsoft Graph (only used when a Graph source exists). */

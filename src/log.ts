@@ -30,6 +30,19 @@ export function createJsonLogger(
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
+/**
+ * The same logger with `fields` added to every line (a request's correlation ID). A line's own
+ * fields come last and win.
+ */
+export function withFields(log: Logger, fields: LogFields): Logger {
+  return {
+    debug: (event, own) => log.debug(event, { ...fields, ...own }),
+    info: (event, own) => log.info(event, { ...fields, ...own }),
+    warn: (event, own) => log.warn(event, { ...fields, ...own }),
+    error: (event, own) => log.error(event, { ...fields, ...own }),
+  }
+}
+
 export const silentLogger: Logger = {
   debug: () => undefined,
   info: () => undefined,

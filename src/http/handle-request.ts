@@ -14,7 +14,8 @@ import {
   type EventRoute,
 } from '../events/routes.js'
 import type { HandlerContext } from '../events/handler-context.js'
-import type { Logger } from '../log.js'
+import { withFields, type Logger } from '../log.js'
+import { NO_TELEMETRY, type RequestTrace, type Telemetry } from '../telemetry/telemetry.js'
 import { errorReply, JSON_HEADERS, toEndpointError } from './error-reply.js'
 import { readBoundedBody } from './read-body.js'
 import type { IncomingCall, Reply } from './types.js'
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   readonly requestBudgetMs: number
   readonly maxBodyBytes: number
   readonly now: () => number
+  /** Spans and metrics (default: none). */
+  readonly telemetry?: Telemetry
 }
 
 export interface CallContext {
@@ -39,6 +42,7 @@ export type HandleRequest = (
 
 export function createRequestHandler(options: PipelineOptions): HandleRequest {
   const { verifier, handlers, now } = options
+  const telemetry = options.telemetry ?? NO_TELEMETRY
   const deadlines = createDeadlineClock()
 
   async function runPipeline(
@@ -47,6 +51,7 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     deadline: Deadline,
     log: Logger,
     audit: { correlationId?: string },
+    trace: RequestTrace,
   ): Promise<Reply> {
     if (call.method !== 'POST')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
@@ -65,11 +70,13 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     checkEventType(json, spec.type)
     const parsed = spec.request.safeParse(json)
     if (!parsed.success) throw new EndpointError('ERR_INVALID_REQUEST', firstIssue(parsed.error))
-    audit.correlationId = parsed.data.data.authenticationContext.correlationId
+    const correlationId = parsed.data.data.authenticationContext.correlationId
+    audit.correlationId = correlationId
+    trace.correlate(correlationId)
 
     // The route's own handler; the table ties each route to its event type.
     const handle = handlers[route] as (event: unknown, context: object) => unknown
-    const context = new LazyHandlerContext(deadline, log, now)
+    const context = new LazyHandlerContext(deadline, log, { correlationId }, now, trace)
     const result = handle(parsed.data, context)
     const answer: unknown =
       result instanceof Promise ? await deadline.race<unknown>(result, budgetSpent) : result
@@ -86,10 +93,11 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     const started = now()
     const deadline = deadlines.start(options.requestBudgetMs)
     const audit: { correlationId?: string } = {}
+    const trace = telemetry.request(route)
     let reply: Reply
     let outcome = 'ok'
     try {
-      reply = await runPipeline(route, call, deadline, log, audit)
+      reply = await runPipeline(route, call, deadline, log, audit, trace)
     } catch (err) {
       outcome = toEndpointError(err).code
       reply = errorReply(err, log)
@@ -97,26 +105,45 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     // After a failure, work may still be running (a sibling of a failed call, a handler past the
     // deadline): abort it. After a success, nothing is left to abort.
     deadline.finish(outcome !== 'ok')
+    const ms = now() - started
     log.info('auth_event', {
       route,
       status: reply.status,
       outcome,
-      ms: now() - started,
+      ms,
       correlationId: audit.correlationId,
     })
+    trace.end({ status: reply.status, outcome, ms })
     return reply
   }
 }
 
-/** The signal is a getter: only a handler that does I/O makes the deadline create one. */
+/**
+ * The signal and the correlated logger are getters: only a handler that does I/O makes the
+ * deadline create a signal, and only one that logs gets a logger made for this request.
+ */
 class LazyHandlerContext implements HandlerContext {
-  readonly log: Logger
   readonly now: () => number
+  readonly trace: RequestTrace
   private readonly deadline: Deadline
-  constructor(deadline: Deadline, log: Logger, now: () => number) {
+  private readonly baseLog: Logger
+  private readonly fields: { readonly correlationId: string }
+  private correlatedLog: Logger | undefined
+  constructor(
+    deadline: Deadline,
+    log: Logger,
+    fields: { readonly correlationId: string },
+    now: () => number,
+    trace: RequestTrace,
+  ) {
     this.deadline = deadline
-    this.log = log
+    this.baseLog = log
+    this.fields = fields
     this.now = now
+    this.trace = trace
+  }
+  get log(): Logger {
+    return (this.correlatedLog ??= withFields(this.baseLog, this.fields))
   }
   get signal(): AbortSignal {
     return this.deadline.signal

@@ -14,6 +14,8 @@ import { EVENT_ROUTE_NAMES, type EventRoute } from '../events/routes.js'
 import type { Logger } from '../log.js'
 import { errorReply, JSON_HEADERS } from './error-reply.js'
 import type { IncomingCall, Reply } from './types.js'
+import { telemetryFromEnvironment } from '../telemetry/azure-monitor.js'
+import type { Telemetry } from '../telemetry/telemetry.js'
 
 /** Variables only the local host reads (the README table is checked against these too). */
 export const LocalEnvSchema = z.object({
@@ -38,6 +40,8 @@ export interface LocalServerOptions {
   readonly now?: () => number
   /** Overrides of {@link DEFAULT_CONNECTION_LIMITS} (tests use small values). */
   readonly limits?: Partial<ConnectionLimits>
+  /** Spans and metrics; default: Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
+  readonly telemetry?: Telemetry
 }
 
 /** What a connection may take and hold, so that slow or stuck clients cannot exhaust the host. */
@@ -118,7 +122,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     await devIssuer?.close()
     throw err
   }
-  const endpoint = createEndpoint(config, { log, ...(options.now ? { now: options.now } : {}) })
+  const telemetry = options.telemetry ?? (await telemetryFromEnvironment(env, log))
+  const endpoint = createEndpoint(config, {
+    log,
+    telemetry,
+    ...(options.now ? { now: options.now } : {}),
+  })
   await endpoint.warmedUp
 
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }

@@ -6,6 +6,7 @@ import type { SourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { Logger } from '../log.js'
 import type { MaybePromise } from '../maybe-promise.js'
+import { NO_REQUEST_TRACE, type RequestTrace } from '../telemetry/telemetry.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { createSourceCache, type SourceCache } from './source-cache.js'
 
@@ -19,6 +20,8 @@ export interface SourceCall {
   readonly signal: AbortSignal
   readonly remainingMs: () => number
   readonly log: Logger
+  /** Spans and metrics of each source call (absent: none). */
+  readonly trace?: RequestTrace | undefined
 }
 
 interface RunnableSource {
@@ -55,6 +58,7 @@ export function createSourceRunner(
     const key = source.keyFor(call.event)
     if (key instanceof SourceError) return failed(source.name, key, 0, call.log)
     const cached = cache?.fresh(key, now())
+    if (cache !== undefined) call.trace?.cache(source.name, cached === undefined ? 'miss' : 'hit')
     if (cached === undefined) return key
     call.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
     return { ok: true, value: cached }
@@ -67,6 +71,7 @@ export function createSourceRunner(
   ): Promise<SourceOutcome> {
     const { source, config, cache } = entry
     const started = now()
+    const span = (call.trace ?? NO_REQUEST_TRACE).source(source.name, config.type)
     const timeoutMs = Math.floor(Math.min(config.timeoutMs, call.remainingMs() - ANSWER_RESERVE_MS))
     try {
       if (timeoutMs <= 0)
@@ -74,11 +79,16 @@ export function createSourceRunner(
       const value = await source.fetch(call.event, call.signal, timeoutMs)
       cache?.set(key, value, now())
       call.log.debug('source_answer', { source: source.name, cache: 'miss', ms: now() - started })
+      span.end('ok', now() - started)
       return { ok: true, value }
     } catch (err) {
       const error =
         err instanceof SourceError ? err : new SourceError('failed unexpectedly', { cause: err })
       const stale = cache?.stale(key, now())
+      span.end(
+        stale !== undefined ? 'stale' : error.timedOut ? 'timeout' : 'failed',
+        now() - started,
+      )
       if (stale !== undefined) {
         call.log.warn('source_stale', {
           source: source.name,

@@ -133,7 +133,11 @@ describe('OnAttributeCollectionStart', () => {
       expect(it$.endpoint.logs).toContainEqual({
         level: 'warn',
         event: 'prefill_skipped',
-        fields: { attribute: 'city', reason: 'Entra declares it boolean' },
+        fields: {
+          correlationId: expect.any(String),
+          attribute: 'city',
+          reason: 'Entra declares it boolean',
+        },
       })
     })
 
@@ -211,7 +215,7 @@ describe('OnAttributeCollectionStart', () => {
     it('logs which rule blocked, never the e-mail address', async () => {
       await start(it$.endpoint, startEvent(setEmail('kim@mailinator.com')))
       const line = it$.endpoint.logs.findLast((l) => l.event === 'sign_up_blocked')
-      expect(line?.fields).toEqual({ event: 'start', rule: 0 })
+      expect(line?.fields).toEqual({ correlationId: expect.any(String), event: 'start', rule: 0 })
       expect(JSON.stringify(it$.endpoint.logs)).not.toContain('mailinator')
     })
   })
@@ -429,7 +433,10 @@ describe('OnAttributeCollectionSubmit', () => {
         }),
       )
       const line = it$.endpoint.logs.findLast((l) => l.event === 'sign_up_invalid')
-      expect(line?.fields).toEqual({ attributes: `${EXT}_altEmail` })
+      expect(line?.fields).toEqual({
+        correlationId: expect.any(String),
+        attributes: `${EXT}_altEmail`,
+      })
       expect(JSON.stringify(it$.endpoint.logs)).not.toContain('kim@')
     })
   })

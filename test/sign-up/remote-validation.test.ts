@@ -181,7 +181,7 @@ describe('what the API receives', () => {
     expect(res.logs).toContainEqual({
       level: 'info',
       event: 'remote_validation',
-      fields: { action: 'continue', ms: expect.any(Number) },
+      fields: { correlationId: expect.any(String), action: 'continue', ms: expect.any(Number) },
     })
     expectNoPersonalData(res.logs)
   })

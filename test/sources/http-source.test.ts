@@ -327,6 +327,7 @@ describe("Entra's claims size limit for source claims", () => {
     const claims = claimsOf(await it$.endpoint.post('onTokenIssuanceStart', event()))
     expect(claims).toEqual({ first: big })
     expect(linesOf(it$.endpoint.logs, 'claim_dropped').at(-1)?.fields).toEqual({
+      correlationId: expect.any(String),
       claim: 'second',
       source: 'extra',
       reason: "the claims would exceed Entra's limit of 3072 bytes",

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalServer, type LocalServer } from '../../src/http/local-server.js'
 import type { LogFields, Logger } from '../../src/log.js'
+import type { Telemetry } from '../../src/telemetry/telemetry.js'
 import { EXTENSION_APP_ID, IDENTIFIER_URI, type TestIssuer } from './oidc-issuer.js'
 
 export interface LogLine {
@@ -55,6 +56,7 @@ export function writeExtensionConfig(config: unknown): string {
 export async function startTestEndpoint(
   issuer: TestIssuer,
   env: Record<string, string> = {},
+  options: { readonly telemetry?: Telemetry } = {},
 ): Promise<TestEndpoint> {
   const logs: LogLine[] = []
   const holder = { clockOffsetMs: 0 }
@@ -69,6 +71,7 @@ export async function startTestEndpoint(
     },
     log: capturingLogger(logs),
     now: () => Date.now() + holder.clockOffsetMs,
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
   })
   let token: string | undefined
   const endpoint: TestEndpoint = {

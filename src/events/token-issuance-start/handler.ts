@@ -142,6 +142,7 @@ export function createTokenIssuanceStartHandler(
       },
       remainingMs: () => context.remainingMs(),
       log: context.log,
+      trace: context.trace,
     })
     // Every source answered from its cache: answer in this tick, like static claims.
     if (!(outcomes instanceof Promise)) return answer(event, outcomes, context.log)
