@@ -7,18 +7,14 @@ import { EndpointError } from './errors.js'
 import { createAttributeCollectionStartHandler } from './events/attribute-collection-start/handler.js'
 import { createAttributeCollectionSubmitHandler } from './events/attribute-collection-submit/handler.js'
 import { createOtpSendHandler, type OtpMailing } from './events/otp-send/handler.js'
-import { createAcsMailer } from './mail/acs.js'
 import {
   createMemoryDuplicateStore,
   failOpen,
   type DuplicateStore,
 } from './mail/duplicate-store.js'
 import type { MailConfig } from './mail/mail-config.js'
-import { createTableDuplicateStore } from './mail/table-duplicate-store.js'
 import { createRateLimiter } from './mail/rate-limit.js'
 import { createRecipientKeys } from './mail/recipient-key.js'
-import { createSendGridMailer } from './mail/sendgrid.js'
-import { createSmtpMailer } from './mail/smtp.js'
 import type { EventHandlers } from './events/routes.js'
 import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
 import { createRequestHandler, type HandleRequest } from './http/handle-request.js'
@@ -26,6 +22,8 @@ import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
 import type { Telemetry } from './telemetry/telemetry.js'
+import { lazy, lazyDuplicateStore, lazyMailer } from './lazy.js'
+import type { Mailer } from './mail/mailer.js'
 import { createManagedIdentityTokenSource } from './outbound/access-token.js'
 import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
 import type { RemoteAuth } from './extension-config/sign-up.js'
@@ -68,6 +66,9 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     keys,
     now,
   })
+  // Imports of optional libraries, started now and joined to the warm-up (src/lazy.ts).
+  const warm: Promise<void>[] = []
+  if (usesAzureCredential(config)) warm.push(lazy(() => import('@azure/identity')).ready)
   const handlers: EventHandlers = {
     onTokenIssuanceStart: createTokenIssuanceStartHandler(
       config.extension.tokenIssuanceStart.claims,
@@ -83,7 +84,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       config.extension.defaultLocale,
       remoteValidator(config),
     ),
-    onOtpSend: createOtpSendHandler(otpMailing(config, options.log)),
+    onOtpSend: createOtpSendHandler(otpMailing(config, options.log, warm)),
   }
   const handle = createRequestHandler({
     verifier,
@@ -96,7 +97,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
 
   return {
     handle,
-    warmedUp: keys.warmUp(),
+    warmedUp: Promise.all([keys.warmUp(), ...warm]).then(() => undefined),
     health() {
       const issuers = keys.status()
       const ready = issuers.some((issuer) => issuer.keys > 0)
@@ -116,30 +117,59 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   }
 }
 
-function otpMailing(config: Config, log: Logger): OtpMailing | undefined {
+/** Whether a Graph source or a managed identity needs @azure/identity. */
+function usesAzureCredential(config: Config): boolean {
+  const sources = Object.values(config.extension.tokenIssuanceStart.sources)
+  const remote = config.extension.attributeCollectionSubmit.remoteValidation
+  return (
+    sources.some((s) => s.type === 'graph' || s.auth?.type === 'managedIdentity') ||
+    remote?.auth?.type === 'managedIdentity'
+  )
+}
+
+function otpMailing(config: Config, log: Logger, warm: Promise<void>[]): OtpMailing | undefined {
   const mail = config.mail
   if (mail === undefined) return undefined
   const transport = mail.transport
-  const mailer =
-    transport.provider === 'smtp'
-      ? createSmtpMailer(transport.url)
-      : transport.provider === 'sendgrid'
-        ? createSendGridMailer({ ...transport, timeoutMs: mail.timeoutMs })
-        : createAcsMailer(transport)
+  // Only the configured provider's library is loaded (src/lazy.ts).
+  const loaded = lazy<Mailer>(async () => {
+    if (transport.provider === 'smtp')
+      return (await import('./mail/smtp.js')).createSmtpMailer(transport.url)
+    if (transport.provider === 'sendgrid')
+      return (await import('./mail/sendgrid.js')).createSendGridMailer({
+        ...transport,
+        timeoutMs: mail.timeoutMs,
+      })
+    return (await import('./mail/acs.js')).createAcsMailer(transport)
+  })
+  warm.push(loaded.ready)
   return {
     config: mail,
-    mailer,
-    duplicates: duplicateStore(config, mail, log),
+    mailer: lazyMailer(transport.provider, loaded),
+    duplicates: duplicateStore(config, mail, log, warm),
     limiter: createRateLimiter(mail.rateLimit),
     keys: createRecipientKeys(config.logHashKey),
   }
 }
 
-function duplicateStore(config: Config, mail: MailConfig, log: Logger): DuplicateStore {
+function duplicateStore(
+  config: Config,
+  mail: MailConfig,
+  log: Logger,
+  warm: Promise<void>[],
+): DuplicateStore {
   // A pending claim older than this is taken over: its sender died mid-send.
   const ttls = { ttlMs: mail.duplicateTtlMs, pendingMs: Math.min(mail.duplicateTtlMs, 30_000) }
   if (config.otpStore === undefined) return createMemoryDuplicateStore(ttls)
-  return failOpen(createTableDuplicateStore({ ...config.otpStore, ...ttls }), (operation, err) =>
+  const otpStore = config.otpStore
+  const table = lazy(async () =>
+    (await import('./mail/table-duplicate-store.js')).createTableDuplicateStore({
+      ...otpStore,
+      ...ttls,
+    }),
+  )
+  warm.push(table.ready)
+  return failOpen(lazyDuplicateStore(table), (operation, err) =>
     log.warn('otp_store_unavailable', {
       operation,
       reason: err instanceof Error ? err.name : 'unknown',

@@ -1,7 +1,8 @@
 // Access tokens for outbound calls (Microsoft Graph, the customer's own APIs) from an
 // @azure/identity credential, which caches them until shortly before they expire. Credentials
 // are made on first use (start-up stays offline) and then live as long as the process.
-import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity'
+// @azure/identity is imported when a credential is first made, not with this module (src/lazy.ts).
+import type { TokenCredential } from '@azure/identity'
 import { abortAfter } from './abort-after.js'
 import { OutboundError } from './fetch-json.js'
 
@@ -11,13 +12,14 @@ export interface AccessTokenSource {
 }
 
 export function createTokenSource(
-  makeCredential: () => TokenCredential,
+  makeCredential: () => TokenCredential | Promise<TokenCredential>,
   scope: string,
 ): AccessTokenSource {
-  let credential: TokenCredential | undefined
+  let made: Promise<TokenCredential> | undefined
   return {
     async getToken(signal, timeoutMs) {
-      credential ??= makeCredential()
+      made ??= Promise.resolve(makeCredential())
+      const credential = await made
       const call = abortAfter(signal, timeoutMs)
       const abortSignal = call.signal
       // MSAL underneath does not take the signal everywhere: race it as well, so a slow token
@@ -53,11 +55,10 @@ export function createManagedIdentityTokenSource(options: {
   readonly scope: string
   readonly clientId?: string | undefined
 }): AccessTokenSource {
-  return createTokenSource(
-    () =>
-      options.clientId === undefined
-        ? new ManagedIdentityCredential()
-        : new ManagedIdentityCredential({ clientId: options.clientId }),
-    options.scope,
-  )
+  return createTokenSource(async () => {
+    const { ManagedIdentityCredential } = await import('@azure/identity')
+    return options.clientId === undefined
+      ? new ManagedIdentityCredential()
+      : new ManagedIdentityCredential({ clientId: options.clientId })
+  }, options.scope)
 }

@@ -1,12 +1,8 @@
 // The identity the endpoint calls Microsoft Graph as: a client secret or certificate when the
 // standard AZURE_* variables name one (local runs, other hosts), else the Function App's managed
 // identity (AZURE_CLIENT_ID selects a user-assigned one). Tokens are for "<graph origin>/.default".
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from '@azure/identity'
+// @azure/identity is imported when the credential is first made (src/lazy.ts).
+import type { TokenCredential } from '@azure/identity'
 import type { GraphCredentialConfig } from '../config.js'
 import { createTokenSource, type AccessTokenSource } from '../outbound/access-token.js'
 
@@ -20,7 +16,9 @@ export function createGraphTokenSource(
   )
 }
 
-function makeCredential(config: GraphCredentialConfig): TokenCredential {
+async function makeCredential(config: GraphCredentialConfig): Promise<TokenCredential> {
+  const { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } =
+    await import('@azure/identity')
   // A custom authority (a national cloud, a test stand-in) is trusted as configured: MSAL's
   // instance discovery would otherwise ask login.microsoftonline.com about it first.
   // No retries inside the credential: by default a 5xx from the token endpoint is retried 3
