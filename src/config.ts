@@ -131,6 +131,19 @@ export const EXAMPLE_EXTENSION_CONFIG = join(
   'extension-config.example.json',
 )
 
+/** The variables named in `keys` that are set; an empty value counts as unset (an empty app setting). */
+function presentValues(
+  env: Readonly<Record<string, string | undefined>>,
+  keys: readonly string[],
+): Record<string, string> {
+  const present: Record<string, string> = {}
+  for (const key of keys) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') present[key] = value
+  }
+  return present
+}
+
 /**
  * Reads the variables in EnvSchema, and the app settings EXTENSION_CONFIG names as secrets; an
  * empty value counts as unset (an empty app setting).
@@ -140,11 +153,7 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string = process.cwd(),
 ): Config {
-  const present = Object.fromEntries(
-    Object.keys(EnvSchema.shape)
-      .map((key) => [key, env[key]] as const)
-      .filter(([, value]) => value !== undefined && value.trim() !== ''),
-  )
+  const present = presentValues(env, Object.keys(EnvSchema.shape))
   const parsed = EnvSchema.safeParse(present)
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
 
@@ -296,12 +305,7 @@ export function loadEndpointSettings(
     REQUEST_BUDGET_MS: true,
     GRAPH_BASE_URL: true,
   })
-  const present = Object.fromEntries(
-    Object.keys(Schema.shape)
-      .map((key) => [key, env[key]] as const)
-      .filter(([, value]) => value !== undefined && value.trim() !== ''),
-  )
-  const parsed = Schema.safeParse(present)
+  const parsed = Schema.safeParse(presentValues(env, Object.keys(Schema.shape)))
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
   let extension: ExtensionConfig | undefined
   try {

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../secure-url.js'
-import { operatorTokenSource, readOperatorCredential } from './operator-credential.js'
+import { operatorTokenGetter, readOperatorCredential } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
@@ -131,7 +131,6 @@ async function main(): Promise<void> {
   if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
   const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
-  const tokens = operatorTokenSource(credential, graphBaseUrl)
 
   let fetched: Awaited<ReturnType<typeof fetchSignIns>>
   try {
@@ -142,15 +141,11 @@ async function main(): Promise<void> {
       pageSize: options.pageSize,
       maxPages: options.maxPages,
       maxRecords: options.maxRecords,
-      getToken: async () => {
-        try {
-          return await tokens.getToken(AbortSignal.timeout(60_000), 30_000)
-        } catch (err) {
-          const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-          const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
-          throw new GraphQueryError(`no Graph access token: ${why?.slice(0, 300) ?? ''}`)
-        }
-      },
+      getToken: operatorTokenGetter(
+        credential,
+        graphBaseUrl,
+        (message) => new GraphQueryError(message),
+      ),
       onPage: (page, records, total) =>
         process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
       onRetry: (status, waitMs, attempt) =>

@@ -88,22 +88,36 @@ export function operatorGraphApi(
   graphBaseUrl: string,
   onRetry?: GraphApiOptions['onRetry'],
 ): GraphApi {
-  const tokens = operatorTokenSource(credential, graphBaseUrl)
   return createGraphApi({
     baseUrl: graphBaseUrl,
     onRetry,
-    getToken: async () => {
-      try {
-        return await tokens.getToken(AbortSignal.timeout(300_000), 300_000)
-      } catch (err) {
-        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-        const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
-        throw new GraphApiError(
-          'GET',
-          '(token)',
-          `no Graph access token: ${why?.slice(0, 300) ?? ''}`,
-        )
-      }
-    },
+    getToken: operatorTokenGetter(
+      credential,
+      graphBaseUrl,
+      (message) => new GraphApiError('GET', '(token)', message),
+    ),
   })
+}
+
+/**
+ * A bearer-token getter for an operator CLI's Graph calls. A token may take a person's device-code
+ * sign-in, so it gets minutes; a failure becomes `toError("no Graph access token: <why>")`, with
+ * the first line of the credential's own reason (never a secret: @azure/identity's messages name
+ * the failure, not the credential).
+ */
+export function operatorTokenGetter(
+  credential: OperatorCredential,
+  graphBaseUrl: string,
+  toError: (message: string) => Error,
+): () => Promise<string> {
+  const tokens = operatorTokenSource(credential, graphBaseUrl)
+  return async () => {
+    try {
+      return await tokens.getToken(AbortSignal.timeout(300_000), 300_000)
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
+      const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
+      throw toError(`no Graph access token: ${why?.slice(0, 300) ?? ''}`)
+    }
+  }
 }
