@@ -1,6 +1,6 @@
 // Boots the real local host (src/http/local-server.ts) on loopback against a test issuer, with a
 // capturing logger, and speaks HTTP to it through real sockets.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalServer, type LocalServer } from '../../src/http/local-server.js'
@@ -46,16 +46,12 @@ export function capturingLogger(lines: LogLine[]): Logger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
-/** The folders writeExtensionConfig made in this process: removed when it exits. */
-const configFolders: string[] = []
-process.once('exit', () => {
-  for (const folder of configFolders) rmSync(folder, { recursive: true, force: true })
-})
-
 /** Writes an EXTENSION_CONFIG file to a fresh temporary folder and returns its path. */
 export function writeExtensionConfig(config: unknown): string {
-  const folder = mkdtempSync(join(tmpdir(), 'ext-config-'))
-  configFolders.push(folder)
+  // Under the run's scratch folder (global-setup.ts removes it), else the system's.
+  const parent = process.env.TEST_TMP_DIR ?? tmpdir()
+  mkdirSync(parent, { recursive: true })
+  const folder = mkdtempSync(join(parent, 'ext-config-'))
   const path = join(folder, 'extension-config.json')
   writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config))
   return path

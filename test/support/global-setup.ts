@@ -7,12 +7,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestTls, TEST_TLS_FILE } from './test-ca.js'
 
+/** A folder for the run's temporary files (writeExtensionConfig), removed at the end of the run. */
+export const TEST_TMP_DIR = 'TEST_TMP_DIR'
+
 export default async function setup(): Promise<() => void> {
   const tls = await createTestTls()
   const dir = mkdtempSync(join(tmpdir(), 'test-ca-'))
   const saved = {
     NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
     [TEST_TLS_FILE]: process.env[TEST_TLS_FILE],
+    [TEST_TMP_DIR]: process.env[TEST_TMP_DIR],
   }
 
   // Node takes a single file: keep whatever bundle the machine already adds (a proxy's CA, say).
@@ -25,6 +29,9 @@ export default async function setup(): Promise<() => void> {
 
   process.env.NODE_EXTRA_CA_CERTS = bundle
   process.env[TEST_TLS_FILE] = material
+  // Workers are ended without an exit event: the run's temporary files go under one folder.
+  const scratch = join(dir, 'tmp')
+  process.env[TEST_TMP_DIR] = scratch
 
   return () => {
     for (const [name, value] of Object.entries(saved)) {
