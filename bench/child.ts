@@ -107,3 +107,16 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
   await exited
   clearTimeout(timer)
 }
+
+/** A token from a dev-mode endpoint's development issuer (POST /api/dev/token). */
+export async function devToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/dev/token`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(5_000),
+  })
+  const body = await res.text()
+  if (res.status !== 200) throw new Error(`/api/dev/token answered ${res.status}: ${body}`)
+  const { access_token: token } = JSON.parse(body) as { access_token?: unknown }
+  if (typeof token !== 'string') throw new Error('/api/dev/token gave no access_token')
+  return token
+}

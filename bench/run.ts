@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { rssMiB, startChild, type Child } from './child.js'
+import { devToken, rssMiB, startChild, type Child } from './child.js'
 import {
   CONNECTIONS,
   measure,
@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     timeoutMs: STARTUP_TIMEOUT_MS,
   })
   children.push(full)
-  const token = await until('a dev token', () => getToken(full.url))
+  const token = await until('a dev token', () => devToken(full.url))
   const first = await until('a 200 on the fixture', () => postFixture(full.url, token, fixture))
   const coldStartMs = performance.now() - full.spawnedAt
   const rssAfterStart = rssMiB(full.pid)
@@ -133,7 +133,7 @@ async function main(): Promise<number> {
       timeoutMs: STARTUP_TIMEOUT_MS,
     })
     children.push(child)
-    const childToken = await until('a dev token', () => getToken(child.url))
+    const childToken = await until('a dev token', () => devToken(child.url))
     const answer = await until(`a 200 from ${name}`, () =>
       postFixture(child.url, childToken, fixture),
     )
@@ -302,18 +302,6 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     ),
   )
   return 1
-}
-
-async function getToken(url: string): Promise<string> {
-  const res = await fetch(`${url}/api/dev/token`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(5_000),
-  })
-  const body = await res.text()
-  if (res.status !== 200) throw new Error(`/api/dev/token answered ${res.status}: ${body}`)
-  const { access_token: token } = JSON.parse(body) as { access_token?: unknown }
-  if (typeof token !== 'string') throw new Error('/api/dev/token gave no access_token')
-  return token
 }
 
 async function postFixture(

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { startSmtpServer, type SmtpStandIn } from '../test/support/smtp-server.js'
-import { rssMiB, startChild, type Child } from './child.js'
+import { devToken, rssMiB, startChild, type Child } from './child.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const STARTUP_TIMEOUT_MS = 60_000
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1
 }
 
-/** Claims from a (cached) HTTP source, and sign-up rules that answer 200 for the fixtures. */
+/** Claims from a cached HTTP source; the sign-up events keep their defaults (200 for the fixtures). */
 function soakConfig(apiUrl: string) {
   return {
     tokenIssuanceStart: {
@@ -238,16 +238,6 @@ function soakConfig(apiUrl: string) {
       },
     },
   }
-}
-
-async function devToken(url: string): Promise<string> {
-  const res = await fetch(`${url}/api/dev/token`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(5_000),
-  })
-  const { access_token: token } = (await res.json()) as { access_token?: unknown }
-  if (typeof token !== 'string') throw new Error(`/api/dev/token answered ${res.status}`)
-  return token
 }
 
 function log(message: string): void {
