@@ -51,8 +51,8 @@ const cleanUp = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanUp().finally(() => process.exit(130)))
 }
-// Bounded no matter what: every round's warm-ups and runs, two start-ups, and slack.
-const watchdogMs = rounds * 4 * (WARMUP_S + durationS) * 1000 + 6 * STARTUP_TIMEOUT_MS + 30_000
+// Bounded no matter what: every round's warm-ups and runs, every start-up, and slack.
+const watchdogMs = rounds * 5 * (WARMUP_S + durationS) * 1000 + 7 * STARTUP_TIMEOUT_MS + 30_000
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${watchdogMs} ms; giving up\n`)
   void cleanUp().finally(() => process.exit(1))
@@ -102,6 +102,17 @@ async function main(): Promise<number> {
   const bareFirst = await until('a 200 from bare', () => postFixture(bare.url, token, fixture))
   if (!bareFirst.body.equals(first.body))
     throw new Error('bare: its answer differs from the full one')
+  const floor = await startChild({
+    name: 'floor',
+    args: ['--import', 'tsx', 'bench/bare-server.ts', bodyFile, first.contentType, 'parse'],
+    cwd: ROOT,
+    env: process.env,
+    timeoutMs: STARTUP_TIMEOUT_MS,
+  })
+  children.push(floor)
+  const floorFirst = await until('a 200 from floor', () => postFixture(floor.url, token, fixture))
+  if (!floorFirst.body.equals(first.body))
+    throw new Error('floor: its answer differs from the full one')
 
   // Two more endpoints with a claims source (an HTTP API in its own process): one whose answers
   // are cached (after the first call per user, no I/O), one that waits SOURCE_DELAY_MS each call.
@@ -146,6 +157,7 @@ async function main(): Promise<number> {
 
   const targets: [Child, Target][] = [
     [bare, targetOf(bare, token, fixture, first.body)],
+    [floor, targetOf(floor, token, fixture, first.body)],
     [full, targetOf(full, token, fixture, first.body)],
     [cached.child, targetOf(cached.child, cached.token, fixture, cached.body)],
     [slow.child, targetOf(slow.child, slow.token, fixture, slow.body)],
@@ -229,10 +241,12 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     '',
     `POST ${EVENT_PATH} (fixture token-issuance-start.json),`,
     `${CONNECTIONS} keep-alive connections, pipelining 1,`,
-    `${rounds} rounds of: warm-up ${WARMUP_S} s (not counted), then ${durationS} s measured, bare then full;`,
+    `${rounds} rounds of: warm-up ${WARMUP_S} s (not counted), then ${durationS} s measured, bare, floor, full, cached, 20ms;`,
     'client and servers share this machine',
     'full endpoint: dev mode, LOG_LEVEL=warn (per-request audit log lines are off)',
     '',
+    'floor: bare plus JSON.parse of each body and JSON.stringify of the answer (what any endpoint',
+    '  that reads JSON must do at least: no token check, no schema, no handler)',
     'cached: the endpoint with an HTTP claims source whose answers are cached;',
     `${SOURCE_DELAY_MS}ms: the same source without a cache, answering after ${SOURCE_DELAY_MS} ms`,
     '',
@@ -263,6 +277,7 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
     Array.from({ length: rounds }, (_, i) => rps(name, i + 1) / rps('bare', i + 1))
   const ratios = ratiosOf('full')
   const ratio = median(ratios)
+  const floorRatios = ratiosOf('floor')
   const cachedRatios = ratiosOf('cached')
   const slowName = `${SOURCE_DELAY_MS}ms`
   const slowRuns = runs.filter((r) => r.child.name === slowName)
@@ -276,6 +291,7 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
   out.push(
     '',
     `ratio full/bare: ${ratio.toFixed(2)} (median of rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+    `ratio floor/bare: ${median(floorRatios).toFixed(2)} (median of rounds: ${floorRatios.map((r) => r.toFixed(2)).join(', ')}): the ceiling for any endpoint that parses the request`,
     `ratio cached-source/bare: ${median(cachedRatios).toFixed(2)} (median of rounds: ${cachedRatios.map((r) => r.toFixed(2)).join(', ')})`,
     `${slowName} source: ${slowRatio.toFixed(2)} of the ceiling of ${ceiling.toFixed(0)} req/s (${CONNECTIONS} connections x 1000/${SOURCE_DELAY_MS} ms); p50 ${slowP50.toFixed(2)} ms = ${SOURCE_DELAY_MS} ms source + ${(slowP50 - SOURCE_DELAY_MS).toFixed(2)} ms`,
     `full RSS: ${mib(stats.rssAfterStart)} after start, ${mib(stats.rssAfterRun)} after the run`,
