@@ -12,7 +12,7 @@ import { compileTransforms, toClaimValue } from '../../claims/transforms.js'
 import { EndpointError } from '../../errors.js'
 import type { ClaimRule } from '../../extension-config/schema.js'
 import type { SourceConfig } from '../../extension-config/sources.js'
-import type { SourceOutcome, SourceRunner } from '../../sources/run-sources.js'
+import type { SourceCall, SourceOutcome, SourceRunner } from '../../sources/run-sources.js'
 import type { MaybePromise } from '../../maybe-promise.js'
 import type { HandlerContext } from '../handler-context.js'
 import { provideClaimsForToken } from './actions.js'
@@ -134,19 +134,35 @@ export function createTokenIssuanceStartHandler(
     event: TokenIssuanceStartEvent,
     context: HandlerContext,
   ): MaybePromise<TokenIssuanceStartResponse> {
-    const outcomes = runner.run(needed, {
-      event,
-      // A getter: the deadline's signal is made only if a source is really called.
-      get signal() {
-        return context.signal
-      },
-      remainingMs: () => context.remainingMs(),
-      log: context.log,
-      trace: context.trace,
-    })
+    const outcomes = runner.run(needed, new CallForSources(event, context))
     // Every source answered from its cache: answer in this tick, like static claims.
     if (!(outcomes instanceof Promise)) return answer(event, outcomes, context.log)
     return outcomes.then((settled) => answer(event, settled, context.log))
+  }
+}
+
+/**
+ * What the sources get of a call. A class, not an object literal with a getter: each literal with a
+ * getter of its own gets a hidden class of its own, kept until a full collection, which made every
+ * cached call cost 12 µs more in garbage collection (measured with --trace-gc-nvp, bench/).
+ */
+class CallForSources implements SourceCall {
+  readonly event: TokenIssuanceStartEvent
+  readonly log: HandlerContext['log']
+  readonly trace: HandlerContext['trace']
+  private readonly context: HandlerContext
+  constructor(event: TokenIssuanceStartEvent, context: HandlerContext) {
+    this.event = event
+    this.context = context
+    this.log = context.log
+    this.trace = context.trace
+  }
+  /** Read only when a source is really called: the deadline makes its signal on first use. */
+  get signal(): AbortSignal {
+    return this.context.signal
+  }
+  remainingMs(): number {
+    return this.context.remainingMs()
   }
 }
 
