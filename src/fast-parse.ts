@@ -113,15 +113,23 @@ class Program {
     return `${prefix}${this.names++}`
   }
 
-  build(body: string): Compiled {
+  /** The parser, or undefined where code generation is switched off
+   * (`--disallow-code-generation-from-strings`): then zod parses, as without this module. */
+  build(body: string): Compiled | undefined {
     const names = this.deps.map((_, i) => `d${i}`)
-    // The source holds only identifiers made here, JSON-quoted schema keys and checked integers.
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function(
-      'FAIL',
-      ...names,
-      `"use strict"; return function fastParse(input) { let out; ${body} return out; };`,
-    ) as (...deps: unknown[]) => Compiled
+    let factory: (...deps: unknown[]) => Compiled
+    try {
+      // The source holds only identifiers made here, JSON-quoted schema keys and checked integers.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      factory = new Function(
+        'FAIL',
+        ...names,
+        `"use strict"; return function fastParse(input) { let out; ${body} return out; };`,
+      ) as (...deps: unknown[]) => Compiled
+    } catch (err) {
+      if (err instanceof EvalError) return undefined
+      throw err
+    }
     return factory(FAIL, ...this.deps)
   }
 }
