@@ -148,7 +148,7 @@ describe('EXTENSION_CONFIG', () => {
     )
     const path = writeExtensionConfig({ tokenIssuanceStart: { claims } })
     expect(problemsOf({ ...valid, EXTENSION_CONFIG: path })).toEqual([
-      `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims: the configured claims can reach 3870 bytes, over Entra's limit of 3072 (error 1003025); remove claims or shorten values`,
+      `EXTENSION_CONFIG: ${path}: tokenIssuanceStart.claims: the configured claims can reach 5150 bytes, over Entra's limit of 3072 (error 1003025); remove claims or shorten values`,
     ])
   })
 

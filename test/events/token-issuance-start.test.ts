@@ -8,6 +8,11 @@ import {
   TokenIssuanceStartResponseSchema,
 } from '../../src/events/token-issuance-start/schema.js'
 import { provideClaimsForToken } from '../../src/events/token-issuance-start/actions.js'
+import {
+  maxUtf8Bytes,
+  REQUEST_FIELD_NAMES,
+  REQUEST_FIELDS,
+} from '../../src/events/token-issuance-start/request-fields.js'
 import { ExtensionConfigSchema, worstCaseClaimsBytes } from '../../src/extension-config/schema.js'
 import { fixture, type FixtureName } from '../support/fixtures.js'
 
@@ -148,11 +153,25 @@ describe("Entra's limits on the answer", () => {
       expect(TokenIssuanceStartResponseSchema.safeParse(answer).success).toBe(false)
   })
 
-  it('computes the worst case from the request bounds (3 bytes per UTF-16 unit)', () => {
-    expect(worstCaseClaimsBytes({ n: { from: 'user.displayName' } })).toBe(1 + 256 * 3)
+  it('computes the worst case from the request bounds (4 bytes per code point)', () => {
+    expect(worstCaseClaimsBytes({ n: { from: 'user.displayName' } })).toBe(1 + 256 * 4)
     expect(worstCaseClaimsBytes({ n: { from: 'user.userType', default: 'x'.repeat(200) } })).toBe(
       1 + 200,
     )
     expect(worstCaseClaimsBytes({ n: { value: ['ab', 'c'] } })).toBe(1 + 3)
+  })
+
+  it('bounds every request field by what the inbound schema lets through, emoji included', () => {
+    for (const field of REQUEST_FIELD_NAMES) {
+      if (!field.startsWith('user.')) continue
+      const name = field.slice('user.'.length)
+      const longest = '😀'.repeat(REQUEST_FIELDS[field].maxLength) // 2 UTF-16 units, 4 bytes each
+      const event = fixture('token-issuance-start')
+      event.data.authenticationContext.user[name] = longest
+      expect(TokenIssuanceStartEventSchema.safeParse(event).success, field).toBe(true)
+      expect(Buffer.byteLength(longest)).toBeLessThanOrEqual(maxUtf8Bytes(field))
+      event.data.authenticationContext.user[name] = `${longest}😀`
+      expect(TokenIssuanceStartEventSchema.safeParse(event).success, field).toBe(false)
+    }
   })
 })

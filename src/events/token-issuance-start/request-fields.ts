@@ -5,7 +5,7 @@ import { USER_FIELD_MAX_LENGTH, type TokenIssuanceStartEvent, type UserField } f
 interface RequestField {
   /** null and undefined both mean absent (inbound schemas accept either). */
   readonly read: (event: TokenIssuanceStartEvent) => string | null | undefined
-  /** Upper bound in UTF-16 code units (the inbound schema enforces it). */
+  /** Upper bound in code points: the inbound schema's `max`, which zod counts in code points. */
   readonly maxLength: number
 }
 
@@ -58,7 +58,8 @@ export const REQUEST_FIELD_NAMES = Object.keys(REQUEST_FIELDS) as [
   ...RequestFieldName[],
 ]
 
-/** UTF-8 needs at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
+/** UTF-8 needs at most 4 bytes per code point (zod's `max` counts code points, not UTF-16 units:
+ * 256 emoji pass a max of 256 and take 1024 bytes). */
 export function maxUtf8Bytes(field: RequestFieldName): number {
-  return REQUEST_FIELDS[field].maxLength * 3
+  return REQUEST_FIELDS[field].maxLength * 4
 }
