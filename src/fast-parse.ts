@@ -221,7 +221,7 @@ function emit(
       const [n, i, o] = [p.name('n'), p.name('i'), p.name('o')]
       const element = emitOrCall(schemaOf(def.element), i, o, p, depth + 1)
       code =
-        `if (!Array.isArray(${input})) return FAIL; ${out} = new Array(${input}.length);` +
+        `if (!Array.isArray(${input})) return FAIL;${emitSizeCap(schema, input, p)} ${out} = new Array(${input}.length);` +
         ` for (let ${n} = 0; ${n} < ${input}.length; ${n}++) { const ${i} = ${input}[${n}]; let ${o}; ${element} ${out}[${n}] = ${o}; }`
       lengthy = true
       break
@@ -249,6 +249,32 @@ function emit(
       return undefined
   }
   return code === undefined ? undefined : code + emitChecks(schema, out, lengthy, p)
+}
+
+/**
+ * zod refuses an array longer than its max before parsing a single element (capSize, zod 4.6: the
+ * leading length checks); so here, which also spares the work on an oversized hostile array.
+ */
+function emitSizeCap(schema: z.ZodType, input: string, p: Program): string {
+  const caps: { readonly max: number; readonly check: CheckInternals }[] = []
+  for (const check of checksOf(schema)) {
+    const def = check.def as CheckInternals['def'] & {
+      readonly maximum?: unknown
+      readonly length?: unknown
+      readonly size?: unknown
+    }
+    if (def.check === undefined || !/_(length|size)$|_equals$/.test(def.check)) break
+    const max = def.maximum ?? def.length ?? def.size
+    if (typeof max === 'number' && max >= 0) caps.push({ max, check })
+  }
+  const cap = Math.min(...caps.map(({ max }) => max))
+  if (caps.length === 0 || !isCount(cap)) return ''
+  const refuses = p.dep((value: unknown[]) =>
+    caps.some(
+      ({ max, check }) => value.length > max && check.def.when?.({ value, issues: [] }) === true,
+    ),
+  )
+  return ` if (${input}.length > ${cap} && ${refuses}(${input})) return FAIL;`
 }
 
 /**
@@ -309,7 +335,9 @@ function combinator(schema: z.ZodType, seen: Map<z.ZodType, Compiled>): Compiled
 /**
  * A union answers with its first option that accepts the input. Compiled options are exact (they
  * fail exactly when zod fails: an uncompiled part is zod itself), so trying them in order is
- * zod's own rule.
+ * zod's own rule. One difference is left: after a failed check zod still runs the later ones, so a
+ * later refinement that throws makes zod's whole parse throw, where here the option just fails and
+ * the next is tried. No schema of ours has a refinement that throws.
  */
 function compileUnion(schema: z.ZodType, seen: Map<z.ZodType, Compiled>): Compiled | undefined {
   const zod = internals(schema)
@@ -357,22 +385,6 @@ const isObject = (value: unknown) =>
 
 // ---- checks -----------------------------------------------------------------------------------------
 
-/**
- * zod's built-in checks whose functions only read `payload.value` and push onto `payload.issues`:
- * they may share one scratch payload. Any other check (a refine) gets a payload of its own.
- */
-const LEAF_CHECKS = new Set([
-  'max_length',
-  'min_length',
-  'length_equals',
-  'string_format',
-  'number_format',
-  'less_than',
-  'greater_than',
-  'multiple_of',
-])
-let scratch: Payload = { value: undefined, issues: [] }
-
 /** The schema's checks, in zod's order: the schema itself first when it is one (z.custom, z.guid). */
 function checksOf(schema: z.ZodType): CheckInternals[] {
   const zod = internals(schema)
@@ -388,20 +400,26 @@ function withChecks(schema: z.ZodType, parse: Compiled | undefined): Compiled {
   const checks = checksOf(schema)
   if (checks.length === 0) return parse
   return (input) => {
-    const out = parse(input)
-    if (out === FAIL) return FAIL
-    for (const check of checks) if (!runZodCheck(check, out)) return FAIL
+    let out = parse(input)
+    for (const check of checks) {
+      if (out === FAIL) return FAIL
+      out = runZodCheck(check, out)
+    }
     return out
   }
 }
 
 /**
- * The checks, as statements. Where the outcome is plain without zod it is decided inline: a string
- * no longer in UTF-16 units than zod's maximum in code points fits it, an array's length is its
- * length, a regex is a regex. Every other case (and every doubtful one) calls zod's own check.
+ * The checks, as statements, in order, each on the value the previous one left: a zod check may
+ * rewrite it (.trim(), .toLowerCase(), .overwrite(), z.url()), and the output is what the last
+ * one left. Where the outcome is plain without zod it is decided inline: a string no longer in
+ * UTF-16 units than zod's maximum in code points fits it, an array's length is its length, a regex
+ * is a regex; but only before any check that could have rewritten the value. Every other case (and
+ * every doubtful one) calls zod's own check.
  */
 function emitChecks(schema: z.ZodType, out: string, lengthy: boolean, p: Program): string {
   let code = ''
+  let plain = lengthy // the value is still the parsed string or array: inline shortcuts hold
   for (const check of checksOf(schema)) {
     const def = check.def as CheckInternals['def'] & {
       readonly maximum?: unknown
@@ -409,15 +427,15 @@ function emitChecks(schema: z.ZodType, out: string, lengthy: boolean, p: Program
       readonly format?: unknown
       readonly pattern?: unknown
     }
-    const run = `${p.dep((value: unknown) => runZodCheck(check, value))}(${out})`
+    const run = `${out} = ${p.dep((value: unknown) => runZodCheck(check, value))}(${out}); if (${out} === FAIL) return FAIL;`
     const { maximum, minimum, pattern } = def
-    if (lengthy && def.check === 'max_length' && isCount(maximum)) {
-      code += ` if (${out}.length > ${maximum} && !${run}) return FAIL;`
-    } else if (lengthy && def.check === 'min_length' && isCount(minimum)) {
+    if (plain && def.check === 'max_length' && isCount(maximum)) {
+      code += ` if (${out}.length > ${maximum}) { ${run} }`
+    } else if (plain && def.check === 'min_length' && isCount(minimum)) {
       // A code point is one or two units: twice the minimum in units is enough code points.
-      code += ` if (${out}.length < ${2 * minimum} && !${run}) return FAIL;`
+      code += ` if (${out}.length < ${2 * minimum}) { ${run} }`
     } else if (
-      lengthy &&
+      plain &&
       def.check === 'string_format' &&
       def.format === 'regex' &&
       def.when === undefined &&
@@ -427,27 +445,30 @@ function emitChecks(schema: z.ZodType, out: string, lengthy: boolean, p: Program
       const regex = p.dep(pattern)
       code += ` ${regex}.lastIndex = 0; if (!${regex}.test(${out})) return FAIL;`
     } else {
-      code += ` if (!${run}) return FAIL;`
+      code += ` ${run}`
+      // Only zod's length and number checks are known to leave the value as it is.
+      plain &&= def.check !== undefined && KEEPS_VALUE.has(def.check)
     }
   }
   return code
 }
 
+/** zod checks that only judge the value (every other kind may replace it, as overwrite does). */
+const KEEPS_VALUE = new Set(['max_length', 'min_length', 'length_equals', 'number_format'])
+
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 
-/** zod's own check on one value: true when it passes (or its condition says it does not apply). */
-function runZodCheck(check: CheckInternals, value: unknown): boolean {
-  const leaf = check.def.check !== undefined && LEAF_CHECKS.has(check.def.check)
-  if (leaf && scratch.issues.length > 0) scratch = { value: undefined, issues: [] }
-  const payload: Payload = leaf ? scratch : { value, issues: [] }
-  payload.value = value
-  // As zod's runChecks: a check with a condition runs only when the condition holds.
-  if (check.def.when !== undefined && !check.def.when(payload)) return true
+/**
+ * zod's own check on one value: the value it leaves (rewritten or not), or FAIL when it refuses.
+ * As in zod's runChecks, a check with a condition runs only when the condition holds.
+ */
+function runZodCheck(check: CheckInternals, value: unknown): unknown {
+  const payload: Payload = { value, issues: [] }
+  if (check.def.when !== undefined && !check.def.when(payload)) return value
   const result = check.check(payload)
   // zod's safeParse throws on an asynchronous check; so here, rather than trying another option.
   if (result instanceof Promise)
     throw new Error('fast-parse: asynchronous checks are not supported')
-  payload.value = undefined
-  return payload.issues.length === 0
+  return payload.issues.length === 0 ? payload.value : FAIL
 }

@@ -442,6 +442,39 @@ describe('fast path: each rule it mirrors', () => {
       agree(partly, input)
   })
 
+  it('carries a value rewritten by a check (trim, case, overwrite, URL) into later checks', () => {
+    const cases: [z.ZodType, unknown[]][] = [
+      [z.object({ name: z.string().trim().min(1) }), [{ name: '   ' }, { name: ' x ' }]],
+      [
+        z
+          .string()
+          .toLowerCase()
+          .regex(/^[a-z]+$/),
+        ['ABC', 'abc', 'A1'],
+      ],
+      [z.string().toUpperCase().max(2), ['ab', 'abc']],
+      [z.url().min(20), [`https://a.co${' '.repeat(20)}`, 'https://example.com/long/path']],
+      [z.url({ normalize: true }), ['HTTPS://A.com', 'https://exa\tmple.com', 'no']],
+      [z.string().overwrite((v) => `${v}!`), ['hi']],
+      [z.union([z.string().trim().min(1), z.number()]), ['   ', ' a ', 1]],
+      [
+        z
+          .string()
+          .overwrite((v) => (v === 'n' ? (null as unknown as string) : v))
+          .max(3),
+        ['n', 'abcd', 'ab'],
+      ],
+    ]
+    for (const [schema, inputs] of cases) for (const input of inputs) agree(schema, input)
+  })
+
+  it('refuses an array past its max before parsing its elements, as zod does', () => {
+    const schema = z.array(z.string().refine(() => Promise.resolve(true))).max(1)
+    agree(schema, ['a', 'b']) // zod refuses without running the asynchronous refinement
+    expect(() => compileFastPath(schema)(['a'])).toThrow()
+    expect(() => schema.safeParse(['a'])).toThrow()
+  })
+
   it('parses a recursive schema', () => {
     interface Tree {
       name: string
