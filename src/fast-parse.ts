@@ -61,7 +61,6 @@ interface Internals {
   readonly traits: ReadonlySet<string>
   readonly optin?: 'optional' | 'defaulted'
   readonly optout?: 'optional'
-  readonly check?: CheckInternals['check']
 }
 
 const internals = (schema: unknown): Internals => (schema as { _zod: Internals })._zod
