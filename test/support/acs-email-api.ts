@@ -14,6 +14,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { testTls } from './test-ca.js'
+import { heldAnswers } from './held-answers.js'
 
 /** The api-version @azure/communication-email 1.1.0 sends. */
 export const ACS_EMAIL_API_VERSION = '2025-09-01'
@@ -235,8 +236,7 @@ export async function startAcsEmailApi(options: AcsEmailOptions = {}): Promise<A
   const messages: AcsMessage[] = []
   const rules: Rule[] = []
   const operations = new Map<string, Operation>()
-  const open = new Set<ServerResponse>()
-  const timers = new Set<NodeJS.Timeout>()
+  const held = heldAnswers() // slow or hanging answers: ended by close()
   let outcome: AcsOutcome = { status: 'Succeeded' }
   let runningPolls = 0
   let origin = ''
@@ -417,19 +417,11 @@ export async function startAcsEmailApi(options: AcsEmailOptions = {}): Promise<A
           )
           return
         }
-        case 'slow': {
-          open.add(res)
-          const timer = setTimeout(() => {
-            timers.delete(timer)
-            open.delete(res)
-            if (!res.destroyed) go()
-          }, fault.delayMs)
-          timers.add(timer)
+        case 'slow':
+          held.later(res, fault.delayMs, () => go())
           return
-        }
         case 'hang':
-          open.add(res)
-          res.on('close', () => open.delete(res))
+          held.hang(res)
           return
         case 'reset':
           res.socket?.destroy()
@@ -472,8 +464,7 @@ export async function startAcsEmailApi(options: AcsEmailOptions = {}): Promise<A
       runningPolls = 0
     },
     close() {
-      for (const timer of timers) clearTimeout(timer)
-      for (const res of open) res.destroy()
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },

@@ -3,6 +3,7 @@
 // status, not JSON, too much, a redirect, a reset) or not at all (hang, slow).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { heldAnswers } from './held-answers.js'
 
 /** Where remoteValidation.url points: a path and a query, both kept as configured. */
 export const VALIDATE_PATH = '/signup/validate?tenant=contoso'
@@ -52,8 +53,7 @@ const CONTINUE: CustomerAnswer = { kind: 'json', body: { action: 'continue' } }
 export async function startCustomerApi(): Promise<CustomerApi> {
   let current = CONTINUE
   const requests: RecordedRequest[] = []
-  const open = new Set<ServerResponse>() // hanging or waiting: ended by close()
-  const timers = new Set<NodeJS.Timeout>()
+  const held = heldAnswers() // slow or hanging answers: ended by close()
 
   const respond = (res: ServerResponse, answer: CustomerAnswer): void => {
     switch (answer.kind) {
@@ -86,19 +86,11 @@ export async function startCustomerApi(): Promise<CustomerApi> {
         res.socket?.destroy()
         return
       case 'hang':
-        open.add(res)
-        res.on('close', () => open.delete(res))
+        held.hang(res)
         return
-      case 'slow': {
-        open.add(res)
-        const timer = setTimeout(() => {
-          timers.delete(timer)
-          open.delete(res)
-          if (!res.destroyed) respond(res, answer.then)
-        }, answer.delayMs)
-        timers.add(timer)
+      case 'slow':
+        held.later(res, answer.delayMs, () => respond(res, answer.then))
         return
-      }
     }
   }
 
@@ -133,8 +125,7 @@ export async function startCustomerApi(): Promise<CustomerApi> {
       requests.length = 0
     },
     close() {
-      for (const timer of timers) clearTimeout(timer)
-      for (const res of open) res.destroy()
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },

@@ -15,6 +15,7 @@ import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { testTls } from './test-ca.js'
 import { GRAPH_RESOURCE, type TokenEndpointStandIn } from './token-endpoint.js'
+import { heldAnswers } from './held-answers.js'
 
 /** A directory object as memberOf lists it: a group, a directoryRole, an administrativeUnit… */
 export interface DirectoryObject {
@@ -183,8 +184,7 @@ export async function startGraph(options: GraphOptions): Promise<GraphStandIn> {
   const users = new Map<string, Seeded>() // by lower-cased id and userPrincipalName
   const rules: Rule[] = []
   const requests: GraphRequest[] = []
-  const open = new Set<ServerResponse>() // hanging or slow: ended by close()
-  const timers = new Set<NodeJS.Timeout>()
+  const held = heldAnswers() // slow or hanging answers: ended by close()
 
   const send = (
     res: ServerResponse,
@@ -466,19 +466,11 @@ export async function startGraph(options: GraphOptions): Promise<GraphStandIn> {
         )
         return
       }
-      case 'slow': {
-        open.add(res)
-        const timer = setTimeout(() => {
-          timers.delete(timer)
-          open.delete(res)
-          if (!res.destroyed) handle(res, method, url, req.headers.authorization)
-        }, fault.delayMs)
-        timers.add(timer)
+      case 'slow':
+        held.later(res, fault.delayMs, () => handle(res, method, url, req.headers.authorization))
         return
-      }
       case 'hang':
-        open.add(res)
-        res.on('close', () => open.delete(res))
+        held.hang(res)
         return
       case 'reset':
         reset = true
@@ -513,8 +505,7 @@ export async function startGraph(options: GraphOptions): Promise<GraphStandIn> {
       requests.length = 0
     },
     close() {
-      for (const timer of timers) clearTimeout(timer)
-      for (const res of open) res.destroy()
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { heldAnswers } from './held-answers.js'
 
 export const SENDGRID_SEND_PATH = '/v3/mail/send'
 
@@ -252,8 +253,7 @@ export async function startSendGridApi(
   const requests: SendGridRequest[] = []
   const messages: SendGridMessage[] = []
   const rules: Rule[] = []
-  const open = new Set<ServerResponse>() // hanging or slow: ended by close()
-  const timers = new Set<NodeJS.Timeout>()
+  const held = heldAnswers() // slow or hanging answers: ended by close()
 
   const sendErrors = (
     res: ServerResponse,
@@ -360,19 +360,11 @@ export async function startSendGridApi(
           sendErrors(res, fault.status, fault.errors ?? [fallback], headers)
           return
         }
-        case 'slow': {
-          open.add(res)
-          const timer = setTimeout(() => {
-            timers.delete(timer)
-            open.delete(res)
-            if (!res.destroyed) go()
-          }, fault.delayMs)
-          timers.add(timer)
+        case 'slow':
+          held.later(res, fault.delayMs, () => go())
           return
-        }
         case 'hang':
-          open.add(res)
-          res.on('close', () => open.delete(res))
+          held.hang(res)
           return
         case 'reset':
           res.socket?.destroy()
@@ -400,8 +392,7 @@ export async function startSendGridApi(
       messages.length = 0
     },
     close() {
-      for (const timer of timers) clearTimeout(timer)
-      for (const res of open) res.destroy()
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },

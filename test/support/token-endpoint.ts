@@ -30,6 +30,7 @@ import {
   type JWTPayload,
 } from 'jose'
 import { testTls } from './test-ca.js'
+import { heldAnswers } from './held-answers.js'
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com'
 export const GRAPH_SCOPE = `${GRAPH_RESOURCE}/.default`
@@ -136,8 +137,7 @@ export async function startTokenEndpoint(
   clients.set(clientId, { clientId, secret: clientSecret, roles: options.roles ?? DEFAULT_ROLES })
   const signing = await generateKeyPair('ES256', { extractable: true })
   const kid = randomBytes(8).toString('hex')
-  const open = new Set<ServerResponse>() // hanging or slow: ended by close()
-  const timers = new Set<NodeJS.Timeout>()
+  const held = heldAnswers() // slow or hanging answers: ended by close()
 
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res
@@ -326,19 +326,11 @@ export async function startTokenEndpoint(
           failToken(res, mode.status, mode.error)
           return
         case 'hang':
-          open.add(res)
-          res.on('close', () => open.delete(res))
+          held.hang(res)
           return
-        case 'slow': {
-          open.add(res)
-          const timer = setTimeout(() => {
-            timers.delete(timer)
-            open.delete(res)
-            if (!res.destroyed) void issueToken(res, params, tenant)
-          }, mode.delayMs)
-          timers.add(timer)
+        case 'slow':
+          held.later(res, mode.delayMs, () => void issueToken(res, params, tenant))
           return
-        }
       }
     }
     json(res, 404, { error: 'not_found', error_description: `no route ${method} ${url.pathname}` })
@@ -420,8 +412,7 @@ export async function startTokenEndpoint(
       state.requests.length = 0
     },
     close() {
-      for (const timer of timers) clearTimeout(timer)
-      for (const res of open) res.destroy()
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },
