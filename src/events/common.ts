@@ -7,6 +7,14 @@ import * as z from 'zod'
 export const GUID_PATTERN =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 
+/**
+ * An inbound member that Entra may leave out or send as null (Graph writes null for an unset
+ * property): both read as absent, so that the schema's default applies to either.
+ */
+export function nullAsAbsent<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema)
+}
+
 /** A directory object id. Tolerant on shape (ids are GUIDs today), strict on length. */
 export const IdSchema = z.string().max(64)
 

@@ -1,6 +1,7 @@
 // The request pipeline, in the order the contract sets: method (405) -> caller token (401) ->
 // content type (415) -> bounded body (413) -> JSON (400) -> event schema (400) -> handler under the
 // deadline (502/503/504) -> response schema (500, our bug) -> 200. One audit line per request.
+import { parse as parseLosslessJson } from 'lossless-json'
 import { isUtf8 } from 'node:buffer'
 import type * as z from 'zod'
 import type { CallerVerifier } from '../auth/verify-caller.js'
@@ -203,10 +204,35 @@ function parseJson(body: Buffer): unknown {
     const text = body.toString('utf8')
     // toString replaces invalid bytes with U+FFFD: only then is the (native) isUtf8 check needed.
     if (text.includes('\uFFFD') && !isUtf8(body)) throw new Error('invalid UTF-8')
-    return JSON.parse(text) as unknown
+    const json = JSON.parse(text) as unknown
+    return MAY_LOSE_DIGITS.test(text) ? parseLossless(text) : json
   } catch {
     throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not valid UTF-8 JSON')
   }
+}
+
+/**
+ * A number JSON.parse may not read as written: 16 or more digits (2^53 has 16), or an exponent.
+ * It also matches such text inside strings; that only costs the slower parse below.
+ */
+const MAY_LOSE_DIGITS = /[:,[]\s*-?(?:\d{16}|[\d.]+[eE])/
+
+/**
+ * JSON.parse turns a user's 17-digit int64 attribute into the nearest double (and 1e400 into
+ * Infinity). Such a body is parsed again, keeping every integer outside the safe range, and every
+ * number a double cannot hold, as the text Entra sent: rules and the customer's API then see the
+ * digits the user typed. JSON.parse has already judged the syntax; duplicate keys keep the last
+ * value, as JSON.parse does.
+ */
+function parseLossless(text: string): unknown {
+  return parseLosslessJson(text, null, {
+    parseNumber: (digits: string) => {
+      const number = Number(digits)
+      if (Number.isSafeInteger(number)) return number
+      return Number.isFinite(number) && !/^-?\d+$/.test(digits) ? number : digits
+    },
+    onDuplicateKey: ({ newValue }) => newValue,
+  })
 }
 
 /** The route decides the event: a body of another event, or of none we know, is refused. */

@@ -84,12 +84,14 @@ export function compileAttributeRule(
     })
   }
   if (minimum !== undefined || maximum !== undefined) {
+    // Compared as integers of any size: an int64 beyond 2^53 arrives as the string of its digits.
+    const low = minimum === undefined ? undefined : BigInt(minimum)
+    const high = maximum === undefined ? undefined : BigInt(maximum)
     checks.push((value, text) => {
-      const number =
-        typeof value === 'number' ? value : /^-?\d{1,15}$/.test(text.trim()) ? Number(text) : NaN
-      if (Number.isNaN(number)) return 'range'
-      return (minimum !== undefined && number < minimum) ||
-        (maximum !== undefined && number > maximum)
+      const digits = typeof value === 'number' ? String(value) : text.trim()
+      if (!/^-?\d{1,4096}$/.test(digits)) return 'range'
+      const number = BigInt(digits)
+      return (low !== undefined && number < low) || (high !== undefined && number > high)
         ? 'range'
         : undefined
     })

@@ -5,7 +5,7 @@ import {
   OutboundAttributesSchema,
   UserSignUpInfoSchema,
 } from '../attribute-collection.js'
-import { actionSchema, eventSchema, responseSchema } from '../common.js'
+import { actionSchema, eventSchema, nullAsAbsent, responseSchema } from '../common.js'
 
 export const ATTRIBUTE_COLLECTION_START =
   'microsoft.graph.authenticationEvent.attributeCollectionStart'
@@ -20,7 +20,9 @@ export const START_SHOW_BLOCK_PAGE = 'microsoft.graph.attributeCollectionStart.s
 export const AttributeCollectionStartEventSchema = eventSchema(
   ATTRIBUTE_COLLECTION_START,
   ATTRIBUTE_COLLECTION_START_DATA,
-  { userSignUpInfo: UserSignUpInfoSchema.default({ attributes: {}, identities: [] }) },
+  {
+    userSignUpInfo: nullAsAbsent(UserSignUpInfoSchema.default({ attributes: {}, identities: [] })),
+  },
 )
 export type AttributeCollectionStartEvent = z.infer<typeof AttributeCollectionStartEventSchema>
 

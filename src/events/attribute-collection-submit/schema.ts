@@ -8,7 +8,7 @@ import {
   OutboundAttributesSchema,
   UserSignUpInfoSchema,
 } from '../attribute-collection.js'
-import { actionSchema, eventSchema, responseSchema } from '../common.js'
+import { actionSchema, eventSchema, nullAsAbsent, responseSchema } from '../common.js'
 
 export const ATTRIBUTE_COLLECTION_SUBMIT =
   'microsoft.graph.authenticationEvent.attributeCollectionSubmit'
@@ -27,7 +27,9 @@ export const SUBMIT_SHOW_BLOCK_PAGE = 'microsoft.graph.attributeCollectionSubmit
 export const AttributeCollectionSubmitEventSchema = eventSchema(
   ATTRIBUTE_COLLECTION_SUBMIT,
   ATTRIBUTE_COLLECTION_SUBMIT_DATA,
-  { userSignUpInfo: UserSignUpInfoSchema.default({ attributes: {}, identities: [] }) },
+  {
+    userSignUpInfo: nullAsAbsent(UserSignUpInfoSchema.default({ attributes: {}, identities: [] })),
+  },
 )
 export type AttributeCollectionSubmitEvent = z.infer<typeof AttributeCollectionSubmitEventSchema>
 

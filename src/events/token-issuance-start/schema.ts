@@ -5,6 +5,7 @@ import {
   AuthenticationContextSchema,
   eventSchema,
   IdSchema,
+  nullAsAbsent,
   responseSchema,
 } from '../common.js'
 
@@ -70,7 +71,7 @@ export const TokenIssuanceStartEventSchema = eventSchema(
   {
     authenticationContext: AuthenticationContextSchema.extend({
       // "Any field may be absent" (contract §4); a missing user object reads as an empty one.
-      user: UserSchema.default({}),
+      user: nullAsAbsent(UserSchema.default({})),
     }),
   },
 )
