@@ -33,24 +33,38 @@ const DomainPatternSchema = z
   )
 const DomainListSchema = z.array(DomainPatternSchema).min(1).max(1000)
 
+/** `{ "in": [...] }` or `{ "notIn": [...] }`, before the check that exactly one is given. */
+function matcherShape<T extends z.ZodType>(item: T) {
+  return z.strictObject({
+    in: z.array(item).min(1).max(1000).optional(),
+    notIn: z.array(item).min(1).max(1000).optional(),
+  })
+}
+const EXACTLY_ONE = [
+  (m: { in?: unknown; notIn?: unknown }) => (m.in === undefined) !== (m.notIn === undefined),
+  { message: 'set exactly one of "in" or "notIn"' },
+] as const
+
 /** `{ "in": [...] }` or `{ "notIn": [...] }`: exactly one. */
 function matcher<T extends z.ZodType>(item: T) {
-  return z
-    .strictObject({
-      in: z.array(item).min(1).max(1000).optional(),
-      notIn: z.array(item).min(1).max(1000).optional(),
-    })
-    .refine((m) => (m.in === undefined) !== (m.notIn === undefined), {
-      message: 'set exactly one of "in" or "notIn"',
-    })
+  return matcherShape(item).refine(...EXACTLY_ONE)
 }
 
 export const ConditionSchema = z
   .strictObject({
-    emailDomain: matcher(DomainPatternSchema)
+    emailDomain: matcherShape(DomainPatternSchema)
+      .extend({
+        onMissing: z
+          .enum(['block', 'allow'])
+          .optional()
+          .describe(
+            'When the sign-up has no verified address (a Google or Facebook sign-up): "block" makes the condition hold, "allow" makes it fail. Default: "allow" with "in" (a deny list), "block" with "notIn" (an allow list).',
+          ),
+      })
+      .refine(...EXACTLY_ONE)
       .optional()
       .describe(
-        "The domain of the sign-up e-mail (the verified e-mail identity, else the 'email' attribute).",
+        "The domain of the verified sign-up address (an e-mail identity), never a typed 'email' attribute.",
       ),
     clientAppId: matcher(
       z
@@ -147,7 +161,9 @@ const AttributeRuleSchema = z
       .strictObject({ allow: DomainListSchema.optional(), deny: DomainListSchema.optional() })
       .refine((d) => d.allow !== undefined || d.deny !== undefined, 'set "allow", "deny" or both')
       .optional()
-      .describe('The value is an e-mail address whose domain must be allowed and not denied.'),
+      .describe(
+        'The value is an e-mail address whose domain must be allowed and not denied. It checks what the user typed, not who they are: to decide who may sign up, use a block rule on the verified address (when.emailDomain).',
+      ),
     mustBeTrue: z
       .literal(true)
       .optional()

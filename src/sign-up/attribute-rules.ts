@@ -142,7 +142,8 @@ export function compileAttributeRule(
       return normaliseText(value)
     },
     check(value) {
-      // A terms box left unticked may arrive as false, "false", or not at all: all fail.
+      // A terms box left unticked arrives as false or "false": both fail. (A rule for an attribute
+      // the request does not carry is not applied at all: see the Submit handler.)
       if (rule.mustBeTrue === true && value !== true && valueText(value).toLowerCase() !== 'true')
         return 'mustBeTrue'
       if (isEmpty(value)) return rule.required === true ? 'required' : undefined

@@ -19,12 +19,13 @@ export function compileCondition(condition: Condition): Test {
   const tests: Test[] = []
   const { emailDomain, clientAppId, attributes } = condition
   if (emailDomain !== undefined) {
-    // No sign-up e-mail (a federated identity without one): "in" does not hold, "notIn" does.
+    // No verified address (a Google sign-up, say): onMissing decides; by default a deny list
+    // ("in") lets it through and an allow list ("notIn") blocks it.
+    const missing = emailDomain.onMissing ?? (emailDomain.in !== undefined ? 'allow' : 'block')
     tests.push((facts) =>
-      inOrNotIn(
-        emailDomain,
-        (list) => facts.emailDomain !== undefined && domainMatches(facts.emailDomain, list),
-      ),
+      facts.emailDomain === undefined
+        ? missing === 'block'
+        : inOrNotIn(emailDomain, (list) => domainMatches(facts.emailDomain as string, list)),
     )
   }
   if (clientAppId !== undefined) {

@@ -19,6 +19,7 @@ export interface ReceivedAttribute {
 export interface SignUpFacts {
   attribute(name: string): ReceivedAttribute | undefined
   readonly attributes: readonly ReceivedAttribute[]
+  /** The verified sign-up address (an e-mail identity), never a typed attribute; see isVerifiedEmail. */
   readonly email: string | undefined
   readonly emailDomain: string | undefined
   readonly clientAppId: string | undefined
@@ -52,15 +53,9 @@ export function readSignUpFacts(info: UserSignUpInfo, context: AuthenticationCon
     attributes.push(received)
     byName.set(name.toLowerCase(), received)
   }
-  // The verified e-mail identity first (contract §5: identities include it when e-mail was
-  // used); a federated sign-up has none, so fall back to the collected 'email' attribute.
-  const identityEmail = info.identities.find(
-    (identity) => identity.signInType?.toLowerCase() === 'email',
-  )?.issuerAssignedId
-  const attributeEmail = byName.get('email')?.value
-  const email =
-    nonEmpty(identityEmail) ??
-    (typeof attributeEmail === 'string' ? nonEmpty(attributeEmail) : undefined)
+  // Only a verified address: an 'email' attribute is what the user typed (a Google sign-up could
+  // type ceo@contoso.com there), so it never stands in for one.
+  const email = nonEmpty(info.identities.find(isVerifiedEmail)?.issuerAssignedId)
   return {
     attribute: (name) => byName.get(name.toLowerCase()),
     attributes,
@@ -70,6 +65,19 @@ export function readSignUpFacts(info: UserSignUpInfo, context: AuthenticationCon
     locale: nonEmpty(context.client?.locale),
     market: nonEmpty(context.client?.market),
   }
+}
+
+type Identity = UserSignUpInfo['identities'][number]
+
+/**
+ * An identity whose issuerAssignedId is an address Entra verified: signInType "email" (the
+ * contract's examples) or "emailAddress" (Graph's spelling), and the shape captures of real
+ * local-account sign-ups show, signInType "federated" with issuer "mail". Case-insensitive.
+ */
+export function isVerifiedEmail(identity: Identity): boolean {
+  const type = identity.signInType?.toLowerCase()
+  if (type === 'email' || type === 'emailaddress') return true
+  return type === 'federated' && identity.issuer?.toLowerCase() === 'mail'
 }
 
 const nonEmpty = (value: string | null | undefined) =>

@@ -221,15 +221,17 @@ describe('OnAttributeCollectionStart', () => {
   })
 
   describe('block rules on a federated sign-up (no e-mail identity)', () => {
+    const contosoOnly = {
+      block: [
+        {
+          when: { emailDomain: { notIn: ['contoso.com'] } },
+          message: 'Use your Contoso e-mail address.',
+        },
+      ],
+    }
     const it$ = withConfig({
-      attributeCollectionStart: {
-        block: [
-          {
-            when: { emailDomain: { notIn: ['contoso.com'] } },
-            message: 'Use your Contoso e-mail address.',
-          },
-        ],
-      },
+      attributeCollectionStart: contosoOnly,
+      attributeCollectionSubmit: contosoOnly,
     })
     const federated = (event: Event) => {
       event.data.userSignUpInfo.identities = [
@@ -244,13 +246,96 @@ describe('OnAttributeCollectionStart', () => {
       })
     })
 
-    it("falls back to the collected 'email' attribute", async () => {
+    it("finding 4: a typed 'email' attribute is no verified domain: the allow list still blocks", async () => {
       const event = startEvent((e) => {
         federated(e)
-        setAttribute('email', 'kim@contoso.com')(e)
+        setAttribute('email', 'ceo@contoso.com')(e)
+      })
+      expect(await start(it$.endpoint, event)).toEqual({
+        '@odata.type': `${START}.showBlockPage`,
+        message: 'Use your Contoso e-mail address.',
+      })
+    })
+
+    it('finding 4: the verified address of a local account (federated, issuer "mail") counts', async () => {
+      const event = fixture('attribute-collection-submit-local-account')
+      event.data.userSignUpInfo.identities[0].issuerAssignedId = 'kim@contoso.com'
+      expect(await submit(it$.endpoint, event)).toEqual({
+        '@odata.type': `${SUBMIT}.continueWithDefaultBehavior`,
+      })
+      // The shipped fixture's address is not at contoso.com: blocked on Submit too.
+      expect(
+        await submit(it$.endpoint, fixture('attribute-collection-submit-local-account')),
+      ).toMatchObject({ '@odata.type': `${SUBMIT}.showBlockPage` })
+    })
+
+    it('finding 4: signInType "emailAddress" (the Graph spelling) is a verified address', async () => {
+      const event = startEvent((e) => {
+        e.data.userSignUpInfo.identities = [
+          {
+            signInType: 'emailAddress',
+            issuer: 'contoso.onmicrosoft.com',
+            issuerAssignedId: 'kim@contoso.com',
+          },
+        ]
       })
       expect(await start(it$.endpoint, event)).toEqual({
         '@odata.type': `${START}.continueWithDefaultBehavior`,
+      })
+    })
+
+    it('finding 4: a federated identity of another issuer is not an address, whatever it holds', async () => {
+      const event = startEvent((e) => {
+        e.data.userSignUpInfo.identities = [
+          { signInType: 'federated', issuer: 'google.com', issuerAssignedId: 'kim@contoso.com' },
+        ]
+      })
+      expect(await start(it$.endpoint, event)).toMatchObject({
+        '@odata.type': `${START}.showBlockPage`,
+      })
+    })
+  })
+
+  describe('finding 4: onMissing decides what "no verified domain" means', () => {
+    const it$ = withConfig({
+      attributeCollectionStart: {
+        block: [
+          {
+            when: { emailDomain: { in: ['mailinator.com'], onMissing: 'block' } },
+            message: 'Sign up with an e-mail address.',
+          },
+        ],
+      },
+      attributeCollectionSubmit: {
+        block: [
+          {
+            when: { emailDomain: { notIn: ['contoso.com'], onMissing: 'allow' } },
+            message: 'Use your Contoso e-mail address.',
+          },
+        ],
+      },
+    })
+    const federated = (event: Event) => {
+      event.data.userSignUpInfo.identities = [
+        { signInType: 'federated', issuer: 'google.com', issuerAssignedId: '1234567890' },
+      ]
+    }
+
+    it('a deny list with onMissing "block" blocks a sign-up without a verified address', async () => {
+      expect(await start(it$.endpoint, startEvent(federated))).toMatchObject({
+        '@odata.type': `${START}.showBlockPage`,
+      })
+      expect(await start(it$.endpoint, startEvent())).toEqual({
+        '@odata.type': `${START}.continueWithDefaultBehavior`,
+      })
+    })
+
+    it('an allow list with onMissing "allow" lets it through, and still blocks other domains', async () => {
+      expect(await submit(it$.endpoint, submitEvent(federated))).toEqual({
+        '@odata.type': `${SUBMIT}.continueWithDefaultBehavior`,
+      })
+      expect(await submit(it$.endpoint, submitEvent())).toMatchObject({
+        '@odata.type': `${SUBMIT}.showBlockPage`,
       })
     })
   })
@@ -328,6 +413,7 @@ describe('OnAttributeCollectionSubmit', () => {
         setAttribute(`${EXT}_workEmail`, 'kim@contoso.com.evil.example')(e)
         setAttribute(`${EXT}_altEmail`, 'kim@mailinator.com')(e)
         setAttribute('country', 'dk')(e)
+        setAttribute('postalCode', '')(e) // on the page, left empty
       })
       const action = await submit(it$.endpoint, event)
       expect(action).toEqual({
@@ -382,10 +468,23 @@ describe('OnAttributeCollectionSubmit', () => {
       expect(tooLong.attributeErrors).toEqual({ givenName: 'Use at most 5 characters.' })
     })
 
-    it('fails a terms box that is unticked, missing, or the string "false"', async () => {
+    it('finding 10: rules for attributes this user flow does not collect are not applied', async () => {
+      // One extension serves several user flows: this one collects neither the name nor terms.
+      const action = await submit(
+        it$.endpoint,
+        submitEvent((e) => {
+          valid(e)
+          removeAttribute('givenName')(e)
+          removeAttribute(`${EXT}_terms`)(e)
+        }),
+      )
+      expect(action['@odata.type']).not.toBe(`${SUBMIT}.showValidationError`)
+      expect(action).not.toHaveProperty('attributeErrors')
+    })
+
+    it('fails a terms box that is unticked or the string "false"', async () => {
       for (const edit of [
         setAttribute(`${EXT}_terms`, false, 'booleanDirectoryAttributeValue'),
-        removeAttribute(`${EXT}_terms`),
         setAttribute(`${EXT}_terms`, 'false'),
       ]) {
         const action = await submit(
@@ -508,7 +607,7 @@ describe('OnAttributeCollectionSubmit', () => {
     })
 
     it('shows field errors when no block rule holds', async () => {
-      const action = await submit(it$.endpoint, submitEvent())
+      const action = await submit(it$.endpoint, submitEvent(setAttribute('country', ' ')))
       expect(action).toEqual({
         '@odata.type': `${SUBMIT}.showValidationError`,
         message: 'Please correct the highlighted fields.',

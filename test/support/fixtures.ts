@@ -7,6 +7,7 @@ export type FixtureName =
   | 'attribute-collection-start'
   | 'attribute-collection-submit'
   | 'attribute-collection-submit-invalid'
+  | 'attribute-collection-submit-local-account'
   | 'otp-send'
 
 export const FIXTURE_ROUTES: Record<FixtureName, string> = {
@@ -15,6 +16,7 @@ export const FIXTURE_ROUTES: Record<FixtureName, string> = {
   'attribute-collection-start': 'onAttributeCollectionStart',
   'attribute-collection-submit': 'onAttributeCollectionSubmit',
   'attribute-collection-submit-invalid': 'onAttributeCollectionSubmit',
+  'attribute-collection-submit-local-account': 'onAttributeCollectionSubmit',
   'otp-send': 'onOtpSend',
 }
 

@@ -81,11 +81,15 @@ export function createAttributeCollectionSubmitHandler(
     }
 
     // 3. Attribute rules: every failure at once, keyed by the name as received (contract §5).
+    // A rule applies only to an attribute the request carries: one extension serves several user
+    // flows, and an error naming a field that is not on the page would block the sign-up for good.
     const errors: Record<string, string> = {}
     for (const rule of rules) {
-      const failed = rule.check(read(rule.name))
+      const attribute = facts.attribute(rule.name)
+      if (attribute === undefined) continue
+      const failed = rule.check(values.get(attribute.name))
       if (failed === undefined) continue
-      errors[facts.attribute(rule.name)?.name ?? rule.name] = rule.errorText(failed, locale)
+      errors[attribute.name] = rule.errorText(failed, locale)
     }
     const failedNames = Object.keys(errors)
     if (failedNames.length > 0) {
