@@ -94,7 +94,20 @@ export const OutboundAttributesSchema = z
   .record(z.string().regex(ATTRIBUTE_NAME_PATTERN), OutboundAttributeValueSchema)
   .refine((attributes) => Object.keys(attributes).length <= MAX_ATTRIBUTES)
 
+/**
+ * The longest texts our answers may carry. EXTENSION_CONFIG's texts are bounded by these same
+ * numbers, so a configuration that loads cannot produce an answer the response schema refuses.
+ */
+export const ANSWER_TEXT_MAX = {
+  /** showBlockPage.title */
+  title: 256,
+  /** showBlockPage.message and showValidationError.message */
+  message: 1024,
+  /** one showValidationError.attributeErrors entry */
+  attributeError: 1024,
+} as const
+
 export const BlockPageFields = {
-  title: z.string().min(1).max(256).optional(), // contract §5: optional
-  message: z.string().min(1).max(1024),
+  title: z.string().min(1).max(ANSWER_TEXT_MAX.title).optional(), // contract §5: optional
+  message: z.string().min(1).max(ANSWER_TEXT_MAX.message),
 }

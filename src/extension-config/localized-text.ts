@@ -5,7 +5,6 @@
 // hold the default locale (the config schema checks), so a text always resolves.
 import * as z from 'zod'
 
-export const MAX_TEXT_LENGTH = 1024
 const LOCALE_TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/
 
 /** Tags are compared lower-case with "-" ("en_US" and "en-us" are the same tag). */
@@ -17,16 +16,23 @@ export const LocaleSchema = z
   .transform(normaliseLocale)
   .pipe(z.string().regex(LOCALE_TAG, 'must be a language tag such as "en" or "sv-se"'))
 
-export const LocalizedTextSchema = z
-  .union([
-    z.string().min(1).max(MAX_TEXT_LENGTH),
-    z
-      .record(LocaleSchema, z.string().min(1).max(MAX_TEXT_LENGTH))
-      .refine((texts) => Object.keys(texts).length >= 1, 'give at least one language')
-      .refine((texts) => Object.keys(texts).length <= 50, 'at most 50 languages'),
-  ])
-  .describe('A text, or texts by language tag ("en", "sv-se"); maps must include defaultLocale.')
-export type LocalizedText = z.infer<typeof LocalizedTextSchema>
+/**
+ * A text of at most `maxLength` characters, in every language. Callers pass the limit of the
+ * answer field the text ends up in (ANSWER_TEXT_MAX in src/events/attribute-collection.ts).
+ */
+export function localizedText(maxLength: number) {
+  return z
+    .union([
+      z.string().min(1).max(maxLength),
+      z
+        .record(LocaleSchema, z.string().min(1).max(maxLength))
+        .refine((texts) => Object.keys(texts).length >= 1, 'give at least one language')
+        .refine((texts) => Object.keys(texts).length <= 50, 'at most 50 languages'),
+    ])
+    .describe('A text, or texts by language tag ("en", "sv-se"); maps must include defaultLocale.')
+}
+
+export type LocalizedText = z.infer<ReturnType<typeof localizedText>>
 
 /** Picks a text for a request's locale. */
 export type TextForLocale = (locale: string | null | undefined) => string

@@ -4,10 +4,14 @@
 // escape hatch is their own HTTP API (remoteValidation), not a script in this file.
 import * as z from 'zod'
 import { isSecureUrl } from '../secure-url.js'
-import { ATTRIBUTE_NAME_PATTERN, MAX_ATTRIBUTES } from '../events/attribute-collection.js'
+import {
+  ANSWER_TEXT_MAX,
+  ATTRIBUTE_NAME_PATTERN,
+  MAX_ATTRIBUTES,
+} from '../events/attribute-collection.js'
 import { GUID_PATTERN } from '../events/common.js'
 import { patternProblem } from '../sign-up/safe-pattern.js'
-import { LocalizedTextSchema } from './localized-text.js'
+import { localizedText } from './localized-text.js'
 
 const AttributeNameSchema = z
   .string()
@@ -86,10 +90,15 @@ export const ConditionSchema = z
   .describe('Every condition given must hold; no condition at all always holds.')
 export type Condition = z.infer<typeof ConditionSchema>
 
+// Each text is bounded by the answer field it is sent in (ANSWER_TEXT_MAX).
+const TitleText = localizedText(ANSWER_TEXT_MAX.title)
+const MessageText = localizedText(ANSWER_TEXT_MAX.message)
+const AttributeErrorText = localizedText(ANSWER_TEXT_MAX.attributeError)
+
 const BlockRuleSchema = z.strictObject({
   when: ConditionSchema.default({}),
-  title: LocalizedTextSchema.optional(),
-  message: LocalizedTextSchema,
+  title: TitleText.optional(),
+  message: MessageText,
 })
 export type BlockRule = z.infer<typeof BlockRuleSchema>
 const BlockRulesSchema = z
@@ -181,9 +190,9 @@ const AttributeRuleSchema = z
       .describe(
         'Applied before the checks; a changed value is sent back with modifyAttributeValues.',
       ),
-    message: LocalizedTextSchema.optional().describe('The error shown for any failed check.'),
+    message: AttributeErrorText.optional().describe('The error shown for any failed check.'),
     messages: z
-      .partialRecord(z.enum(CHECKS), LocalizedTextSchema)
+      .partialRecord(z.enum(CHECKS), AttributeErrorText)
       .optional()
       .describe('Errors by check, overriding "message".'),
   })
@@ -236,8 +245,8 @@ const FailurePolicySchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('continue') }),
   z.strictObject({
     action: z.literal('showBlockPage'),
-    title: LocalizedTextSchema.optional(),
-    message: LocalizedTextSchema,
+    title: TitleText.optional(),
+    message: MessageText,
   }),
 ])
 export type FailurePolicy = z.infer<typeof FailurePolicySchema>
@@ -265,7 +274,7 @@ export const AttributeCollectionSubmitConfigSchema = z.strictObject({
     .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
     .default({})
     .describe('Rules by attribute name, exactly as Entra sends it.'),
-  validationMessage: LocalizedTextSchema.optional().describe(
+  validationMessage: MessageText.optional().describe(
     'The message above the highlighted fields (default: "Please correct the highlighted fields.").',
   ),
   remoteValidation: RemoteValidationSchema.optional(),

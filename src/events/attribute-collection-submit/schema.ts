@@ -2,6 +2,7 @@
 // A validation problem is a 200 with showValidationError, never an HTTP error (contract §9.4).
 import * as z from 'zod'
 import {
+  ANSWER_TEXT_MAX,
   ATTRIBUTE_NAME_PATTERN,
   BlockPageFields,
   MAX_ATTRIBUTES,
@@ -34,7 +35,10 @@ export const AttributeCollectionSubmitEventSchema = eventSchema(
 export type AttributeCollectionSubmitEvent = z.infer<typeof AttributeCollectionSubmitEventSchema>
 
 const AttributeErrorsSchema = z
-  .record(z.string().regex(ATTRIBUTE_NAME_PATTERN), z.string().min(1).max(1024))
+  .record(
+    z.string().regex(ATTRIBUTE_NAME_PATTERN),
+    z.string().min(1).max(ANSWER_TEXT_MAX.attributeError),
+  )
   .refine((errors) => Object.keys(errors).length <= MAX_ATTRIBUTES)
 
 export const AttributeCollectionSubmitResponseSchema = responseSchema(
@@ -43,7 +47,7 @@ export const AttributeCollectionSubmitResponseSchema = responseSchema(
     actionSchema(SUBMIT_CONTINUE, {}),
     actionSchema(SUBMIT_MODIFY_ATTRIBUTE_VALUES, { attributes: OutboundAttributesSchema }),
     actionSchema(SUBMIT_SHOW_VALIDATION_ERROR, {
-      message: z.string().min(1).max(1024),
+      message: z.string().min(1).max(ANSWER_TEXT_MAX.message),
       attributeErrors: AttributeErrorsSchema, // an object map keyed by the attribute's name
     }),
     actionSchema(SUBMIT_SHOW_BLOCK_PAGE, BlockPageFields),
