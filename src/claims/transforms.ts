@@ -3,6 +3,16 @@
 // dropped, and an empty result counts as absent (the claim's default, or no claim).
 import * as z from 'zod'
 
+/** Bounds the config file and the per-call lookup; a tenant's role groups fit many times over. */
+export const MAX_MAP_ENTRIES = 500
+
+const MapSchema = z
+  .record(z.string().min(1).max(256), z.string().min(1).max(256)) // zod drops a "__proto__" key
+  .refine((map) => Object.keys(map).length <= MAX_MAP_ENTRIES, `at most ${MAX_MAP_ENTRIES} entries`)
+  .describe(
+    'Replaces each value found in the map by its entry and drops every other value (exact, case-sensitive match). Map group object IDs to role names ({ "<group object id>": "Admin" }), never group display names: names are not unique and by default any user can create a group, so whoever creates "app-Admins" would get its role.',
+  )
+
 export const TransformSchema = z.union([
   z.enum(['toString', 'lowercase', 'uppercase', 'first', 'last', 'unique']),
   z.strictObject({ join: z.string().max(16) }),
@@ -11,6 +21,7 @@ export const TransformSchema = z.union([
   z.strictObject({ filterPrefix: z.string().min(1).max(256) }),
   z.strictObject({ removePrefix: z.string().min(1).max(256) }),
   z.strictObject({ pick: z.number().int().min(-1000).max(1000) }),
+  z.strictObject({ map: MapSchema }),
 ])
 export type Transform = z.infer<typeof TransformSchema>
 
@@ -76,6 +87,16 @@ function compileTransform(transform: Transform): (value: Value) => Value {
     const prefix = transform.removePrefix
     return (value) =>
       mapStrings(value, (text) => (text.startsWith(prefix) ? text.slice(prefix.length) : text))
+  }
+  if ('map' in transform) {
+    // A Map, not the parsed object: a value such as "constructor" must not find Object's own.
+    const entries = new Map(Object.entries(transform.map))
+    const lookup = (item: Value): Value => {
+      const text = scalarText(item)
+      return typeof text === 'string' ? entries.get(text) : undefined
+    }
+    return (value) =>
+      Array.isArray(value) ? value.map(lookup).filter((item) => item !== undefined) : lookup(value)
   }
   const index = transform.pick
   return (value) => {

@@ -55,7 +55,7 @@ const ClaimRuleSchema = z
       .max(10)
       .optional()
       .describe(
-        'With "source": applied in order (toString, lowercase, join, split, prefix, filterPrefix, removePrefix, pick, first, last, unique).',
+        'With "source": applied in order (toString, lowercase, join, split, prefix, filterPrefix, removePrefix, pick, first, last, unique, map). For roles from groups, map group object IDs ({ "map": { "<group object id>": "Admin" } }), never display names: group names are not unique and by default users can create groups.',
       ),
     default: ClaimValueSchema.optional().describe(
       'With "from" or "source": the value when there is none (else the claim is left out).',

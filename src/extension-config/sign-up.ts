@@ -252,7 +252,13 @@ const FailurePolicySchema = z.discriminatedUnion('action', [
 export type FailurePolicy = z.infer<typeof FailurePolicySchema>
 
 export const RemoteValidationSchema = z.strictObject({
-  url: z.string().refine(isSecureUrl, 'must be an https URL (http only for loopback hosts)'),
+  url: z
+    .string()
+    .refine(isSecureUrl, 'must be an https URL (http only for loopback hosts)')
+    .refine(
+      (url) => !/[{}]/.test(url),
+      'takes no placeholders such as {user.id}: it is called exactly as written',
+    ),
   timeoutMs: z
     .number()
     .int()

@@ -96,14 +96,39 @@ const TemplateSchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
   })
 
+/**
+ * Whether a placeholder sits before the path (scheme, user, host, port) or in the fragment: there
+ * a request value would choose where the request, and its API key or token, goes.
+ */
+function placeholderOutsidePathOrQuery(url: string): boolean {
+  const scheme = url.indexOf('://')
+  const authorityEnd = scheme === -1 ? -1 : url.slice(scheme + 3).search(/[/?#]/)
+  const pathStart = authorityEnd === -1 ? url.length : scheme + 3 + authorityEnd
+  const fragment = url.indexOf('#')
+  for (const match of url.matchAll(PLACEHOLDER))
+    if (match.index < pathStart || (fragment !== -1 && match.index > fragment)) return true
+  return false
+}
+
 const HttpSourceSchema = z
   .strictObject({
     type: z.literal('http'),
     method: z.enum(['GET', 'POST']).default('GET'),
-    url: TemplateSchema.refine(
-      (url) => isSecureUrl(url.replaceAll(PLACEHOLDER, 'x')),
-      'must be an https URL (http only for loopback hosts)',
-    ).describe('Placeholders such as {user.id} are replaced with URL-encoded request values.'),
+    url: TemplateSchema.superRefine((url, ctx) => {
+      if (placeholderOutsidePathOrQuery(url))
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'placeholders are allowed only in the path and query, not in the scheme, user, host or port',
+        })
+      else if (!isSecureUrl(url.replaceAll(PLACEHOLDER, 'x')))
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be an https URL (http only for loopback hosts)',
+        })
+    }).describe(
+      'Placeholders such as {user.id} are replaced with URL-encoded request values, in the path and the query only. A value that is "." or "..", or holds "/" or "\\", cannot fill a path segment: the source fails instead.',
+    ),
     body: z
       .record(z.string().max(128), TemplateSchema)
       .optional()

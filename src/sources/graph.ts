@@ -18,6 +18,7 @@ import type { AccessTokenSource } from '../outbound/access-token.js'
 import { abortAfter } from '../outbound/abort-after.js'
 import { OutboundError, readLimited } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
+import { encodePathSegment } from './request-values.js'
 
 const MAX_ANSWER_BYTES = 1_048_576
 const MAX_RETRIES = 2
@@ -162,11 +163,12 @@ export function createGraphSource(
   graph: GraphConnection,
 ): DataSource {
   const select = config.select?.join(',')
+  /** The user's id as one path segment: "." or ".." would pick another Graph path. */
   const keyFor = (event: TokenIssuanceStartEvent) => {
     const id = event.data.authenticationContext.user.id
     return id === undefined || id === null || id === ''
       ? new SourceError('the request has no user.id')
-      : id
+      : encodePathSegment(id, 'user.id')
   }
 
   async function get(path: string, budget: RequestBudget): Promise<GraphObject> {
@@ -209,7 +211,7 @@ export function createGraphSource(
       const id = keyFor(event)
       if (id instanceof SourceError) throw id
       const budget = new RequestBudget(signal, performance.now() + timeoutMs)
-      const user = `/users/${encodeURIComponent(id)}`
+      const user = `/users/${id}`
       try {
         switch (config.query) {
           case 'user':

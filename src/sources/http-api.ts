@@ -1,11 +1,12 @@
 // A claims source backed by the customer's own HTTPS JSON API: GET or POST to a configured URL
-// with request values filled in (URL-encoded in the URL), a static header from a secret setting
+// with request values filled in (URL-encoded in the URL, never choosing its host nor leaving their
+// path segment: request-values.ts), a static header from a secret setting
 // or a managed-identity token, no redirects, an answer of at most 256 KiB that must be JSON.
 import type { HttpSourceConfig } from '../extension-config/sources.js'
 import type { AccessTokenSource } from '../outbound/access-token.js'
 import { fetchJson, OutboundError } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
-import { compileTemplate } from './request-values.js'
+import { asIs, compileTemplate, compileUrlTemplate } from './request-values.js'
 
 const MAX_ANSWER_BYTES = 262_144
 
@@ -19,9 +20,9 @@ export function createHttpSource(
   config: HttpSourceConfig,
   auth: HttpSourceAuth,
 ): DataSource {
-  const fillUrl = compileTemplate(config.url, encodeURIComponent)
+  const fillUrl = compileUrlTemplate(config.url)
   const bodyFields = Object.entries(config.body ?? {}).map(
-    ([key, template]) => [key, compileTemplate(template, (raw) => raw)] as const,
+    ([key, template]) => [key, compileTemplate(template, asIs)] as const,
   )
   const render = (event: Parameters<DataSource['keyFor']>[0]) => {
     const url = fillUrl(event)

@@ -1,7 +1,13 @@
 // The path syntax and the transforms that turn a source's answer into a claim value.
 import { describe, expect, it } from 'vitest'
 import { compilePath, pathProblem } from '../../src/claims/path.js'
-import { compileTransforms, toClaimValue, type Transform } from '../../src/claims/transforms.js'
+import {
+  compileTransforms,
+  MAX_MAP_ENTRIES,
+  toClaimValue,
+  TransformSchema,
+  type Transform,
+} from '../../src/claims/transforms.js'
 
 const answer = {
   department: 'Sales',
@@ -73,5 +79,42 @@ describe('transforms', () => {
     expect(apply(null, [])).toBeUndefined()
     expect(apply('', [])).toBeUndefined()
     expect(apply([{ a: 1 }, 'x', 2, ''], [])).toEqual(['x', '2'])
+  })
+})
+
+describe('the map transform (finding 3: roles from group object IDs, not names)', () => {
+  const ADMINS = '4e1b7c2a-5d3f-4a6b-8c9d-0e1f2a3b4c06'
+  const READERS = '4e1b7c2a-5d3f-4a6b-8c9d-0e1f2a3b4c01'
+  const roles = { map: { [ADMINS]: 'Admin', [READERS]: 'Reader' } }
+  const apply = (value: unknown, transforms: Transform[]) =>
+    toClaimValue(compileTransforms(transforms)(value))
+
+  it('finding 3: replaces mapped values and drops every other one, in order', () => {
+    expect(apply([READERS, 'g-unknown', ADMINS], [roles])).toEqual(['Reader', 'Admin'])
+    expect(apply(ADMINS, [roles])).toBe('Admin')
+    expect(apply('g-unknown', [roles])).toBeUndefined()
+    expect(apply([ADMINS, ADMINS], [roles, 'unique'])).toEqual(['Admin'])
+  })
+
+  it('finding 3: matches exactly: a name, another case or a prototype key maps to nothing', () => {
+    expect(apply(['app-Admins', 'Admin', ADMINS.toUpperCase()], [roles])).toBeUndefined()
+    expect(apply(['constructor', 'toString', '__proto__'], [roles])).toBeUndefined()
+    expect(apply([{ id: ADMINS }, null], [roles])).toBeUndefined()
+    expect(apply([4711], [{ map: { '4711': 'Legacy' } }])).toEqual(['Legacy'])
+  })
+
+  it('finding 3: is bounded and validated in config', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_MAP_ENTRIES + 1 }, (_, i) => [`g-${i}`, 'Reader']),
+    )
+    const problems = (transform: unknown) =>
+      TransformSchema.safeParse(transform).error?.issues.map((issue) => issue.message) ?? []
+    expect(problems({ map: many })).toContain(`at most ${MAX_MAP_ENTRIES} entries`)
+    expect(problems({ map: { [READERS]: '' } })).not.toEqual([])
+    expect(problems({ map: { '': 'Reader' } })).not.toEqual([])
+    // A "__proto__" key is dropped by zod: it neither pollutes anything nor maps anything.
+    const proto = TransformSchema.parse({ map: JSON.parse('{"__proto__": "Admin"}') })
+    expect(apply(['__proto__', ADMINS], [proto])).toBeUndefined()
+    expect(problems(roles)).toEqual([])
   })
 })

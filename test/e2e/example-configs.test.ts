@@ -29,14 +29,22 @@ import {
   type TestResponse,
 } from '../support/endpoint.js'
 import { fixture, fixturePath } from '../support/fixtures.js'
-import { startGraph, type GraphStandIn } from '../support/graph-server.js'
+import { group, startGraph, type GraphStandIn } from '../support/graph-server.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const example = (name: string) => `${ROOT}config/examples/${name}.json`
 const STRANGER_ID = 'c0ffee00-1234-4abc-8def-0123456789ab' // in no directory, no cache
-const GROUP_NAMES = ['app-Readers', 'Sales EMEA', 'app-Approvers', 'All staff', 'app-Admins']
+/** What graph-groups.json maps the demo user's groups to, by object ID, in Graph's order. */
+const APP_ROLES = ['Reader', 'Approver', 'Admin']
+/** A user who created groups named like the demo's role groups (and like a role). */
+const MALLORY_ID = 'badc0ffe-0000-4000-8000-00000000a11e'
+const MALLORY_GROUPS = [
+  group('7a1e0000-0000-4000-8000-000000000001', 'app-Admins'),
+  group('7a1e0000-0000-4000-8000-000000000002', 'Admin'),
+  group('7a1e0000-0000-4000-8000-000000000003', 'app-Readers'),
+]
 
 let issuer: TestIssuer
 let tokens: TokenEndpointStandIn
@@ -48,6 +56,7 @@ beforeAll(async () => {
   tokens = await startTokenEndpoint()
   graph = await startGraph({ tokens })
   seedDemoDirectory(graph)
+  graph.addUser({ id: MALLORY_ID }, { transitiveMemberOf: MALLORY_GROUPS })
   employees = await startEmployeeApi()
 })
 afterAll(async () => {
@@ -123,22 +132,30 @@ describe('config/examples/graph-groups.json', () => {
   const TTL_MS = 300_000
   const STALE_MS = 3_600_000
 
-  it('gives the group names, and the app-… groups as lower-case roles without the prefix', async () => {
+  it('finding 3: maps the groups to app roles by object ID, not by display name', async () => {
     const claims = claimsOf(await post(it$.endpoint))
-    expect(claims).toEqual({
-      groupNames: GROUP_NAMES, // groups only: the directory role is left out
-      appRoles: ['readers', 'approvers', 'admins'],
-    })
+    // The groups the map names; "Sales EMEA", "All staff" and the directory role give nothing.
+    expect(claims).toEqual({ appRoles: APP_ROLES })
     const calls = graph.requests.filter((r) => r.path.startsWith('/v1.0/users/'))
     expect(calls.map((r) => r.path)).toEqual([`/v1.0/users/${DEMO_USER_ID}/transitiveMemberOf`])
-    expect(calls[0]?.query.get('$select')).toBe('displayName')
+    expect(calls[0]?.query.get('$select')).toBe('id')
     expect(calls[0]?.query.get('$top')).toBe('200')
+  })
+
+  it('finding 3: a group named like a role but with another ID gets no role', async () => {
+    const claims = claimsOf(
+      await post(it$.endpoint, (event) => {
+        event.data.authenticationContext.user.id = MALLORY_ID
+      }),
+    )
+    expect(claims).toEqual({ appRoles: [] })
+    expect(graph.hits(`/v1.0/users/${MALLORY_ID}/transitiveMemberOf`)).toBe(1)
   })
 
   it('answers again from its cache within ttlSeconds, without asking Graph', async () => {
     it$.endpoint.clockOffsetMs = TTL_MS - 1000
     const claims = claimsOf(await post(it$.endpoint))
-    expect(claims.groupNames).toEqual(GROUP_NAMES)
+    expect(claims.appRoles).toEqual(APP_ROLES)
     expect(graph.hits()).toBe(0)
   })
 
@@ -158,10 +175,7 @@ describe('config/examples/graph-groups.json', () => {
     it$.endpoint.clockOffsetMs = TTL_MS + STALE_MS - 60_000
     graph.fault(graphDown)
     const claims = claimsOf(await post(it$.endpoint))
-    expect(claims).toEqual({
-      groupNames: GROUP_NAMES,
-      appRoles: ['readers', 'approvers', 'admins'],
-    })
+    expect(claims).toEqual({ appRoles: APP_ROLES })
     expect(graph.hits()).toBeGreaterThan(0) // asked, failed, then fell back
     expect(logsOf(it$.endpoint, 'source_stale').at(-1)).toMatchObject({ source: 'groups' })
   })
@@ -459,8 +473,7 @@ describe('npm run stand-ins (test/support/serve-stand-ins.ts)', () => {
     const replay = run('src/cli/replay.ts', [fixturePath('token-issuance-start'), '--url', url], {})
     expect(await exitCode(replay), replay.stdout + replay.stderr).toBe(0)
     expect(replay.stdout).toContain('HTTP 200')
-    for (const name of GROUP_NAMES) expect(replay.stdout).toContain(`"${name}"`)
-    expect(replay.stdout).toContain('"readers"')
+    for (const role of APP_ROLES) expect(replay.stdout).toContain(`"${role}"`)
     // OnOtpSend: the replayed fixture becomes exactly one e-mail at the stand-in SMTP server.
     const otp = run('src/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
     expect(await exitCode(otp), otp.stdout + otp.stderr).toBe(0)

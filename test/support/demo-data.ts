@@ -18,7 +18,8 @@ export const DEMO_MANAGER_ID = '0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f'
 /** The directory extension config/examples/static-and-graph.json selects. */
 export const COST_CENTER_EXTENSION = 'extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_costCenter'
 
-/** The user's transitive memberships, in Graph's order: groups, and one directory role. */
+/** The user's transitive memberships, in Graph's order: groups, and one directory role. The
+ * app-… groups' object IDs are the ones config/examples/graph-groups.json maps to app roles. */
 export const DEMO_MEMBERSHIPS: readonly DirectoryObject[] = [
   group('4e1b7c2a-5d3f-4a6b-8c9d-0e1f2a3b4c01', 'app-Readers'),
   group('4e1b7c2a-5d3f-4a6b-8c9d-0e1f2a3b4c02', 'Sales EMEA'),
