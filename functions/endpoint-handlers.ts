@@ -53,7 +53,9 @@ export function eventHandler(endpoint: Endpoint, route: EventRoute) {
 }
 
 export function healthHandler(endpoint: Endpoint) {
-  return function handleHealth(): Promise<HttpResponseInit> {
-    return Promise.resolve(toResponse(endpoint.health()))
+  return async function handleHealth(request: HttpRequest): Promise<HttpResponseInit> {
+    return toResponse(
+      await endpoint.health({ authorization: request.headers.get('authorization') }),
+    )
   }
 }

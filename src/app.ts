@@ -17,6 +17,7 @@ import { createRateLimiter } from './mail/rate-limit.js'
 import { createRecipientKeys } from './mail/recipient-key.js'
 import type { EventHandlers } from './events/routes.js'
 import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
+import { createDeadlineClock } from './deadline.js'
 import { createRequestHandler, type HandleRequest } from './http/handle-request.js'
 import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
@@ -34,10 +35,21 @@ import { createGraphTokenSource } from './sources/graph-credential.js'
 import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
 import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
 
+/** What the health route needs of its request. */
+export interface HealthCall {
+  /** The Authorization header: a valid Entra token (as on the event routes) sees the details. */
+  readonly authorization: string | null
+}
+
 export interface Endpoint {
   readonly handle: HandleRequest
-  /** 200 once the configuration is valid and signing keys were fetched; 503 with the reason before. */
-  health(): Reply
+  /**
+   * 200 `{"status":"ok"}` once the configuration is valid and signing keys were fetched, 503
+   * `{"status":"unavailable"}` before. Anonymous callers get only that: the tenant's issuers and
+   * the last key-fetch error go to the log, and to a caller with a valid Entra token (or to
+   * anyone, with `openHealthDetails`: the local host in dev mode).
+   */
+  health(call?: HealthCall): Promise<Reply>
   /** Settles when every issuer's first key fetch has finished, whatever its outcome. */
   readonly warmedUp: Promise<void>
 }
@@ -47,6 +59,8 @@ export interface EndpointOptions {
   readonly now?: () => number
   /** OpenTelemetry spans and metrics (default: none). */
   readonly telemetry?: Telemetry
+  /** Health details for every caller: only for a host on loopback in dev mode. */
+  readonly openHealthDetails?: boolean
 }
 
 export function createEndpoint(config: Config, options: EndpointOptions): Endpoint {
@@ -95,23 +109,43 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
   })
 
+  // The health route checks a token as the event routes do, under the same budget.
+  const healthDeadlines = createDeadlineClock()
+  const isEntraCaller = async (authorization: string | null): Promise<boolean> => {
+    if (authorization === null) return false
+    const deadline = healthDeadlines.start(config.requestBudgetMs)
+    try {
+      await verifier.verify(authorization, deadline)
+      return true
+    } catch {
+      return false
+    } finally {
+      deadline.finish(true)
+    }
+  }
+  let loggedReason: string | undefined
+
   return {
     handle,
     warmedUp: Promise.all([keys.warmUp(), ...warm]).then(() => undefined),
-    health() {
+    async health(call) {
       const issuers = keys.status()
       const ready = issuers.some((issuer) => issuer.keys > 0)
-      const body = ready
-        ? {
-            status: 'ok',
-            issuers: issuers.map(({ issuer, keys: count }) => ({ issuer, keys: count })),
-          }
-        : {
-            status: 'unavailable',
-            reason:
-              issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
-              'signing keys have not been fetched yet',
-          }
+      const reason = ready
+        ? undefined
+        : (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
+          'signing keys have not been fetched yet')
+      if (reason !== loggedReason && reason !== undefined)
+        options.log.warn('health_unavailable', { reason })
+      loggedReason = reason
+      const detailed =
+        options.openHealthDetails === true || (await isEntraCaller(call?.authorization ?? null))
+      const status = ready ? 'ok' : 'unavailable'
+      const body = !detailed
+        ? { status }
+        : ready
+          ? { status, issuers: issuers.map(({ issuer, keys: count }) => ({ issuer, keys: count })) }
+          : { status, reason }
       return { status: ready ? 200 : 503, headers: JSON_HEADERS, body: JSON.stringify(body) }
     },
   }
@@ -245,10 +279,12 @@ export function createMisconfiguredEndpoint(log: Logger): Endpoint {
   return {
     handle: () => Promise.resolve(errorReply(error, log)),
     warmedUp: Promise.resolve(),
-    health: () => ({
-      status: 503,
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ status: 'unavailable', reason: 'configuration is invalid' }),
-    }),
+    // The problems were logged when the configuration was read; the route says no more.
+    health: () =>
+      Promise.resolve({
+        status: 503,
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ status: 'unavailable' }),
+      }),
   }
 }

@@ -127,6 +127,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     log,
     telemetry,
     ...(options.now ? { now: options.now } : {}),
+    // Dev mode listens on loopback only (startDevMode refuses another host): details for all.
+    openHealthDetails: devIssuer !== undefined,
   })
   await endpoint.warmedUp
 
@@ -195,7 +197,8 @@ async function route(
   if (path === '/api/health') {
     if (req.method !== 'GET')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only GET is allowed', { allow: 'GET' })
-    return endpoint.health()
+    const authorization = req.headers.authorization
+    return endpoint.health({ authorization: authorization ?? null })
   }
   if (path === '/api/dev/token' && devIssuer !== undefined) {
     if (req.method !== 'POST')

@@ -50,7 +50,8 @@ describe('functions/ adapter', () => {
       data: { actions: [{ claims: { apiVersion: '1.0.0' } }] },
     })
     expect(lines.some((line) => line.includes('"event":"auth_event"'))).toBe(true)
-    expect((await healthHandler(endpoint)()).status).toBe(200)
+    const health = new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/health' })
+    expect((await healthHandler(endpoint)(health)).status).toBe(200)
   })
 
   it('answers 401 with the Bearer challenge and 405 through the same pipeline', async () => {
@@ -88,12 +89,11 @@ describe('functions/ adapter', () => {
       logs.filter((l) => l.event === 'configuration_invalid').map((l) => l.fields.problem),
     ).toEqual(['ENTRA_TENANT_ID: must be a GUID', 'ENTRA_AUDIENCE: is required'])
     expect(JSON.stringify(logs)).not.toContain(secret)
-    const health = await healthHandler(endpoint)()
+    const health = await healthHandler(endpoint)(
+      new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/health' }),
+    )
     expect(health.status).toBe(503)
-    expect(JSON.parse(health.body as string)).toEqual({
-      status: 'unavailable',
-      reason: 'configuration is invalid',
-    })
+    expect(JSON.parse(health.body as string)).toEqual({ status: 'unavailable' })
   })
 
   it('registers its functions at import without throwing, even with no configuration', async () => {
