@@ -1,11 +1,24 @@
 // The Azure Functions adapter, driven with the library's own test constructors (HttpRequest,
 // InvocationContext) against a real loopback issuer: the same answers as the local host.
 import { HttpRequest, InvocationContext } from '@azure/functions'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventHandler, healthHandler, startEndpoint } from '../../functions/endpoint-handlers.js'
 import { capturingLogger, type LogLine } from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
-import { EXTENSION_APP_ID, startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
+import { EVENT_ROUTE_NAMES } from '../../src/events/routes.js'
+import {
+  EXTENSION_APP_ID,
+  startTestIssuer,
+  TENANT_ID,
+  type TestIssuer,
+} from '../support/oidc-issuer.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
 
 let issuer: TestIssuer
 beforeAll(async () => {
@@ -95,8 +108,100 @@ describe('functions/ adapter', () => {
     expect(health.status).toBe(503)
     expect(JSON.parse(health.body as string)).toEqual({ status: 'unavailable' })
   })
+})
 
-  it('registers its functions at import without throwing, even with no configuration', async () => {
-    await expect(import('../../functions/auth-events.js')).resolves.toBeDefined()
-  })
+/**
+ * What functions/auth-events.ts registers with the Functions host. @azure/functions hands each
+ * registration to the worker's core API (the module `@azure/functions-core`, which only the host
+ * provides); here a small implementation of that API, found through NODE_PATH, records them in a
+ * child process that imports the entry exactly as the worker would.
+ */
+async function registrations(env: Record<string, string>): Promise<RegisteredFunction[]> {
+  const parent = process.env.TEST_TMP_DIR ?? tmpdir() // removed at the end of the run
+  mkdirSync(parent, { recursive: true })
+  const folder = mkdtempSync(join(parent, 'functions-core-'))
+  const core = join(folder, '@azure', 'functions-core')
+  mkdirSync(core, { recursive: true })
+  writeFileSync(
+    join(core, 'package.json'),
+    JSON.stringify({ name: '@azure/functions-core', main: 'index.js' }),
+  )
+  writeFileSync(
+    join(core, 'index.js'),
+    `const registered = []
+module.exports = {
+  setProgrammingModel() {},
+  registerFunction(metadata) { registered.push(metadata); return { dispose() {} } },
+  log() {},
+}
+process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify(registered)))`,
+  )
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', "await import('./functions/auth-events.ts')"],
+    { cwd: ROOT, env: { PATH: process.env.PATH ?? '', NODE_PATH: folder, ...env } },
+  )
+  let stdout = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  expect(code).toBe(0)
+  return JSON.parse(stdout) as RegisteredFunction[]
+}
+
+interface RegisteredFunction {
+  readonly name: string
+  readonly bindings: Record<
+    string,
+    { type: string; direction: string; route?: string; methods?: string[]; authLevel?: string }
+  >
+}
+
+const trigger = (fn: RegisteredFunction) =>
+  Object.values(fn.bindings).find((binding) => binding.type === 'httpTrigger')
+
+describe('functions/auth-events.ts registrations', () => {
+  it.each([
+    ['with no configuration (every call answers 500 ERR_CONFIG_INVALID)', {}],
+    ['with a configuration', { ENTRA_TENANT_ID: TENANT_ID, ENTRA_AUDIENCE: EXTENSION_APP_ID }],
+  ])(
+    'registers every event route and health, anonymous, %s',
+    async (_, env) => {
+      const functions = await registrations(env)
+      const routes = Object.fromEntries(
+        functions.map((fn) => [
+          trigger(fn)?.route,
+          { name: fn.name, methods: trigger(fn)?.methods, authLevel: trigger(fn)?.authLevel },
+        ]),
+      )
+      const every = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
+      expect(routes).toEqual({
+        // Every method reaches the pipeline, which answers 405 with a JSON body for non-POST.
+        onTokenIssuanceStart: {
+          name: 'onTokenIssuanceStart',
+          methods: every,
+          authLevel: 'anonymous',
+        },
+        onAttributeCollectionStart: {
+          name: 'onAttributeCollectionStart',
+          methods: every,
+          authLevel: 'anonymous',
+        },
+        onAttributeCollectionSubmit: {
+          name: 'onAttributeCollectionSubmit',
+          methods: every,
+          authLevel: 'anonymous',
+        },
+        onOtpSend: { name: 'onOtpSend', methods: every, authLevel: 'anonymous' },
+        health: { name: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      })
+      expect(
+        Object.keys(routes)
+          .filter((route) => route !== 'health')
+          .sort(),
+      ).toEqual([...EVENT_ROUTE_NAMES].sort())
+      for (const fn of functions)
+        expect(Object.values(fn.bindings).find((b) => b.direction === 'out')?.type).toBe('http')
+    },
+    30_000,
+  )
 })

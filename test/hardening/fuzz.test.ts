@@ -1000,29 +1000,26 @@ describe('fuzzing the four routes with a valid token', () => {
         unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
         maxLength: 60,
       })
-      const notJson = fc.oneof(
-        fc.constantFrom(
-          'text/plain',
-          'text/json',
-          'application/xml',
-          'application/x-www-form-urlencoded',
-          'multipart/form-data; boundary=x',
-          'application/jsonp',
-          'application/json-seq',
-          'application/problem+json',
-          'application/json+x',
-          'application/json; charset=iso-8859-1',
-          'application/json; charset=utf-16',
-          'application/json;charset=latin1',
-          'application/json; charset=utf8',
-          'application/json; charset="utf-16le"',
-          'application/json, text/plain',
-          'application/*',
-          '*/*',
-          'json',
-          '',
-        ),
-        printable,
+      const notJson = fc.constantFrom(
+        'text/plain',
+        'text/json',
+        'application/xml',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/jsonp',
+        'application/json-seq',
+        'application/problem+json',
+        'application/json+x',
+        'application/json; charset=iso-8859-1',
+        'application/json; charset=utf-16',
+        'application/json;charset=latin1',
+        'application/json; charset=utf8',
+        'application/json; charset="utf-16le"',
+        'application/json, text/plain',
+        'application/*',
+        '*/*',
+        'json',
+        '',
       )
       const json = fc.constantFrom(
         'application/json',
@@ -1034,23 +1031,24 @@ describe('fuzzing the four routes with a valid token', () => {
         'application/json; foo=bar',
         'application/json;\tcharset=utf-8',
       )
+      // The oracle is the tables above (what RFC 8259 and our docs say), never the pipeline's own
+      // rule restated. Random printable text stands in for "not JSON" only when it cannot name
+      // the JSON media type at all.
       const input = fc.record({
         name: fixtureName,
         contentType: fc.oneof(
           { weight: 3, arbitrary: notJson.map((type) => ({ type, json: false })) },
+          {
+            weight: 1,
+            arbitrary: printable
+              .filter((type) => !/json/i.test(type))
+              .map((type) => ({ type, json: false })),
+          },
           { weight: 1, arbitrary: json.map((type) => ({ type, json: true })) },
           { weight: 1, arbitrary: fc.constant({ type: null, json: false }) },
         ),
       })
       await property(input, 200, async ({ name, contentType }) => {
-        // What the pipeline counts as JSON: the media type application/json, no other charset.
-        const [type, ...params] = (contentType.type ?? '')
-          .split(';')
-          .map((part) => part.trim().toLowerCase())
-        const isJson =
-          type === 'application/json' &&
-          params.every((p) => !p.startsWith('charset=') || /^charset="?utf-8"?$/.test(p))
-        fc.pre(isJson === contentType.json)
         const answer = await send(main, routeOf(name), JSON.stringify(freshFixture(name)), {
           contentType: contentType.type,
         })
