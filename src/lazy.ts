@@ -23,6 +23,13 @@ export function lazy<T>(load: () => Promise<T>): Lazy<T> {
   }
 }
 
+/** One part of what a Lazy loads, itself lazy. */
+export function lazyPart<T, P>(loaded: Lazy<T>, pick: (value: T) => P): Lazy<P> {
+  const value = loaded.value.then(pick)
+  value.catch(() => undefined) // the failure is the whole's, reported where `value` is awaited
+  return { value, ready: loaded.ready }
+}
+
 /** A Mailer whose implementation is still being imported: each call waits for it. */
 export function lazyMailer(provider: Mailer['provider'], loaded: Lazy<Mailer>): Mailer {
   return {
