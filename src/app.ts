@@ -13,7 +13,7 @@ import {
   type DuplicateStore,
 } from './mail/duplicate-store.js'
 import type { MailConfig } from './mail/mail-config.js'
-import { createRateLimiter } from './mail/rate-limit.js'
+import { createRateLimiter, failOpenLimiter, type RateLimiter } from './mail/rate-limit.js'
 import {
   createRecipientKeys,
   fixedStoreKeys,
@@ -28,7 +28,7 @@ import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
 import type { Telemetry } from './telemetry/telemetry.js'
-import { lazy, lazyDuplicateStore, lazyMailer, lazyPart } from './lazy.js'
+import { lazy, lazyDuplicateStore, lazyMailer, lazyPart, lazyRateLimiter } from './lazy.js'
 import type { Mailer } from './mail/mailer.js'
 import { createManagedIdentityTokenSource } from './outbound/access-token.js'
 import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
@@ -155,7 +155,7 @@ function otpMailing(config: Config, log: Logger, warm: Promise<void>[]): OtpMail
     config: mail,
     mailer: lazyMailer(transport.provider, loaded),
     duplicates: store.duplicates,
-    limiter: createRateLimiter(mail.rateLimit),
+    limiter: store.limiter,
     keys,
     storeKeys: store.keys,
   }
@@ -175,11 +175,19 @@ function otpStore(
   keys: RecipientKeys,
   log: Logger,
   warm: Promise<void>[],
-): { readonly duplicates: DuplicateStore; readonly keys: StoreKeys } {
+): {
+  readonly duplicates: DuplicateStore
+  readonly limiter: RateLimiter
+  readonly keys: StoreKeys
+} {
   // A pending claim older than this is taken over: its sender died mid-send.
   const ttls = { ttlMs: mail.duplicateTtlMs, pendingMs: Math.min(mail.duplicateTtlMs, 30_000) }
   if (config.otpStore === undefined)
-    return { duplicates: createMemoryDuplicateStore(ttls), keys: fixedStoreKeys(keys) }
+    return {
+      duplicates: createMemoryDuplicateStore(ttls),
+      limiter: createRateLimiter(mail.rateLimit),
+      keys: fixedStoreKeys(keys),
+    }
   const otpStore = config.otpStore
   const unavailable = (operation: string, err: unknown) =>
     log.warn('otp_store_unavailable', {
@@ -187,28 +195,35 @@ function otpStore(
       reason: err instanceof Error ? err.name : 'unknown',
     })
   const table = lazy(async () => {
-    const [{ openOtpTable }, { createTableDuplicateStore }, { readOrCreateSharedKey }] =
-      await Promise.all([
-        import('./mail/otp-table.js'),
-        import('./mail/table-duplicate-store.js'),
-        import('./mail/table-key.js'),
-      ])
+    const [
+      { openOtpTable },
+      { createTableDuplicateStore },
+      { createTableRateLimiter },
+      { readOrCreateSharedKey },
+    ] = await Promise.all([
+      import('./mail/otp-table.js'),
+      import('./mail/table-duplicate-store.js'),
+      import('./mail/table-rate-limit.js'),
+      import('./mail/table-key.js'),
+    ])
     const opened = openOtpTable(otpStore)
     return {
       duplicates: createTableDuplicateStore(opened, ttls),
+      limiter: createTableRateLimiter(opened, mail.rateLimit),
       sharedKey: (budgetMs: number) => readOrCreateSharedKey(opened, budgetMs),
     }
   })
   warm.push(table.ready)
   const duplicates = failOpen(lazyDuplicateStore(lazyPart(table, (t) => t.duplicates)), unavailable)
-  if (config.logHashKey !== undefined) return { duplicates, keys: fixedStoreKeys(keys) }
+  const limiter = failOpenLimiter(lazyRateLimiter(lazyPart(table, (t) => t.limiter)), unavailable)
+  if (config.logHashKey !== undefined) return { duplicates, limiter, keys: fixedStoreKeys(keys) }
   const shared = loadedStoreKeys(
     async (budgetMs) => (await table.value).sharedKey(budgetMs),
     (err) => unavailable('key', err),
     STORE_KEY_WARM_UP_MS,
   )
   warm.push(shared.ready)
-  return { duplicates, keys: shared.keys }
+  return { duplicates, limiter, keys: shared.keys }
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

@@ -5,6 +5,7 @@
 // (the cold start of the plain endpoint is what Entra's first call after a scale-out waits for).
 import type { Mailer, OutgoingMail } from './mail/mailer.js'
 import type { ClaimResult, DuplicateStore } from './mail/duplicate-store.js'
+import type { RateLimiter } from './mail/rate-limit.js'
 
 export interface Lazy<T> {
   readonly value: Promise<T>
@@ -57,6 +58,18 @@ export function lazyDuplicateStore(loaded: Lazy<DuplicateStore>): DuplicateStore
     },
     async state(key, now, budgetMs) {
       return (await loaded.value).state(key, now, budgetMs)
+    },
+  }
+}
+
+/** A RateLimiter whose implementation is still being imported. */
+export function lazyRateLimiter(loaded: Lazy<RateLimiter>): RateLimiter {
+  return {
+    async take(key, now, budgetMs) {
+      return (await loaded.value).take(key, now, budgetMs)
+    },
+    async refund(key, at) {
+      return (await loaded.value).refund(key, at)
     },
   }
 }

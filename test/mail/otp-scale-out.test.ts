@@ -6,7 +6,12 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { TableClient } from '@azure/data-tables'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startAzurite, type Azurite } from '../support/azurite.js'
-import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../support/endpoint.js'
+import {
+  startTestEndpoint,
+  writeExtensionConfig,
+  type TestEndpoint,
+  type TestResponse,
+} from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
 import { startSmtpServer, type SmtpStandIn } from '../support/smtp-server.js'
@@ -58,6 +63,7 @@ function otpEvent(recipient: string, code = String(++codes)) {
   event.data.otpContext.oneTimeCode = code
   return event
 }
+const errorCode = (res: TestResponse) => (res.json as { error?: { code?: string } }).error?.code
 const eventsOf = (endpoint: TestEndpoint, event: string) =>
   endpoint.logs.filter((line) => line.event === event).map((line) => line.fields)
 
@@ -91,6 +97,50 @@ describe('finding 5: two instances, one table, one SMTP server, no LOG_HASH_KEY'
     const answers = await Promise.all([a, b, a, b].map((e) => e.post('onOtpSend', event)))
     expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200])
     expect(smtp.messages).toHaveLength(1)
+  })
+
+  it('finding 5: sends alternating between instances stop at the limit, not at twice it', async () => {
+    const recipient = 'alternating@example.org'
+    const statuses: number[] = []
+    for (let i = 0; i < 2 * LIMIT; i += 1) {
+      const res = await [a, b][i % 2]!.post('onOtpSend', otpEvent(recipient))
+      statuses.push(res.status)
+      if (res.status === 429) expect(errorCode(res)).toBe('ERR_RATE_LIMITED')
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429])
+    expect(smtp.messages).toHaveLength(LIMIT)
+    expect(eventsOf(b, 'otp_rate_limited').length).toBeGreaterThan(0)
+    expect(eventsOf(a, 'otp_rate_limited').length).toBeGreaterThan(0)
+
+    // The window is shared too: once it has passed (both clocks moved, no sleeping), one more.
+    a.clockOffsetMs += WINDOW_SECONDS * 1000
+    b.clockOffsetMs += WINDOW_SECONDS * 1000
+    try {
+      expect((await b.post('onOtpSend', otpEvent(recipient))).status).toBe(200)
+      expect(smtp.messages).toHaveLength(LIMIT + 1)
+    } finally {
+      a.clockOffsetMs -= WINDOW_SECONDS * 1000
+      b.clockOffsetMs -= WINDOW_SECONDS * 1000
+    }
+  })
+
+  it('finding 5: a concurrent burst of codes split across instances is held to the limit', async () => {
+    const recipient = 'concurrent.codes@example.org'
+    const answers = await Promise.all(
+      Array.from({ length: 4 * LIMIT }, (_, i) =>
+        [a, b][i % 2]!.post('onOtpSend', otpEvent(recipient)),
+      ),
+    )
+    const sent = answers.filter((res) => res.status === 200).length
+    // Never more than the limit, whatever the interleaving; a send that loses every ETag race
+    // counts as over the limit, so fewer is possible under contention, never more.
+    expect(sent).toBeGreaterThanOrEqual(1)
+    expect(sent).toBeLessThanOrEqual(LIMIT)
+    expect(smtp.messages).toHaveLength(sent)
+    for (const res of answers.filter((r) => r.status !== 200)) {
+      expect(res.status, res.text).toBe(429)
+      expect(errorCode(res)).toBe('ERR_RATE_LIMITED')
+    }
   })
 
   it('finding 5: the shared key is one row of the table, made once, and never logged', async () => {

@@ -1,9 +1,9 @@
 // OnOtpSend: deliver the one-time passcode through the configured provider (contract §6).
-//   1. rate limit per recipient (429 ERR_RATE_LIMITED);
-//   2. the same recipient and code are e-mailed once: a concurrent duplicate in this instance
+//   1. the same recipient and code are e-mailed once: a concurrent duplicate in this instance
 //      waits for the first send and shares its outcome; one already sent answers 200 at once;
 //      with a shared store, rows are keyed alike in every instance (storeKeys), and a call that
-//      cannot get those keys skips the check (fails open; the store's wrapper logs it);
+//      cannot get those keys skips the check and the limit (fails open; the loader logs it);
+//   2. rate limit per recipient (429 ERR_RATE_LIMITED), in the shared store when there is one;
 //   3. render the template for the request's locale and hand the message to the provider within
 //      the request budget;
 //   4. 200 only when the provider accepted it; otherwise 502/503/504 with a code, so that a
@@ -97,7 +97,14 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
       if (messageKey !== undefined) duplicates.release(messageKey).catch(() => undefined)
     }
     // Counted only for a message that is really going out: Entra's retries of one code are free.
-    if (!limiter.take(keys.recipient(identifier), context.now())) {
+    // Keyed like the store's rows, so that instances sharing a store share the count; without
+    // the keys this call is not counted (fails open, as the duplicate check does).
+    const limitKey = shared?.recipient(identifier)
+    const countedAt = context.now()
+    if (
+      limitKey !== undefined &&
+      !(await limiter.take(limitKey, countedAt, storeBudget(context)))
+    ) {
       release()
       context.log.warn('otp_rate_limited', { recipient: keys.recipient(identifier) })
       throw new EndpointError('ERR_RATE_LIMITED', 'too many codes were sent to this recipient')
@@ -125,7 +132,8 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
         timeoutMs,
       )
     } catch (err) {
-      limiter.refund(keys.recipient(identifier))
+      // Given back in the background, like the release.
+      if (limitKey !== undefined) limiter.refund(limitKey, countedAt).catch(() => undefined)
       // Released in the background: the answer must not wait for the store.
       release()
       const error =
