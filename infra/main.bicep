@@ -80,7 +80,7 @@ param graphClientSecret string = ''
 param otpStoreConnectionString string = ''
 
 @secure()
-@description('LOG_HASH_KEY (16+ characters): set it with otpStoreConnectionString, so that every instance hashes recipients alike.')
+@description('LOG_HASH_KEY (16+ characters): optional; set it to correlate recipient digests in logs across instances. The shared OTP store keeps its own key.')
 param logHashKey string = ''
 
 // Optional API Management front (infra/modules/apim.bicep): validate-jwt before the Function App.

@@ -13,8 +13,14 @@ import {
   type DuplicateStore,
 } from './mail/duplicate-store.js'
 import type { MailConfig } from './mail/mail-config.js'
-import { createRateLimiter } from './mail/rate-limit.js'
-import { createRecipientKeys } from './mail/recipient-key.js'
+import { createRateLimiter, failOpenLimiter, type RateLimiter } from './mail/rate-limit.js'
+import {
+  createRecipientKeys,
+  fixedStoreKeys,
+  loadedStoreKeys,
+  type RecipientKeys,
+  type StoreKeys,
+} from './mail/recipient-key.js'
 import type { EventHandlers } from './events/routes.js'
 import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
 import { createDeadlineClock } from './deadline.js'
@@ -23,7 +29,7 @@ import { errorReply, JSON_HEADERS } from './http/error-reply.js'
 import type { Reply } from './http/types.js'
 import type { Logger } from './log.js'
 import type { Telemetry } from './telemetry/telemetry.js'
-import { lazy, lazyDuplicateStore, lazyMailer } from './lazy.js'
+import { lazy, lazyDuplicateStore, lazyMailer, lazyPart, lazyRateLimiter } from './lazy.js'
 import type { Mailer } from './mail/mailer.js'
 import { createManagedIdentityTokenSource } from './outbound/access-token.js'
 import { createRemoteValidator, type RemoteValidator } from './sign-up/remote-validation.js'
@@ -177,38 +183,81 @@ function otpMailing(config: Config, log: Logger, warm: Promise<void>[]): OtpMail
     return (await import('./mail/acs.js')).createAcsMailer(transport)
   })
   warm.push(loaded.ready)
+  const keys = createRecipientKeys(config.logHashKey)
+  const store = otpStore(config, mail, keys, log, warm)
   return {
     config: mail,
     mailer: lazyMailer(transport.provider, loaded),
-    duplicates: duplicateStore(config, mail, log, warm),
-    limiter: createRateLimiter(mail.rateLimit),
-    keys: createRecipientKeys(config.logHashKey),
+    duplicates: store.duplicates,
+    limiter: store.limiter,
+    keys,
+    storeKeys: store.keys,
   }
 }
 
-function duplicateStore(
+/** How long the warm-up waits for the shared key: a few table calls, never a request's time. */
+const STORE_KEY_WARM_UP_MS = 2000
+
+/**
+ * The duplicate check, in memory or in the shared table, and the keys of its rows: LOG_HASH_KEY
+ * when set; else, with a table, the key kept in the table (so that instances agree on rows with
+ * no setting); else this process's own.
+ */
+function otpStore(
   config: Config,
   mail: MailConfig,
+  keys: RecipientKeys,
   log: Logger,
   warm: Promise<void>[],
-): DuplicateStore {
+): {
+  readonly duplicates: DuplicateStore
+  readonly limiter: RateLimiter
+  readonly keys: StoreKeys
+} {
   // A pending claim older than this is taken over: its sender died mid-send.
   const ttls = { ttlMs: mail.duplicateTtlMs, pendingMs: Math.min(mail.duplicateTtlMs, 30_000) }
-  if (config.otpStore === undefined) return createMemoryDuplicateStore(ttls)
+  if (config.otpStore === undefined)
+    return {
+      duplicates: createMemoryDuplicateStore(ttls),
+      limiter: createRateLimiter(mail.rateLimit),
+      keys: fixedStoreKeys(keys),
+    }
   const otpStore = config.otpStore
-  const table = lazy(async () =>
-    (await import('./mail/table-duplicate-store.js')).createTableDuplicateStore({
-      ...otpStore,
-      ...ttls,
-    }),
-  )
-  warm.push(table.ready)
-  return failOpen(lazyDuplicateStore(table), (operation, err) =>
+  const unavailable = (operation: string, err: unknown) =>
     log.warn('otp_store_unavailable', {
       operation,
       reason: err instanceof Error ? err.name : 'unknown',
-    }),
+    })
+  const table = lazy(async () => {
+    const [
+      { openOtpTable },
+      { createTableDuplicateStore },
+      { createTableRateLimiter },
+      { readOrCreateSharedKey },
+    ] = await Promise.all([
+      import('./mail/otp-table.js'),
+      import('./mail/table-duplicate-store.js'),
+      import('./mail/table-rate-limit.js'),
+      import('./mail/table-key.js'),
+    ])
+    const opened = openOtpTable(otpStore)
+    return {
+      duplicates: createTableDuplicateStore(opened, ttls),
+      limiter: createTableRateLimiter(opened, mail.rateLimit),
+      sharedKey: (budgetMs: number) => readOrCreateSharedKey(opened, budgetMs),
+    }
+  })
+  warm.push(table.ready)
+  const duplicates = failOpen(lazyDuplicateStore(lazyPart(table, (t) => t.duplicates)), unavailable)
+  const limiter = failOpenLimiter(lazyRateLimiter(lazyPart(table, (t) => t.limiter)), unavailable)
+  if (config.logHashKey !== undefined) return { duplicates, limiter, keys: fixedStoreKeys(keys) }
+  const shared = loadedStoreKeys(
+    async (budgetMs) => (await table.value).sharedKey(budgetMs),
+    (err) => unavailable('key', err),
+    STORE_KEY_WARM_UP_MS,
   )
+  warm.push(shared.ready)
+  return { duplicates, limiter, keys: shared.keys }
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

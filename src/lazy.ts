@@ -5,6 +5,7 @@
 // (the cold start of the plain endpoint is what Entra's first call after a scale-out waits for).
 import type { Mailer, OutgoingMail } from './mail/mailer.js'
 import type { ClaimResult, DuplicateStore } from './mail/duplicate-store.js'
+import type { RateLimiter } from './mail/rate-limit.js'
 
 export interface Lazy<T> {
   readonly value: Promise<T>
@@ -21,6 +22,13 @@ export function lazy<T>(load: () => Promise<T>): Lazy<T> {
       () => undefined,
     ),
   }
+}
+
+/** One part of what a Lazy loads, itself lazy. */
+export function lazyPart<T, P>(loaded: Lazy<T>, pick: (value: T) => P): Lazy<P> {
+  const value = loaded.value.then(pick)
+  value.catch(() => undefined) // the failure is the whole's, reported where `value` is awaited
+  return { value, ready: loaded.ready }
 }
 
 /** A Mailer whose implementation is still being imported: each call waits for it. */
@@ -50,6 +58,18 @@ export function lazyDuplicateStore(loaded: Lazy<DuplicateStore>): DuplicateStore
     },
     async state(key, now, budgetMs) {
       return (await loaded.value).state(key, now, budgetMs)
+    },
+  }
+}
+
+/** A RateLimiter whose implementation is still being imported. */
+export function lazyRateLimiter(loaded: Lazy<RateLimiter>): RateLimiter {
+  return {
+    async take(key, now, budgetMs) {
+      return (await loaded.value).take(key, now, budgetMs)
+    },
+    async refund(key, at) {
+      return (await loaded.value).refund(key, at)
     },
   }
 }

@@ -59,6 +59,8 @@ export const OtpSendConfigSchema = z.strictObject({
       windowSeconds: z.number().int().min(10).max(86_400).default(600),
     })
     .default({ maxPerRecipient: 5, windowSeconds: 600 })
-    .describe('Sends per recipient and window, per instance; beyond it: 429 ERR_RATE_LIMITED.'),
+    .describe(
+      'Sends per recipient and window, shared by instances through OTP_STORE_CONNECTION_STRING (else per instance); beyond it: 429 ERR_RATE_LIMITED.',
+    ),
 })
 export type OtpSendConfig = z.infer<typeof OtpSendConfigSchema>

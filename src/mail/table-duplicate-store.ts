@@ -4,48 +4,20 @@
 // taken over with an ETag-guarded replace, so two instances cannot both take one. Every call is
 // time-boxed; when the table cannot be reached the check fails open (the code is sent and the
 // log says so): a user without a code is worse than a rare second e-mail.
-import { TableClient, type TableEntity } from '@azure/data-tables'
-import { LOOPBACK_HOSTS } from '../secure-url.js'
+import type { TableEntity } from '@azure/data-tables'
 import type { ClaimResult, DuplicateStore } from './duplicate-store.js'
-
-/** One table operation may take this long at most; less when the request has less time left. */
-const CALL_TIMEOUT_MS = 400
+import { statusOf, type OtpTable } from './otp-table.js'
 
 interface Row {
   state: 'pending' | 'sent'
   expiresAt: number
 }
 
-const statusOf = (err: unknown) =>
-  typeof err === 'object' && err !== null && 'statusCode' in err
-    ? (err as { statusCode?: number }).statusCode
-    : undefined
-
-export function createTableDuplicateStore(options: {
-  readonly connectionString: string
-  readonly tableName: string
-  readonly ttlMs: number
-  readonly pendingMs: number
-}): DuplicateStore {
-  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(options.connectionString)?.[1]
-  const loopback =
-    endpoint !== undefined &&
-    URL.canParse(endpoint) &&
-    LOOPBACK_HOSTS.has(new URL(endpoint).hostname)
-  const client = TableClient.fromConnectionString(options.connectionString, options.tableName, {
-    // Plain http only towards a loopback emulator (Azurite); no retries inside the client.
-    allowInsecureConnection: loopback,
-    retryOptions: { maxRetries: 0 },
-  })
-  const timeout = (budgetMs = CALL_TIMEOUT_MS) => ({
-    abortSignal: AbortSignal.timeout(Math.max(1, Math.round(Math.min(CALL_TIMEOUT_MS, budgetMs)))),
-  })
-  let tableReady: Promise<void> | undefined
-  const ensureTable = (budgetMs: number) =>
-    (tableReady ??= client.createTable(timeout(budgetMs)).catch((err: unknown) => {
-      tableReady = undefined // try again next time
-      throw err
-    }))
+export function createTableDuplicateStore(
+  table: OtpTable,
+  options: { readonly ttlMs: number; readonly pendingMs: number },
+): DuplicateStore {
+  const { client, timeout, ensureTable } = table
   const partition = (key: string) => key.slice(0, 2)
   const entity = (key: string, row: Row): TableEntity<Row> => ({
     partitionKey: partition(key),

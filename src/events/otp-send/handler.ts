@@ -1,7 +1,9 @@
 // OnOtpSend: deliver the one-time passcode through the configured provider (contract §6).
-//   1. rate limit per recipient (429 ERR_RATE_LIMITED);
-//   2. the same recipient and code are e-mailed once: a concurrent duplicate in this instance
+//   1. the same recipient and code are e-mailed once: a concurrent duplicate in this instance
 //      waits for the first send and shares its outcome; one already sent answers 200 at once;
+//      with a shared store, rows are keyed alike in every instance (storeKeys), and a call that
+//      cannot get those keys skips the check and the limit (fails open; the loader logs it);
+//   2. rate limit per recipient (429 ERR_RATE_LIMITED), in the shared store when there is one;
 //   3. render the template for the request's locale and hand the message to the provider within
 //      the request budget;
 //   4. 200 only when the provider accepted it; otherwise 502/503/504 with a code, so that a
@@ -13,7 +15,7 @@ import type { DuplicateStore } from '../../mail/duplicate-store.js'
 import type { MailConfig } from '../../mail/mail-config.js'
 import { MailError, type Mailer, type MailFailure } from '../../mail/mailer.js'
 import type { RateLimiter } from '../../mail/rate-limit.js'
-import type { RecipientKeys } from '../../mail/recipient-key.js'
+import type { RecipientKeys, StoreKeys } from '../../mail/recipient-key.js'
 import { compileText } from '../../extension-config/localized-text.js'
 import type { HandlerContext } from '../handler-context.js'
 import { otpSent } from './actions.js'
@@ -30,7 +32,10 @@ export interface OtpMailing {
   readonly mailer: Mailer
   readonly duplicates: DuplicateStore
   readonly limiter: RateLimiter
+  /** Digests for logs and this instance's in-flight map (LOG_HASH_KEY, else random per process). */
   readonly keys: RecipientKeys
+  /** The keys of the store's rows: the same in every instance that shares the store. */
+  readonly storeKeys: StoreKeys
 }
 
 export function createOtpSendHandler(mailing?: OtpMailing) {
@@ -44,38 +49,63 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
       )
     }
   }
-  const { config, mailer, duplicates, limiter, keys } = mailing
+  const { config, mailer, duplicates, limiter, keys, storeKeys } = mailing
   // Locale → template, with the same fallback as every other text (sv-se → sv → default).
   const templateFor = compileText(
     Object.fromEntries([...config.templates.keys()].map((locale) => [locale, locale])),
     config.defaultLocale,
   )
+  // The shared store gets a third of what is left at most: the provider needs the rest.
+  const storeBudget = (context: HandlerContext) =>
+    Math.max(1, (context.remainingMs() - ANSWER_RESERVE_MS) / 3)
   /** Sends in flight in this instance, by message key: a concurrent duplicate shares the outcome. */
   const inFlight = new Map<string, Promise<void>>()
 
-  async function deliver(event: OtpSendEvent, context: HandlerContext, messageKey: string) {
+  /**
+   * Claims the message in the store: true to send it, false when it was sent (or another
+   * instance sent it while this call waited for its outcome, within the budget).
+   */
+  async function claimMessage(messageKey: string, context: HandlerContext): Promise<boolean> {
+    for (;;) {
+      const claim = await duplicates.claim(messageKey, context.now(), storeBudget(context))
+      if (claim === 'claimed') return true
+      if (claim === 'sent') {
+        context.log.info('otp_duplicate', { provider: mailer.provider, state: 'sent' })
+        return false
+      }
+      // Another instance is sending it: wait for its outcome within our budget.
+      let state: 'sent' | 'pending' | 'free' = 'pending'
+      while (state === 'pending') {
+        if (context.remainingMs() <= ANSWER_RESERVE_MS)
+          throw new EndpointError('ERR_MAIL_TIMEOUT', 'another instance is still sending this code')
+        await new Promise((resolve) => setTimeout(resolve, 25))
+        state = await duplicates.state(messageKey, context.now(), storeBudget(context))
+      }
+      if (state === 'sent') return false
+    }
+  }
+
+  async function deliver(event: OtpSendEvent, context: HandlerContext) {
     const { identifier, oneTimeCode } = event.data.otpContext
     const { authenticationContext } = event.data
-    // The shared store gets a third of what is left at most: the provider needs the rest.
-    const storeBudget = () => Math.max(1, (context.remainingMs() - ANSWER_RESERVE_MS) / 3)
-    const claim = await duplicates.claim(messageKey, context.now(), storeBudget())
-    if (claim === 'sent') {
-      context.log.info('otp_duplicate', { provider: mailer.provider, state: 'sent' })
-      return
-    }
-    if (claim === 'pending') {
-      // Another instance is sending it: wait for its outcome within our budget.
-      while (context.remainingMs() > ANSWER_RESERVE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 25))
-        const state = await duplicates.state(messageKey, context.now(), storeBudget())
-        if (state === 'sent') return
-        if (state === 'free') return deliver(event, context, messageKey)
-      }
-      throw new EndpointError('ERR_MAIL_TIMEOUT', 'another instance is still sending this code')
+    // The store's rows are keyed alike in every instance; without the keys (the store cannot be
+    // reached, already logged) this call skips the duplicate check: it fails open.
+    const shared = await storeKeys(storeBudget(context))
+    const messageKey = shared?.message(identifier, oneTimeCode)
+    if (messageKey !== undefined && !(await claimMessage(messageKey, context))) return
+    const release = () => {
+      if (messageKey !== undefined) duplicates.release(messageKey).catch(() => undefined)
     }
     // Counted only for a message that is really going out: Entra's retries of one code are free.
-    if (!limiter.take(keys.recipient(identifier), context.now())) {
-      await duplicates.release(messageKey).catch(() => undefined)
+    // Keyed like the store's rows, so that instances sharing a store share the count; without
+    // the keys this call is not counted (fails open, as the duplicate check does).
+    const limitKey = shared?.recipient(identifier)
+    const countedAt = context.now()
+    if (
+      limitKey !== undefined &&
+      !(await limiter.take(limitKey, countedAt, storeBudget(context)))
+    ) {
+      release()
       context.log.warn('otp_rate_limited', { recipient: keys.recipient(identifier) })
       throw new EndpointError('ERR_RATE_LIMITED', 'too many codes were sent to this recipient')
     }
@@ -102,9 +132,10 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
         timeoutMs,
       )
     } catch (err) {
-      limiter.refund(keys.recipient(identifier))
+      // Given back in the background, like the release.
+      if (limitKey !== undefined) limiter.refund(limitKey, countedAt).catch(() => undefined)
       // Released in the background: the answer must not wait for the store.
-      duplicates.release(messageKey).catch(() => undefined)
+      release()
       const error =
         err instanceof MailError
           ? err
@@ -124,7 +155,8 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
     }
     // Marked in the background: the provider has the message, and Entra must hear so within the
     // budget whatever the store does (a retry meanwhile finds the claim pending, then sent).
-    duplicates.markSent(messageKey, context.now()).catch(() => undefined)
+    if (messageKey !== undefined)
+      duplicates.markSent(messageKey, context.now()).catch(() => undefined)
     context.log.info('otp_sent', {
       provider: mailer.provider,
       recipient: keys.recipient(identifier),
@@ -138,19 +170,19 @@ export function createOtpSendHandler(mailing?: OtpMailing) {
     context: HandlerContext,
   ): Promise<OtpSendResponse> {
     const { identifier, oneTimeCode } = event.data.otpContext
-    const messageKey = keys.message(identifier, oneTimeCode)
-    const shared = inFlight.get(messageKey)
+    const localKey = keys.message(identifier, oneTimeCode)
+    const shared = inFlight.get(localKey)
     if (shared !== undefined) {
       context.log.info('otp_duplicate', { provider: mailer.provider, state: 'in-flight' })
       await shared
       return otpSent()
     }
-    const sending = deliver(event, context, messageKey)
-    inFlight.set(messageKey, sending)
+    const sending = deliver(event, context)
+    inFlight.set(localKey, sending)
     try {
       await sending
     } finally {
-      inFlight.delete(messageKey)
+      inFlight.delete(localKey)
     }
     return otpSent()
   }
