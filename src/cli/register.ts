@@ -30,8 +30,9 @@ Creates or updates, idempotently, through Microsoft Graph: the extension's app r
 (identifier URI api://{host}/{appId}, v2 tokens), its service principal, admin consent for
 CustomAuthenticationExtension.Receive.Payload, one custom authentication extension per event,
 its event listener for the --app apps, and for token issuance the claims mapping policy of the
-claims EXTENSION_CONFIG configures, with acceptMappedClaims on each --app. A second run changes
-nothing. Prints what it changed and the app settings the endpoint needs.
+claims EXTENSION_CONFIG configures, with acceptMappedClaims on each single-tenant --app (never on
+a multi-tenant one: listed as a problem, to be given a custom signing key instead). A second run
+changes nothing. Prints what it changed and the app settings the endpoint needs.
 
   --url <url>            the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
   --app <appId>          a client app whose sign-ins call the endpoint; repeat for several

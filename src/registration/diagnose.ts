@@ -6,6 +6,7 @@ import {
   customClaimIds,
   tenantIssuer,
   DEFAULT_TIMEOUT_MS,
+  isSingleTenant,
   MAX_TIMEOUT_MS,
   RECEIVE_PAYLOAD_ROLE_ID,
   listenerAppIds,
@@ -51,6 +52,8 @@ export interface TargetApp {
   readonly claimsMappingPolicies: readonly GraphClaimsMappingPolicy[]
   /** Whether the target app's registration has api.acceptMappedClaims (undefined: not in tenant). */
   readonly acceptMappedClaims?: boolean | undefined
+  /** The target app registration's signInAudience (undefined: not in tenant, or not read). */
+  readonly signInAudience?: string | undefined
 }
 
 export interface TenantView {
@@ -462,16 +465,38 @@ function checkClaimsMapping(target: TargetApp | undefined, endpoint: EndpointVie
         `Assign a claims mapping policy with { "Source": "CustomClaimsProvider", "ID": "<name>", "JwtClaimType": "<name>" } for ${unmapped.join(', ')} to the app's service principal (npm run register does).`,
       ),
     )
-  // Contract §4: mapped claims need acceptMappedClaims or a custom signing key (else AADSTS50146).
+  // Contract §4: mapped claims need acceptMappedClaims or a custom signing key (else AADSTS50146);
+  // on a multi-tenant app only the key (trap 16).
   if (target.claimsMappingPolicies.length > 0 && target.acceptMappedClaims === false)
     findings.push(
       warn(
         'accept-mapped-claims-off',
         `--app ${target.appId}: api.acceptMappedClaims is not true, so sign-ins fail with AADSTS50146 unless the app has a custom signing key`,
-        `Set api.acceptMappedClaims to true on app ${target.appId} (manifest), or give it a custom signing key.`,
+        !knownMultiTenant(target)
+          ? `Set api.acceptMappedClaims to true on app ${target.appId} (manifest), or give it a custom signing key.`
+          : `Give app ${target.appId} a custom signing key (Entra docs, claims customization). Do not set api.acceptMappedClaims: it is a multi-tenant app (signInAudience ${printable(target.signInAudience ?? '(none)', 60)}).`,
       ),
     )
   return findings
+}
+
+/** Graph named an audience other than AzureADMyOrg (not read: no evidence either way). */
+const knownMultiTenant = (target: TargetApp) =>
+  target.signInAudience !== undefined && !isSingleTenant(target)
+
+/**
+ * Contract trap 16: acceptMappedClaims on a multi-tenant app lets the admin of any tenant it is
+ * used in attach their own claims mapping policy, and so put claims of their choice in its tokens.
+ */
+function checkMappedClaimsAudience(target: TargetApp | undefined): Finding[] {
+  if (target?.acceptMappedClaims !== true || !knownMultiTenant(target)) return []
+  return [
+    err(
+      'accept-mapped-claims-multi-tenant',
+      `--app ${target.appId}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience ${printable(target.signInAudience ?? '(none)', 60)}), so the admin of any tenant it is used in can attach their own claims mapping policy and put claims of their choice in its tokens`,
+      `Set api.acceptMappedClaims to false (or null) on app ${target.appId}, and give it a custom signing key instead (Entra docs, claims customization) if its tokens need mapped claims.`,
+    ),
+  ]
 }
 
 /** The tenant Graph answered for, against ENTRA_TENANT_ID and ENTRA_ISSUER (contract §2). */
@@ -570,6 +595,7 @@ export function diagnose(tenant: TenantView, endpoint: EndpointView): Finding[] 
     findings.push(...checkClaimsMapping(tenant.targetApp, endpoint))
   else if (tenant.targetApp?.servicePrincipalFound === false)
     findings.push(...checkClaimsMapping(tenant.targetApp, { ...endpoint, claimNames: [] }))
+  findings.push(...checkMappedClaimsAudience(tenant.targetApp))
   return findings
 }
 

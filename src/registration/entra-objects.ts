@@ -147,6 +147,8 @@ export interface GraphApplication {
   readonly appId: string
   readonly displayName?: string
   readonly uniqueName?: string | null
+  /** AzureADMyOrg (single tenant), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount, … */
+  readonly signInAudience?: string | null
   readonly identifierUris?: readonly string[]
   readonly api?: {
     readonly requestedAccessTokenVersion?: number | null
@@ -157,6 +159,14 @@ export interface GraphApplication {
     readonly resourceAppId: string
     readonly resourceAccess: readonly { readonly id: string; readonly type: string }[]
   }[]
+}
+
+/**
+ * Whether only the app's own tenant signs in to it. Anything else (another audience, or none
+ * read) counts as multi-tenant, where acceptMappedClaims must never be set (contract trap 16).
+ */
+export function isSingleTenant(app: { readonly signInAudience?: string | null }): boolean {
+  return app.signInAudience === 'AzureADMyOrg'
 }
 
 export interface GraphServicePrincipal {

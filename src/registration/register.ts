@@ -15,7 +15,9 @@
 //   5. one custom authentication extension per event, matched by type and target URL;
 //   6. one listener per extension, for the target apps (added to, never removed from);
 //   7. for token issuance: a claims mapping policy for the configured claims, assigned to each
-//      target app's service principal, and acceptMappedClaims on the target app (contract §4).
+//      target app's service principal, and acceptMappedClaims on the target app (contract §4),
+//      only when that app is single-tenant (signInAudience AzureADMyOrg, contract trap 16): on a
+//      multi-tenant one it is a listed problem, with the alternative (a custom signing key).
 import type { EventRoute } from '../events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -24,6 +26,7 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
+  isSingleTenant,
   listenerAppIds,
   lower,
   printable,
@@ -673,10 +676,32 @@ export async function register(
       `/v1.0/applications(appId='${keySegment(targetAppId)}')`,
     )
     const acceptStep = `acceptMappedClaims on app ${targetAppId}`
+    // A registration in another tenant makes this a multi-tenant app (contract trap 16).
+    const signingKey =
+      'give it a custom signing key instead (Entra docs, claims customization), with which its tokens carry the mapped claims'
     if (app === undefined) {
       problems.push(
-        `--app ${targetAppId}: its app registration is not in tenant ${tenantId} (a multi-tenant app?), so acceptMappedClaims cannot be set here; without it or a custom signing key Entra fails with AADSTS50146. Set api.acceptMappedClaims in its home tenant, or give it a custom signing key.`,
+        `--app ${targetAppId}: its app registration is not in tenant ${tenantId}, so it is a multi-tenant app: acceptMappedClaims must not be set on it (the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens), and without it or a custom signing key Entra fails with AADSTS50146. In its home tenant, ${signingKey}.`,
       )
+      return
+    }
+    const audience = app.signInAudience ?? '(none)'
+    if (!isSingleTenant(app)) {
+      // Never set on a multi-tenant app; one already set is reported, not unset (sign-ins may rely on it).
+      if (app.api?.acceptMappedClaims === true)
+        problems.push(
+          `--app ${targetAppId}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience ${printable(audience, 60)}): the admin of any tenant it is used in can attach their own claims mapping policy and put claims of their choice in its tokens. Set api.acceptMappedClaims to false (or null) and ${signingKey}.`,
+        )
+      else {
+        record({
+          step: acceptStep,
+          action: 'skipped',
+          detail: `multi-tenant app (signInAudience ${printable(audience, 60)}): acceptMappedClaims not set`,
+        })
+        problems.push(
+          `--app ${targetAppId}: a multi-tenant app (signInAudience ${printable(audience, 60)}), so register did not set api.acceptMappedClaims: the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens. Without it or a custom signing key Entra fails with AADSTS50146: ${signingKey}.`,
+        )
+      }
       return
     }
     if (app.api?.acceptMappedClaims === true) return same(acceptStep, 'already true')

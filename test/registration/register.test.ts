@@ -406,6 +406,74 @@ describe('register, what it cannot do', () => {
     })
   })
 
+  it('finding 1: refuses acceptMappedClaims on a multi-tenant app', async () => {
+    // Contract trap 16: on a multi-tenant app, another tenant's admin could attach their own
+    // claims mapping policy. CLIENT is multi-tenant; CLIENT_2 admits personal accounts and
+    // already has it; FOREIGN is registered in another tenant (only its principal is here).
+    const multi = stand.state.applications.find((a) => a.appId === CLIENT)!
+    multi.signInAudience = 'AzureADMultipleOrgs'
+    const personal = stand.state.applications.find((a) => a.appId === CLIENT_2)!
+    personal.signInAudience = 'AzureADandPersonalMicrosoftAccount'
+    personal.api = { requestedAccessTokenVersion: 2, acceptMappedClaims: true }
+    const foreign = 'f0f0f0f0-0000-4000-8000-00000000000f'
+    stand.state.servicePrincipals.push({
+      id: randomUUID(),
+      appId: foreign,
+      displayName: 'Someone else’s SaaS app',
+      accountEnabled: true,
+    })
+
+    const mark = stand.requests.length
+    const result = await register(graph, input({ targetAppIds: [CLIENT, CLIENT_2, foreign] }))
+    expect(appOf(CLIENT)!.api?.acceptMappedClaims).toBeNull()
+    const targetAppPaths = [multi, personal].map((a) => `/v1.0/applications/${a.id}`)
+    expect(writesSince(mark).filter((r) => targetAppPaths.includes(r.path))).toEqual([])
+    expect(result.problems).toHaveLength(3)
+    const [first, second, third] = result.problems
+    expect(first).toContain(`--app ${CLIENT}`)
+    expect(first).toContain('signInAudience AzureADMultipleOrgs')
+    expect(first).toContain('register did not set api.acceptMappedClaims')
+    expect(first).toContain('custom signing key')
+    expect(second).toContain(`--app ${CLIENT_2}`)
+    expect(second).toContain('signInAudience AzureADandPersonalMicrosoftAccount')
+    expect(second).toContain('api.acceptMappedClaims is true')
+    expect(second).toContain('custom signing key')
+    expect(third).toContain(`--app ${foreign}`)
+    expect(third).toContain('custom signing key')
+    expect(third).not.toContain('Set api.acceptMappedClaims')
+    // The claims mapping policy itself is still assigned: a signing key needs it as well.
+    expect(stand.state.policyAssignments).toHaveLength(3)
+    expect(result.changes.map((c) => c.step)).toContain(`acceptMappedClaims on app ${CLIENT}`)
+    expect(
+      result.changes.find((c) => c.step === `acceptMappedClaims on app ${CLIENT}`)?.action,
+    ).toBe('skipped')
+  })
+
+  it('finding 1: doctor reports acceptMappedClaims on a multi-tenant app as an error', async () => {
+    const first = await register(graph, input())
+    const app = stand.state.applications.find((a) => a.appId === CLIENT)!
+    app.signInAudience = 'AzureADMultipleOrgs' // made multi-tenant after register set it
+    const findings = diagnose(await readTenant(graph, CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    })
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([
+      {
+        severity: 'error',
+        code: 'accept-mapped-claims-multi-tenant',
+        message: expect.stringContaining(
+          `--app ${CLIENT}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience AzureADMultipleOrgs)`,
+        ),
+        fix: expect.stringContaining('custom signing key'),
+      },
+    ])
+  })
+
   it('skips listeners of sign-up events without --app, saying where to attach them', async () => {
     stand.state = customerTenant('CIAM')
     const result = await register(
