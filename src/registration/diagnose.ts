@@ -4,7 +4,6 @@ import type { EventRoute } from '../events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
-  tenantIssuer,
   DEFAULT_TIMEOUT_MS,
   isSingleTenant,
   MAX_TIMEOUT_MS,
@@ -13,6 +12,7 @@ import {
   listenersOf,
   lower,
   printable,
+  recommendedIssuers,
   RESOURCE_ID,
   ROUTE_TYPES,
   ROUTES,
@@ -514,7 +514,6 @@ function checkTenant(tenant: TenantView, endpoint: EndpointView): Finding[] {
     return findings
   }
   const ciam = tenant.organization.tenantType?.toUpperCase() === 'CIAM'
-  const expected = tenantIssuer(tenantId, tenant.organization.tenantType)
   const accepted = endpoint.issuers.map((i) => i.toLowerCase())
   const kindAccepted = ciam
     ? accepted.some((i) => i.includes('.ciamlogin.com/'))
@@ -528,7 +527,7 @@ function checkTenant(tenant: TenantView, endpoint: EndpointView): Finding[] {
       err(
         'issuer-mismatch',
         `tenant ${tenantId} is ${ciam ? 'an External ID (CIAM) tenant, whose tokens come from ciamlogin.com' : 'a workforce tenant, whose tokens come from login.microsoftonline.com'}, but ENTRA_ISSUER accepts only ${endpoint.issuers.join(', ')}`,
-        `Set ENTRA_ISSUER=${expected} (or leave it unset: the default accepts both forms).`,
+        `Set ENTRA_ISSUER=${recommendedIssuers(tenantId).join(',')} (or leave it unset: that is the default, and what npm run register prints).`,
       ),
     )
   }

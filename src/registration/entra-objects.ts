@@ -2,6 +2,7 @@
 // `doctor` reads them: well-known IDs, the @odata.type of each event's extension, listener and
 // handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
 // and older objects (made in the portal) may lack some.
+import { defaultIssuers } from '../config.js'
 import type { EventRoute } from '../events/routes.js'
 
 /** Microsoft Graph's own application. */
@@ -212,9 +213,10 @@ export function customClaimIds(policy: GraphClaimsMappingPolicy): Set<string> {
   return ids
 }
 
-/** The issuer of the tenant's v2 tokens: External ID (CIAM) tenants sign as ciamlogin.com. */
-export function tenantIssuer(tenantId: string, tenantType: string | null | undefined): string {
-  return tenantType?.toUpperCase() === 'CIAM'
-    ? `https://${tenantId}.ciamlogin.com/${tenantId}/v2.0`
-    : `https://login.microsoftonline.com/${tenantId}/v2.0`
+/**
+ * The issuers to recommend for ENTRA_ISSUER: exactly those the endpoint accepts when it is unset
+ * (src/config.ts), so that register's advice and doctor's fix never narrow the endpoint's default.
+ */
+export function recommendedIssuers(tenantId: string): string[] {
+  return defaultIssuers(tenantId.toLowerCase())
 }

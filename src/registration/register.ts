@@ -30,8 +30,8 @@ import {
   listenerAppIds,
   lower,
   printable,
+  recommendedIssuers,
   routeOfTargetUrl,
-  tenantIssuer,
   type GraphAppRoleAssignment,
   type GraphApplication,
   type GraphClaimsMappingPolicy,
@@ -245,7 +245,8 @@ export async function register(
       ENTRA_TENANT_ID: tenantId,
       // register always asks for v2 tokens, whose aud is the app's client ID (contract §2).
       ENTRA_AUDIENCE: appId,
-      ENTRA_ISSUER: tenantIssuer(tenantId, tenantType),
+      // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
+      ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
     },
   }
 

@@ -5,6 +5,7 @@
 // a tenant `register` made.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { loadEndpointSettings } from '../../src/config.js'
 import { diagnose } from '../../src/registration/diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -185,7 +186,8 @@ describe('register, first run', () => {
       settings: {
         ENTRA_TENANT_ID: tokens.tenantId,
         ENTRA_AUDIENCE: appId,
-        ENTRA_ISSUER: `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+        // The endpoint's default issuers (finding 13).
+        ENTRA_ISSUER: `https://login.microsoftonline.com/${tokens.tenantId}/v2.0,https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
       },
     })
     expect(result.changes.filter((c) => c.action === 'created').map((c) => c.step)).toEqual([
@@ -213,7 +215,7 @@ describe('register, first run', () => {
       appId: CLIENT,
       tenantId: tokens.tenantId,
       audiences: [first.settings.ENTRA_AUDIENCE],
-      issuers: [first.settings.ENTRA_ISSUER],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
       requestBudgetMs: 750,
       claimNames: CLAIMS,
     })
@@ -229,7 +231,7 @@ describe('register, first run', () => {
   it('registers all four events in an External ID tenant, with the OTP fallback on both objects', async () => {
     stand.state = customerTenant('CIAM')
     const result = await register(graph, input({ events: ROUTES, otpFallback: true }))
-    expect(result.settings.ENTRA_ISSUER).toBe(
+    expect(result.settings.ENTRA_ISSUER.split(',')).toContain(
       `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
     )
     const s = stand.state
@@ -252,6 +254,42 @@ describe('register, first run', () => {
     const mark = stand.requests.length
     await register(graph, input({ events: ROUTES, otpFallback: true }))
     expect(writesSince(mark)).toEqual([])
+  })
+
+  it('finding 13: recommends the issuers the endpoint accepts by default, in an External ID tenant too', async () => {
+    for (const tenantType of ['CIAM', 'AAD'] as const) {
+      stand.state = customerTenant(tenantType)
+      const result = await register(graph, input())
+      // What the endpoint makes of the printed setting is what it makes of none at all.
+      const env = { ENTRA_TENANT_ID: result.settings.ENTRA_TENANT_ID, ENTRA_AUDIENCE: 'x' }
+      const byDefault = loadEndpointSettings(env).issuers
+      expect(byDefault).toEqual([
+        `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+        `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+      ])
+      expect(
+        loadEndpointSettings({ ...env, ENTRA_ISSUER: result.settings.ENTRA_ISSUER }).issuers,
+        tenantType,
+      ).toEqual(byDefault)
+
+      // doctor agrees: the printed list passes, and its fix for a wrong one is that list.
+      const tenant = await readTenant(graph, CLIENT)
+      const view = {
+        baseUrl: BASE,
+        appId: CLIENT,
+        tenantId: tokens.tenantId,
+        audiences: [result.settings.ENTRA_AUDIENCE],
+        issuers: byDefault,
+        requestBudgetMs: 750,
+        claimNames: CLAIMS,
+      }
+      expect(diagnose(tenant, view).filter((f) => f.severity === 'error')).toEqual([])
+      const wrong = tenantType === 'CIAM' ? byDefault[0]! : byDefault[1]!
+      const mismatch = diagnose(tenant, { ...view, issuers: [wrong] }).find(
+        (f) => f.code === 'issuer-mismatch',
+      )
+      expect(mismatch?.fix).toContain(`Set ENTRA_ISSUER=${result.settings.ENTRA_ISSUER} `)
+    }
   })
 
   it('reuses an app registration named by --extension-app, adding only what it lacks', async () => {
