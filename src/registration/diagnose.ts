@@ -5,6 +5,7 @@ import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
   DEFAULT_TIMEOUT_MS,
+  isRegisterMadeApp,
   isSingleTenant,
   MAX_TIMEOUT_MS,
   RECEIVE_PAYLOAD_ROLE_ID,
@@ -17,6 +18,7 @@ import {
   ROUTE_TYPES,
   ROUTES,
   TIMEOUT_HEADROOM_MS,
+  v1Issuer,
   type GraphExtension,
   type GraphClaimsMappingPolicy,
   type GraphListener,
@@ -37,6 +39,8 @@ export interface ResourceApp {
   readonly application?:
     | {
         readonly identifierUris?: readonly string[] | undefined
+        /** register's own app has a uniqueName with REGISTER_UNIQUE_NAME_PREFIX. */
+        readonly uniqueName?: string | null | undefined
         readonly api?: { readonly requestedAccessTokenVersion?: number | null } | null
       }
     | undefined
@@ -230,11 +234,16 @@ function checkIssuer(e: GraphExtension, app: ResourceApp | undefined, endpoint: 
   if (app?.application === undefined) return []
   const v2 = app.application.api?.requestedAccessTokenVersion === 2
   if (v2 || endpoint.issuers.some((iss) => iss.startsWith('https://sts.windows.net/'))) return []
+  const v1 = v1Issuer(endpoint.tenantId)
+  const resourceId = e.authenticationConfiguration?.resourceId ?? ''
   return [
     err(
       'token-version-v1',
       `${label(e)}: app ${app.appId} gets v1 tokens (requestedAccessTokenVersion is not 2), whose issuer ENTRA_ISSUER does not list`,
-      `Set api.requestedAccessTokenVersion to 2 on app ${app.appId}, or add https://sts.windows.net/${endpoint.tenantId}/ to ENTRA_ISSUER.`,
+      isRegisterMadeApp(app.application)
+        ? `Set api.requestedAccessTokenVersion to 2 on app ${app.appId} (npm run register does), or add ${v1} to ENTRA_ISSUER.`
+        : // Switching someone else's app to v2 would break whatever validates its v1 tokens.
+          `Add ${v1} to ENTRA_ISSUER (after the default issuers) and keep ${resourceId} in ENTRA_AUDIENCE: app ${app.appId} is not one npm run register created, and other software may validate its v1 tokens, so it stays on v1. Set its api.requestedAccessTokenVersion to 2 only once nothing else relies on those.`,
     ),
   ]
 }

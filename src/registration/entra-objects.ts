@@ -214,6 +214,21 @@ export function customClaimIds(policy: GraphClaimsMappingPolicy): Set<string> {
 }
 
 /**
+ * How an extension app register created is known again (its uniqueName starts with this), and so
+ * may be changed freely: another app may be used by other software (its token version, above all).
+ */
+export const REGISTER_UNIQUE_NAME_PREFIX = 'custom-auth-extension-'
+
+export function isRegisterMadeApp(app: { readonly uniqueName?: string | null }): boolean {
+  return app.uniqueName?.startsWith(REGISTER_UNIQUE_NAME_PREFIX) === true
+}
+
+/** The issuer of the tenant's v1 tokens (contract §2); its keys come from login.microsoftonline.com. */
+export function v1Issuer(tenantId: string): string {
+  return `https://sts.windows.net/${tenantId.toLowerCase()}/`
+}
+
+/**
  * The issuers to recommend for ENTRA_ISSUER: exactly those the endpoint accepts when it is unset
  * (src/config.ts), so that register's advice and doctor's fix never narrow the endpoint's default.
  */

@@ -8,8 +8,10 @@
 //   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
 //      tenant lacks it (contract trap 12);
 //   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
-//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens, and the Graph
-//      permission CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
+//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens (only on an app
+//      this tool created, known by that uniqueName: another keeps its token version, and the
+//      settings printed accept v1 tokens), and the Graph permission
+//      CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
 //   4. its service principal (enabled), and admin consent for that permission (an app role
 //      assignment to Microsoft Graph's service principal);
 //   5. one custom authentication extension per event, matched by type and target URL;
@@ -26,12 +28,15 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
+  isRegisterMadeApp,
   isSingleTenant,
   listenerAppIds,
   lower,
   printable,
   recommendedIssuers,
+  REGISTER_UNIQUE_NAME_PREFIX,
   routeOfTargetUrl,
+  v1Issuer,
   type GraphAppRoleAssignment,
   type GraphApplication,
   type GraphClaimsMappingPolicy,
@@ -83,6 +88,8 @@ export interface RegisterResult {
   readonly changes: readonly Change[]
   /** Things register could not do, each with what to do instead. Non-empty means exit 1. */
   readonly problems: readonly string[]
+  /** What the operator should know that is not a problem (e.g. an app left on v1 tokens). */
+  readonly notes: readonly string[]
   /** What Graph's validateAuthenticationConfiguration reported (after a real run). */
   readonly validation: readonly ValidationNote[]
   /** The endpoint's app settings that match this registration. */
@@ -115,7 +122,7 @@ const REPLICATION_RETRIES_MS = [1000, 2000, 4000, 8000]
 export function extensionAppUniqueName(host: string): string {
   // Graph documents uniqueName as a client-provided alternate key; its allowed characters are not
   // spelled out (UNCONFIRMED): keep to lower-case letters, digits, dots and dashes.
-  return `custom-auth-extension-${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
+  return `${REGISTER_UNIQUE_NAME_PREFIX}${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
 }
 
 export function claimsMappingDefinition(claimNames: readonly string[]): string {
@@ -141,6 +148,7 @@ export async function register(
   const host = base.host.toLowerCase()
   const changes: Change[] = []
   const problems: string[] = []
+  const notes: string[] = []
   const record = (change: Change) => {
     changes.push(change)
     onChange(change)
@@ -209,7 +217,7 @@ export async function register(
   const app = await ensureExtensionApp()
   const appId = app.appId
   const resourceId = `api://${host}/${appId}`
-  await updateExtensionApp(app, resourceId)
+  const tokenVersion = await updateExtensionApp(app, resourceId)
 
   // 4. Its service principal and the consent.
   const sp = await ensureServicePrincipal(appId, 'extension service principal')
@@ -240,14 +248,24 @@ export async function register(
     extensionIds,
     changes,
     problems,
+    notes,
     validation,
-    settings: {
-      ENTRA_TENANT_ID: tenantId,
-      // register always asks for v2 tokens, whose aud is the app's client ID (contract §2).
-      ENTRA_AUDIENCE: appId,
-      // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
-      ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
-    },
+    settings:
+      tokenVersion === 2
+        ? {
+            ENTRA_TENANT_ID: tenantId,
+            // v2 tokens: aud is the app's client ID (contract §2).
+            ENTRA_AUDIENCE: appId,
+            // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
+            ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
+          }
+        : {
+            ENTRA_TENANT_ID: tenantId,
+            // v1 tokens: aud is the identifier URI, iss sts.windows.net (contract §2). The client
+            // ID too, so that the endpoint keeps working if the app's owner moves it to v2.
+            ENTRA_AUDIENCE: `${resourceId},${appId}`,
+            ENTRA_ISSUER: [...recommendedIssuers(tenantId), v1Issuer(tenantId)].join(','),
+          },
   }
 
   async function ensureServicePrincipal(
@@ -330,13 +348,30 @@ export async function register(
     return created
   }
 
-  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<void> {
+  /** Puts right what the extension needs of its app; answers the version of its tokens. */
+  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<1 | 2> {
     const step = 'extension app registration'
     const patch: Record<string, unknown> = {}
     const uris = app.identifierUris ?? []
     if (!uris.some((u) => lower(u) === lower(uri))) patch.identifierUris = [...uris, uri]
-    if (app.api?.requestedAccessTokenVersion !== 2)
-      patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
+    // v2 tokens are what the docs' setup asks for (contract §7.1), but switching an app someone
+    // else made would break whatever validates its v1 tokens: only register's own app is switched.
+    let version: 1 | 2 = 2
+    if (app.api?.requestedAccessTokenVersion !== 2) {
+      if (isPlanned(app.id) || isRegisterMadeApp(app))
+        patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
+      else {
+        version = 1
+        record({
+          step,
+          action: 'skipped',
+          detail: `app ${app.appId} gets v1 tokens (requestedAccessTokenVersion ${String(app.api?.requestedAccessTokenVersion ?? null)}); left as it is`,
+        })
+        notes.push(
+          `app ${app.appId} (--extension-app) gets v1 tokens, and register did not create it, so it did not switch it to v2: other software may validate its v1 tokens. The settings below accept v1 tokens: ENTRA_AUDIENCE lists its identifier URI ${uri}, ENTRA_ISSUER adds ${v1Issuer(tenantId)}. To use v2 tokens instead, set api.requestedAccessTokenVersion to 2 on the app once nothing else relies on its v1 tokens, and run register again.`,
+        )
+      }
+    }
     const access = app.requiredResourceAccess ?? []
     const graphAccess = access.find((r) => lower(r.resourceAppId) === GRAPH_APP_ID)
     const hasRole = graphAccess?.resourceAccess.some(
@@ -357,8 +392,8 @@ export async function register(
     if (isPlanned(app.id)) delete patch.api // the POST asks for v2 tokens already
     const keys = Object.keys(patch)
     if (keys.length === 0) {
-      same(step, `app ${app.appId}: identifier URI ${uri}, v2 tokens, permission listed`)
-      return
+      same(step, `app ${app.appId}: identifier URI ${uri}, v${version} tokens, permission listed`)
+      return version
     }
     await write(
       step,
@@ -367,6 +402,7 @@ export async function register(
       `/v1.0/applications/${seg(app.id)}`,
       patch,
     )
+    return version
   }
 
   async function ensureConsent(sp: GraphServicePrincipal): Promise<void> {

@@ -292,6 +292,68 @@ describe('register, first run', () => {
     }
   })
 
+  it('finding 12: leaves an --extension-app it did not create on v1 tokens, and says what accepts them', async () => {
+    const shared = {
+      id: randomUUID(),
+      appId: randomUUID(),
+      displayName: 'An API others call too',
+      identifierUris: [],
+      api: { requestedAccessTokenVersion: null },
+      requiredResourceAccess: [],
+    }
+    stand.state.applications.push(shared)
+    const mark = stand.requests.length
+    const result = await register(graph, input({ extensionAppId: shared.appId }))
+    const resourceId = `api://${HOST}/${shared.appId}`
+    expect(appOf(shared.appId)!.api?.requestedAccessTokenVersion).toBeNull()
+    const toShared = writesSince(mark).filter((r) => r.path === `/v1.0/applications/${shared.id}`)
+    expect(toShared.map((r) => Object.keys(r.body as object))).toEqual([
+      ['identifierUris', 'requiredResourceAccess'],
+    ])
+    expect(result.problems).toEqual([])
+    expect(
+      result.changes.find((c) => c.step === 'extension app registration' && c.action === 'skipped')
+        ?.detail,
+    ).toContain(`app ${shared.appId} gets v1 tokens`)
+    expect(result.notes.join('\n')).toContain('did not create')
+    // v1 tokens carry the identifier URI as aud and the sts.windows.net issuer (contract §2).
+    const v1Issuer = `https://sts.windows.net/${tokens.tenantId}/`
+    expect(result.settings.ENTRA_AUDIENCE.split(',')).toContain(resourceId)
+    expect(result.settings.ENTRA_ISSUER.split(',')).toEqual([
+      `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+      `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+      v1Issuer,
+    ])
+    const settings = loadEndpointSettings(result.settings)
+    const view = {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: settings.tenantId,
+      audiences: settings.audiences,
+      issuers: settings.issuers,
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    }
+    const tenant = await readTenant(graph, CLIENT)
+    expect(diagnose(tenant, view).filter((f) => f.severity === 'error')).toEqual([])
+    // doctor, with the default issuers only: keep the app on v1, accept its tokens.
+    const found = diagnose(tenant, { ...view, issuers: view.issuers.slice(0, 2) }).find(
+      (f) => f.code === 'token-version-v1',
+    )
+    expect(found?.fix).toMatch(/^Add https:\/\/sts\.windows\.net\/[0-9a-f-]+\/ to ENTRA_ISSUER/)
+    expect(found?.fix).toContain('not one npm run register created')
+    expect(found?.fix).toContain(resourceId)
+
+    // The app register made (its uniqueName says so) is put back to v2 when it drifts.
+    stand.state = customerTenant()
+    const made = await register(graph, input())
+    const own = stand.state.applications.find((a) => a.appId === made.extensionAppId)!
+    own.api = { requestedAccessTokenVersion: null }
+    const again = await register(graph, input({ extensionAppId: made.extensionAppId }))
+    expect(appOf(made.extensionAppId)!.api?.requestedAccessTokenVersion).toBe(2)
+    expect(again.settings.ENTRA_AUDIENCE).toBe(made.extensionAppId)
+  })
+
   it('reuses an app registration named by --extension-app, adding only what it lacks', async () => {
     const own = {
       id: randomUUID(),
@@ -312,8 +374,9 @@ describe('register, first run', () => {
     expect(stand.state.applications.filter((a) => a.uniqueName !== undefined)).toEqual([])
     const app = appOf(own.appId)!
     expect(app.identifierUris).toEqual(['api://something-else', `api://${HOST}/${own.appId}`])
+    // Not made by register, so it keeps its token version (finding 12).
     expect(app.api).toMatchObject({
-      requestedAccessTokenVersion: 2,
+      requestedAccessTokenVersion: null,
       oauth2PermissionScopes: [{ value: 'x' }],
     })
     expect(app.requiredResourceAccess?.[0]?.resourceAccess).toEqual([
