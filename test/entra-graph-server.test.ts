@@ -1,5 +1,6 @@
 // The Entra registration Graph stand-in (test/support/entra-graph-server.ts) over real HTTPS: its
 // state, its validation (contract §7 and trap 12), paging, faults and recording.
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   AUTH_EVENTS_APP_ID,
@@ -265,6 +266,46 @@ describe('entra graph stand-in', () => {
         'Request_BadRequest',
         /identifierUris/,
       )
+  })
+
+  it('keeps signInAudience: AzureADMyOrg by default, the four audiences, v2 tokens for personal accounts', async () => {
+    const made = (await call('POST', '/v1.0/applications', { displayName: 'Single' })).body
+    expect(made.signInAudience).toBe('AzureADMyOrg')
+    // A seeded app without the property is answered with Graph's default too.
+    graph.state.applications.push({ id: randomUUID(), appId: CLIENT_APP, displayName: 'Seeded' })
+    expect((await call('GET', `/v1.0/applications(appId='${CLIENT_APP}')`)).body).toMatchObject({
+      signInAudience: 'AzureADMyOrg',
+    })
+    const multi = await call('POST', '/v1.0/applications', {
+      displayName: 'Multi',
+      signInAudience: 'AzureADMultipleOrgs',
+    })
+    expect(multi.body.signInAudience).toBe('AzureADMultipleOrgs')
+    for (const audience of ['AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount']) {
+      const app = (await call('POST', '/v1.0/applications', { displayName: audience })).body
+      const path = `/v1.0/applications/${app.id}`
+      expectGraphError(
+        await call('PATCH', path, { signInAudience: audience }),
+        400,
+        'Request_BadRequest',
+        /requestedAccessTokenVersion/,
+      )
+      expect(
+        (
+          await call('PATCH', path, {
+            signInAudience: audience,
+            api: { requestedAccessTokenVersion: 2 },
+          })
+        ).status,
+      ).toBe(204)
+      expect((await call('GET', path)).body.signInAudience).toBe(audience)
+    }
+    expectGraphError(
+      await call('PATCH', `/v1.0/applications/${multi.body.id}`, { signInAudience: 'Everyone' }),
+      400,
+      'Request_BadRequest',
+      /signInAudience/,
+    )
   })
 
   it('creates service principals for apps and the two first-party apps only, once', async () => {

@@ -27,11 +27,13 @@ const ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
 const USAGE = `usage: npm run register -- --url <deployed base URL> --app <client appId> [options]
 
 Creates or updates, idempotently, through Microsoft Graph: the extension's app registration
-(identifier URI api://{host}/{appId}, v2 tokens), its service principal, admin consent for
+(identifier URI api://{host}/{appId}, v2 tokens; an --extension-app it did not create keeps its
+token version, and the settings printed accept v1 tokens), its service principal, admin consent for
 CustomAuthenticationExtension.Receive.Payload, one custom authentication extension per event,
 its event listener for the --app apps, and for token issuance the claims mapping policy of the
-claims EXTENSION_CONFIG configures, with acceptMappedClaims on each --app. A second run changes
-nothing. Prints what it changed and the app settings the endpoint needs.
+claims EXTENSION_CONFIG configures, with acceptMappedClaims on each single-tenant --app (never on
+a multi-tenant one: listed as a problem, to be given a custom signing key instead). A second run
+changes nothing. Prints what it changed and the app settings the endpoint needs.
 
   --url <url>            the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
   --app <appId>          a client app whose sign-ins call the endpoint; repeat for several
@@ -173,6 +175,10 @@ function text(result: RegisterResult, dryRun: boolean): string {
     lines.push('', "Graph's validateAuthenticationConfiguration:")
     for (const v of result.validation)
       lines.push(`  ${v.route}: ${v.severity} ${v.code}: ${v.message}`)
+  }
+  if (result.notes.length > 0) {
+    lines.push('', 'to note:')
+    for (const n of result.notes) lines.push(`  - ${n}`)
   }
   if (result.problems.length > 0) {
     lines.push('', 'could not be done:')

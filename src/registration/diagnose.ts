@@ -4,18 +4,21 @@ import type { EventRoute } from '../events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
-  tenantIssuer,
   DEFAULT_TIMEOUT_MS,
+  isRegisterMadeApp,
+  isSingleTenant,
   MAX_TIMEOUT_MS,
   RECEIVE_PAYLOAD_ROLE_ID,
   listenerAppIds,
   listenersOf,
   lower,
   printable,
+  recommendedIssuers,
   RESOURCE_ID,
   ROUTE_TYPES,
   ROUTES,
   TIMEOUT_HEADROOM_MS,
+  v1Issuer,
   type GraphExtension,
   type GraphClaimsMappingPolicy,
   type GraphListener,
@@ -36,6 +39,8 @@ export interface ResourceApp {
   readonly application?:
     | {
         readonly identifierUris?: readonly string[] | undefined
+        /** register's own app has a uniqueName with REGISTER_UNIQUE_NAME_PREFIX. */
+        readonly uniqueName?: string | null | undefined
         readonly api?: { readonly requestedAccessTokenVersion?: number | null } | null
       }
     | undefined
@@ -51,6 +56,8 @@ export interface TargetApp {
   readonly claimsMappingPolicies: readonly GraphClaimsMappingPolicy[]
   /** Whether the target app's registration has api.acceptMappedClaims (undefined: not in tenant). */
   readonly acceptMappedClaims?: boolean | undefined
+  /** The target app registration's signInAudience (undefined: not in tenant, or not read). */
+  readonly signInAudience?: string | undefined
 }
 
 export interface TenantView {
@@ -227,11 +234,16 @@ function checkIssuer(e: GraphExtension, app: ResourceApp | undefined, endpoint: 
   if (app?.application === undefined) return []
   const v2 = app.application.api?.requestedAccessTokenVersion === 2
   if (v2 || endpoint.issuers.some((iss) => iss.startsWith('https://sts.windows.net/'))) return []
+  const v1 = v1Issuer(endpoint.tenantId)
+  const resourceId = e.authenticationConfiguration?.resourceId ?? ''
   return [
     err(
       'token-version-v1',
       `${label(e)}: app ${app.appId} gets v1 tokens (requestedAccessTokenVersion is not 2), whose issuer ENTRA_ISSUER does not list`,
-      `Set api.requestedAccessTokenVersion to 2 on app ${app.appId}, or add https://sts.windows.net/${endpoint.tenantId}/ to ENTRA_ISSUER.`,
+      isRegisterMadeApp(app.application)
+        ? `Set api.requestedAccessTokenVersion to 2 on app ${app.appId} (npm run register does), or add ${v1} to ENTRA_ISSUER.`
+        : // Switching someone else's app to v2 would break whatever validates its v1 tokens.
+          `Add ${v1} to ENTRA_ISSUER (after the default issuers) and keep ${resourceId} in ENTRA_AUDIENCE: app ${app.appId} is not one npm run register created, and other software may validate its v1 tokens, so it stays on v1. Set its api.requestedAccessTokenVersion to 2 only once nothing else relies on those.`,
     ),
   ]
 }
@@ -462,16 +474,38 @@ function checkClaimsMapping(target: TargetApp | undefined, endpoint: EndpointVie
         `Assign a claims mapping policy with { "Source": "CustomClaimsProvider", "ID": "<name>", "JwtClaimType": "<name>" } for ${unmapped.join(', ')} to the app's service principal (npm run register does).`,
       ),
     )
-  // Contract §4: mapped claims need acceptMappedClaims or a custom signing key (else AADSTS50146).
+  // Contract §4: mapped claims need acceptMappedClaims or a custom signing key (else AADSTS50146);
+  // on a multi-tenant app only the key (trap 16).
   if (target.claimsMappingPolicies.length > 0 && target.acceptMappedClaims === false)
     findings.push(
       warn(
         'accept-mapped-claims-off',
         `--app ${target.appId}: api.acceptMappedClaims is not true, so sign-ins fail with AADSTS50146 unless the app has a custom signing key`,
-        `Set api.acceptMappedClaims to true on app ${target.appId} (manifest), or give it a custom signing key.`,
+        !knownMultiTenant(target)
+          ? `Set api.acceptMappedClaims to true on app ${target.appId} (manifest), or give it a custom signing key.`
+          : `Give app ${target.appId} a custom signing key (Entra docs, claims customization). Do not set api.acceptMappedClaims: it is a multi-tenant app (signInAudience ${printable(target.signInAudience ?? '(none)', 60)}).`,
       ),
     )
   return findings
+}
+
+/** Graph named an audience other than AzureADMyOrg (not read: no evidence either way). */
+const knownMultiTenant = (target: TargetApp) =>
+  target.signInAudience !== undefined && !isSingleTenant(target)
+
+/**
+ * Contract trap 16: acceptMappedClaims on a multi-tenant app lets the admin of any tenant it is
+ * used in attach their own claims mapping policy, and so put claims of their choice in its tokens.
+ */
+function checkMappedClaimsAudience(target: TargetApp | undefined): Finding[] {
+  if (target?.acceptMappedClaims !== true || !knownMultiTenant(target)) return []
+  return [
+    err(
+      'accept-mapped-claims-multi-tenant',
+      `--app ${target.appId}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience ${printable(target.signInAudience ?? '(none)', 60)}), so the admin of any tenant it is used in can attach their own claims mapping policy and put claims of their choice in its tokens`,
+      `Set api.acceptMappedClaims to false (or null) on app ${target.appId}, and give it a custom signing key instead (Entra docs, claims customization) if its tokens need mapped claims.`,
+    ),
+  ]
 }
 
 /** The tenant Graph answered for, against ENTRA_TENANT_ID and ENTRA_ISSUER (contract §2). */
@@ -489,7 +523,6 @@ function checkTenant(tenant: TenantView, endpoint: EndpointView): Finding[] {
     return findings
   }
   const ciam = tenant.organization.tenantType?.toUpperCase() === 'CIAM'
-  const expected = tenantIssuer(tenantId, tenant.organization.tenantType)
   const accepted = endpoint.issuers.map((i) => i.toLowerCase())
   const kindAccepted = ciam
     ? accepted.some((i) => i.includes('.ciamlogin.com/'))
@@ -503,7 +536,7 @@ function checkTenant(tenant: TenantView, endpoint: EndpointView): Finding[] {
       err(
         'issuer-mismatch',
         `tenant ${tenantId} is ${ciam ? 'an External ID (CIAM) tenant, whose tokens come from ciamlogin.com' : 'a workforce tenant, whose tokens come from login.microsoftonline.com'}, but ENTRA_ISSUER accepts only ${endpoint.issuers.join(', ')}`,
-        `Set ENTRA_ISSUER=${expected} (or leave it unset: the default accepts both forms).`,
+        `Set ENTRA_ISSUER=${recommendedIssuers(tenantId).join(',')} (or leave it unset: that is the default, and what npm run register prints).`,
       ),
     )
   }
@@ -570,6 +603,7 @@ export function diagnose(tenant: TenantView, endpoint: EndpointView): Finding[] 
     findings.push(...checkClaimsMapping(tenant.targetApp, endpoint))
   else if (tenant.targetApp?.servicePrincipalFound === false)
     findings.push(...checkClaimsMapping(tenant.targetApp, { ...endpoint, claimNames: [] }))
+  findings.push(...checkMappedClaimsAudience(tenant.targetApp))
   return findings
 }
 

@@ -2,6 +2,7 @@
 // `doctor` reads them: well-known IDs, the @odata.type of each event's extension, listener and
 // handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
 // and older objects (made in the portal) may lack some.
+import { defaultIssuers } from '../config.js'
 import type { EventRoute } from '../events/routes.js'
 
 /** Microsoft Graph's own application. */
@@ -147,6 +148,8 @@ export interface GraphApplication {
   readonly appId: string
   readonly displayName?: string
   readonly uniqueName?: string | null
+  /** AzureADMyOrg (single tenant), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount, … */
+  readonly signInAudience?: string | null
   readonly identifierUris?: readonly string[]
   readonly api?: {
     readonly requestedAccessTokenVersion?: number | null
@@ -157,6 +160,14 @@ export interface GraphApplication {
     readonly resourceAppId: string
     readonly resourceAccess: readonly { readonly id: string; readonly type: string }[]
   }[]
+}
+
+/**
+ * Whether only the app's own tenant signs in to it. Anything else (another audience, or none
+ * read) counts as multi-tenant, where acceptMappedClaims must never be set (contract trap 16).
+ */
+export function isSingleTenant(app: { readonly signInAudience?: string | null }): boolean {
+  return app.signInAudience === 'AzureADMyOrg'
 }
 
 export interface GraphServicePrincipal {
@@ -202,9 +213,25 @@ export function customClaimIds(policy: GraphClaimsMappingPolicy): Set<string> {
   return ids
 }
 
-/** The issuer of the tenant's v2 tokens: External ID (CIAM) tenants sign as ciamlogin.com. */
-export function tenantIssuer(tenantId: string, tenantType: string | null | undefined): string {
-  return tenantType?.toUpperCase() === 'CIAM'
-    ? `https://${tenantId}.ciamlogin.com/${tenantId}/v2.0`
-    : `https://login.microsoftonline.com/${tenantId}/v2.0`
+/**
+ * How an extension app register created is known again (its uniqueName starts with this), and so
+ * may be changed freely: another app may be used by other software (its token version, above all).
+ */
+export const REGISTER_UNIQUE_NAME_PREFIX = 'custom-auth-extension-'
+
+export function isRegisterMadeApp(app: { readonly uniqueName?: string | null }): boolean {
+  return app.uniqueName?.startsWith(REGISTER_UNIQUE_NAME_PREFIX) === true
+}
+
+/** The issuer of the tenant's v1 tokens (contract §2); its keys come from login.microsoftonline.com. */
+export function v1Issuer(tenantId: string): string {
+  return `https://sts.windows.net/${tenantId.toLowerCase()}/`
+}
+
+/**
+ * The issuers to recommend for ENTRA_ISSUER: exactly those the endpoint accepts when it is unset
+ * (src/config.ts), so that register's advice and doctor's fix never narrow the endpoint's default.
+ */
+export function recommendedIssuers(tenantId: string): string[] {
+  return defaultIssuers(tenantId.toLowerCase())
 }

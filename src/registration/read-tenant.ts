@@ -1,7 +1,7 @@
 // Reads what diagnose() needs from Microsoft Graph (contract §7): the tenant, the caller's
 // service principal, extensions, listeners, the extension apps (application, service principal,
-// app role assignments) and, for --app, the target app's claims mapping policies and
-// acceptMappedClaims. Reads only; every call is bounded by the GraphApi client.
+// app role assignments) and, for --app, the target app's claims mapping policies,
+// acceptMappedClaims and signInAudience. Reads only; every call is bounded by the GraphApi client.
 import type { ResourceApp, TargetApp, TenantView } from './diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -78,5 +78,6 @@ async function readTargetApp(graph: GraphApi, appId: string): Promise<TargetApp>
     servicePrincipalFound: true,
     claimsMappingPolicies: policies,
     acceptMappedClaims: app === undefined ? undefined : app.api?.acceptMappedClaims === true,
+    signInAudience: app?.signInAudience ?? undefined,
   }
 }

@@ -8,14 +8,18 @@
 //   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
 //      tenant lacks it (contract trap 12);
 //   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
-//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens, and the Graph
-//      permission CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
+//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens (only on an app
+//      this tool created, known by that uniqueName: another keeps its token version, and the
+//      settings printed accept v1 tokens), and the Graph permission
+//      CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
 //   4. its service principal (enabled), and admin consent for that permission (an app role
 //      assignment to Microsoft Graph's service principal);
 //   5. one custom authentication extension per event, matched by type and target URL;
 //   6. one listener per extension, for the target apps (added to, never removed from);
 //   7. for token issuance: a claims mapping policy for the configured claims, assigned to each
-//      target app's service principal, and acceptMappedClaims on the target app (contract §4).
+//      target app's service principal, and acceptMappedClaims on the target app (contract §4),
+//      only when that app is single-tenant (signInAudience AzureADMyOrg, contract trap 16): on a
+//      multi-tenant one it is a listed problem, with the alternative (a custom signing key).
 import type { EventRoute } from '../events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -24,11 +28,15 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
+  isRegisterMadeApp,
+  isSingleTenant,
   listenerAppIds,
   lower,
   printable,
+  recommendedIssuers,
+  REGISTER_UNIQUE_NAME_PREFIX,
   routeOfTargetUrl,
-  tenantIssuer,
+  v1Issuer,
   type GraphAppRoleAssignment,
   type GraphApplication,
   type GraphClaimsMappingPolicy,
@@ -80,6 +88,8 @@ export interface RegisterResult {
   readonly changes: readonly Change[]
   /** Things register could not do, each with what to do instead. Non-empty means exit 1. */
   readonly problems: readonly string[]
+  /** What the operator should know that is not a problem (e.g. an app left on v1 tokens). */
+  readonly notes: readonly string[]
   /** What Graph's validateAuthenticationConfiguration reported (after a real run). */
   readonly validation: readonly ValidationNote[]
   /** The endpoint's app settings that match this registration. */
@@ -112,7 +122,7 @@ const REPLICATION_RETRIES_MS = [1000, 2000, 4000, 8000]
 export function extensionAppUniqueName(host: string): string {
   // Graph documents uniqueName as a client-provided alternate key; its allowed characters are not
   // spelled out (UNCONFIRMED): keep to lower-case letters, digits, dots and dashes.
-  return `custom-auth-extension-${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
+  return `${REGISTER_UNIQUE_NAME_PREFIX}${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
 }
 
 export function claimsMappingDefinition(claimNames: readonly string[]): string {
@@ -138,6 +148,7 @@ export async function register(
   const host = base.host.toLowerCase()
   const changes: Change[] = []
   const problems: string[] = []
+  const notes: string[] = []
   const record = (change: Change) => {
     changes.push(change)
     onChange(change)
@@ -206,7 +217,7 @@ export async function register(
   const app = await ensureExtensionApp()
   const appId = app.appId
   const resourceId = `api://${host}/${appId}`
-  await updateExtensionApp(app, resourceId)
+  const tokenVersion = await updateExtensionApp(app, resourceId)
 
   // 4. Its service principal and the consent.
   const sp = await ensureServicePrincipal(appId, 'extension service principal')
@@ -237,13 +248,24 @@ export async function register(
     extensionIds,
     changes,
     problems,
+    notes,
     validation,
-    settings: {
-      ENTRA_TENANT_ID: tenantId,
-      // register always asks for v2 tokens, whose aud is the app's client ID (contract §2).
-      ENTRA_AUDIENCE: appId,
-      ENTRA_ISSUER: tenantIssuer(tenantId, tenantType),
-    },
+    settings:
+      tokenVersion === 2
+        ? {
+            ENTRA_TENANT_ID: tenantId,
+            // v2 tokens: aud is the app's client ID (contract §2).
+            ENTRA_AUDIENCE: appId,
+            // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
+            ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
+          }
+        : {
+            ENTRA_TENANT_ID: tenantId,
+            // v1 tokens: aud is the identifier URI, iss sts.windows.net (contract §2). The client
+            // ID too, so that the endpoint keeps working if the app's owner moves it to v2.
+            ENTRA_AUDIENCE: `${resourceId},${appId}`,
+            ENTRA_ISSUER: [...recommendedIssuers(tenantId), v1Issuer(tenantId)].join(','),
+          },
   }
 
   async function ensureServicePrincipal(
@@ -326,13 +348,30 @@ export async function register(
     return created
   }
 
-  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<void> {
+  /** Puts right what the extension needs of its app; answers the version of its tokens. */
+  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<1 | 2> {
     const step = 'extension app registration'
     const patch: Record<string, unknown> = {}
     const uris = app.identifierUris ?? []
     if (!uris.some((u) => lower(u) === lower(uri))) patch.identifierUris = [...uris, uri]
-    if (app.api?.requestedAccessTokenVersion !== 2)
-      patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
+    // v2 tokens are what the docs' setup asks for (contract §7.1), but switching an app someone
+    // else made would break whatever validates its v1 tokens: only register's own app is switched.
+    let version: 1 | 2 = 2
+    if (app.api?.requestedAccessTokenVersion !== 2) {
+      if (isPlanned(app.id) || isRegisterMadeApp(app))
+        patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
+      else {
+        version = 1
+        record({
+          step,
+          action: 'skipped',
+          detail: `app ${app.appId} gets v1 tokens (requestedAccessTokenVersion ${String(app.api?.requestedAccessTokenVersion ?? null)}); left as it is`,
+        })
+        notes.push(
+          `app ${app.appId} (--extension-app) gets v1 tokens, and register did not create it, so it did not switch it to v2: other software may validate its v1 tokens. The settings below accept v1 tokens: ENTRA_AUDIENCE lists its identifier URI ${uri}, ENTRA_ISSUER adds ${v1Issuer(tenantId)}. To use v2 tokens instead, set api.requestedAccessTokenVersion to 2 on the app once nothing else relies on its v1 tokens, and run register again.`,
+        )
+      }
+    }
     const access = app.requiredResourceAccess ?? []
     const graphAccess = access.find((r) => lower(r.resourceAppId) === GRAPH_APP_ID)
     const hasRole = graphAccess?.resourceAccess.some(
@@ -353,8 +392,8 @@ export async function register(
     if (isPlanned(app.id)) delete patch.api // the POST asks for v2 tokens already
     const keys = Object.keys(patch)
     if (keys.length === 0) {
-      same(step, `app ${app.appId}: identifier URI ${uri}, v2 tokens, permission listed`)
-      return
+      same(step, `app ${app.appId}: identifier URI ${uri}, v${version} tokens, permission listed`)
+      return version
     }
     await write(
       step,
@@ -363,6 +402,7 @@ export async function register(
       `/v1.0/applications/${seg(app.id)}`,
       patch,
     )
+    return version
   }
 
   async function ensureConsent(sp: GraphServicePrincipal): Promise<void> {
@@ -673,10 +713,32 @@ export async function register(
       `/v1.0/applications(appId='${keySegment(targetAppId)}')`,
     )
     const acceptStep = `acceptMappedClaims on app ${targetAppId}`
+    // A registration in another tenant makes this a multi-tenant app (contract trap 16).
+    const signingKey =
+      'give it a custom signing key instead (Entra docs, claims customization), with which its tokens carry the mapped claims'
     if (app === undefined) {
       problems.push(
-        `--app ${targetAppId}: its app registration is not in tenant ${tenantId} (a multi-tenant app?), so acceptMappedClaims cannot be set here; without it or a custom signing key Entra fails with AADSTS50146. Set api.acceptMappedClaims in its home tenant, or give it a custom signing key.`,
+        `--app ${targetAppId}: its app registration is not in tenant ${tenantId}, so it is a multi-tenant app: acceptMappedClaims must not be set on it (the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens), and without it or a custom signing key Entra fails with AADSTS50146. In its home tenant, ${signingKey}.`,
       )
+      return
+    }
+    const audience = app.signInAudience ?? '(none)'
+    if (!isSingleTenant(app)) {
+      // Never set on a multi-tenant app; one already set is reported, not unset (sign-ins may rely on it).
+      if (app.api?.acceptMappedClaims === true)
+        problems.push(
+          `--app ${targetAppId}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience ${printable(audience, 60)}): the admin of any tenant it is used in can attach their own claims mapping policy and put claims of their choice in its tokens. Set api.acceptMappedClaims to false (or null) and ${signingKey}.`,
+        )
+      else {
+        record({
+          step: acceptStep,
+          action: 'skipped',
+          detail: `multi-tenant app (signInAudience ${printable(audience, 60)}): acceptMappedClaims not set`,
+        })
+        problems.push(
+          `--app ${targetAppId}: a multi-tenant app (signInAudience ${printable(audience, 60)}), so register did not set api.acceptMappedClaims: the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens. Without it or a custom signing key Entra fails with AADSTS50146: ${signingKey}.`,
+        )
+      }
       return
     }
     if (app.api?.acceptMappedClaims === true) return same(acceptStep, 'already true')

@@ -168,7 +168,7 @@ describe('npm run register', () => {
     const appId = /ENTRA_AUDIENCE=([0-9a-f-]{36})/.exec(first.stdout)?.[1]
     expect(appId).toBeDefined()
     expect(first.stdout).toContain(
-      `ENTRA_ISSUER=https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+      `ENTRA_ISSUER=https://login.microsoftonline.com/${tokens.tenantId}/v2.0,https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0\n`,
     )
 
     const mark = stand.requests.length

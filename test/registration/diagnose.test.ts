@@ -79,6 +79,7 @@ function tenant(): TenantView {
       servicePrincipalFound: true,
       claimsMappingPolicies: [mappingPolicy],
       acceptMappedClaims: true,
+      signInAudience: 'AzureADMyOrg',
     },
   }
 }
@@ -198,6 +199,13 @@ describe('diagnose', () => {
       () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, acceptMappedClaims: false } }),
     ],
     [
+      'accept-mapped-claims-multi-tenant',
+      () => ({
+        ...tenant(),
+        targetApp: { ...tenant().targetApp!, signInAudience: 'AzureADMultipleOrgs' },
+      }),
+    ],
+    [
       'claim-not-mapped',
       () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, claimsMappingPolicies: [] } }),
     ],
@@ -209,6 +217,17 @@ describe('diagnose', () => {
     const codes = found.filter((f) => f.severity === 'error' || f.code !== 'extension-missing')
     expect([...new Set(codes.map((f) => f.code))]).toEqual([code])
     expect(found[0]?.fix.length).toBeGreaterThan(10)
+  })
+
+  it('finding 1: offers only a custom signing key, never acceptMappedClaims, for a multi-tenant app', () => {
+    const t = tenant()
+    const off = { ...t.targetApp!, acceptMappedClaims: false }
+    const [single] = problems({ ...t, targetApp: off })
+    expect(single?.fix).toContain('Set api.acceptMappedClaims to true')
+    const found = problems({ ...t, targetApp: { ...off, signInAudience: 'AzureADMultipleOrgs' } })
+    expect(found).toMatchObject([{ severity: 'warning', code: 'accept-mapped-claims-off' }])
+    expect(found[0]?.fix).toContain('custom signing key')
+    expect(found[0]?.fix).not.toContain('Set api.acceptMappedClaims to true')
   })
 
   it('warns (not errs) of a sign-up extension without a listener: a user flow may call it', () => {

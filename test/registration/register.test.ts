@@ -5,6 +5,7 @@
 // a tenant `register` made.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { loadEndpointSettings } from '../../src/config.js'
 import { diagnose } from '../../src/registration/diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -185,7 +186,8 @@ describe('register, first run', () => {
       settings: {
         ENTRA_TENANT_ID: tokens.tenantId,
         ENTRA_AUDIENCE: appId,
-        ENTRA_ISSUER: `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+        // The endpoint's default issuers (finding 13).
+        ENTRA_ISSUER: `https://login.microsoftonline.com/${tokens.tenantId}/v2.0,https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
       },
     })
     expect(result.changes.filter((c) => c.action === 'created').map((c) => c.step)).toEqual([
@@ -213,7 +215,7 @@ describe('register, first run', () => {
       appId: CLIENT,
       tenantId: tokens.tenantId,
       audiences: [first.settings.ENTRA_AUDIENCE],
-      issuers: [first.settings.ENTRA_ISSUER],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
       requestBudgetMs: 750,
       claimNames: CLAIMS,
     })
@@ -229,7 +231,7 @@ describe('register, first run', () => {
   it('registers all four events in an External ID tenant, with the OTP fallback on both objects', async () => {
     stand.state = customerTenant('CIAM')
     const result = await register(graph, input({ events: ROUTES, otpFallback: true }))
-    expect(result.settings.ENTRA_ISSUER).toBe(
+    expect(result.settings.ENTRA_ISSUER.split(',')).toContain(
       `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
     )
     const s = stand.state
@@ -254,6 +256,104 @@ describe('register, first run', () => {
     expect(writesSince(mark)).toEqual([])
   })
 
+  it('finding 13: recommends the issuers the endpoint accepts by default, in an External ID tenant too', async () => {
+    for (const tenantType of ['CIAM', 'AAD'] as const) {
+      stand.state = customerTenant(tenantType)
+      const result = await register(graph, input())
+      // What the endpoint makes of the printed setting is what it makes of none at all.
+      const env = { ENTRA_TENANT_ID: result.settings.ENTRA_TENANT_ID, ENTRA_AUDIENCE: 'x' }
+      const byDefault = loadEndpointSettings(env).issuers
+      expect(byDefault).toEqual([
+        `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+        `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+      ])
+      expect(
+        loadEndpointSettings({ ...env, ENTRA_ISSUER: result.settings.ENTRA_ISSUER }).issuers,
+        tenantType,
+      ).toEqual(byDefault)
+
+      // doctor agrees: the printed list passes, and its fix for a wrong one is that list.
+      const tenant = await readTenant(graph, CLIENT)
+      const view = {
+        baseUrl: BASE,
+        appId: CLIENT,
+        tenantId: tokens.tenantId,
+        audiences: [result.settings.ENTRA_AUDIENCE],
+        issuers: byDefault,
+        requestBudgetMs: 750,
+        claimNames: CLAIMS,
+      }
+      expect(diagnose(tenant, view).filter((f) => f.severity === 'error')).toEqual([])
+      const wrong = tenantType === 'CIAM' ? byDefault[0]! : byDefault[1]!
+      const mismatch = diagnose(tenant, { ...view, issuers: [wrong] }).find(
+        (f) => f.code === 'issuer-mismatch',
+      )
+      expect(mismatch?.fix).toContain(`Set ENTRA_ISSUER=${result.settings.ENTRA_ISSUER} `)
+    }
+  })
+
+  it('finding 12: leaves an --extension-app it did not create on v1 tokens, and says what accepts them', async () => {
+    const shared = {
+      id: randomUUID(),
+      appId: randomUUID(),
+      displayName: 'An API others call too',
+      identifierUris: [],
+      api: { requestedAccessTokenVersion: null },
+      requiredResourceAccess: [],
+    }
+    stand.state.applications.push(shared)
+    const mark = stand.requests.length
+    const result = await register(graph, input({ extensionAppId: shared.appId }))
+    const resourceId = `api://${HOST}/${shared.appId}`
+    expect(appOf(shared.appId)!.api?.requestedAccessTokenVersion).toBeNull()
+    const toShared = writesSince(mark).filter((r) => r.path === `/v1.0/applications/${shared.id}`)
+    expect(toShared.map((r) => Object.keys(r.body as object))).toEqual([
+      ['identifierUris', 'requiredResourceAccess'],
+    ])
+    expect(result.problems).toEqual([])
+    expect(
+      result.changes.find((c) => c.step === 'extension app registration' && c.action === 'skipped')
+        ?.detail,
+    ).toContain(`app ${shared.appId} gets v1 tokens`)
+    expect(result.notes.join('\n')).toContain('did not create')
+    // v1 tokens carry the identifier URI as aud and the sts.windows.net issuer (contract §2).
+    const v1Issuer = `https://sts.windows.net/${tokens.tenantId}/`
+    expect(result.settings.ENTRA_AUDIENCE.split(',')).toContain(resourceId)
+    expect(result.settings.ENTRA_ISSUER.split(',')).toEqual([
+      `https://login.microsoftonline.com/${tokens.tenantId}/v2.0`,
+      `https://${tokens.tenantId}.ciamlogin.com/${tokens.tenantId}/v2.0`,
+      v1Issuer,
+    ])
+    const settings = loadEndpointSettings(result.settings)
+    const view = {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: settings.tenantId,
+      audiences: settings.audiences,
+      issuers: settings.issuers,
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    }
+    const tenant = await readTenant(graph, CLIENT)
+    expect(diagnose(tenant, view).filter((f) => f.severity === 'error')).toEqual([])
+    // doctor, with the default issuers only: keep the app on v1, accept its tokens.
+    const found = diagnose(tenant, { ...view, issuers: view.issuers.slice(0, 2) }).find(
+      (f) => f.code === 'token-version-v1',
+    )
+    expect(found?.fix).toMatch(/^Add https:\/\/sts\.windows\.net\/[0-9a-f-]+\/ to ENTRA_ISSUER/)
+    expect(found?.fix).toContain('not one npm run register created')
+    expect(found?.fix).toContain(resourceId)
+
+    // The app register made (its uniqueName says so) is put back to v2 when it drifts.
+    stand.state = customerTenant()
+    const made = await register(graph, input())
+    const own = stand.state.applications.find((a) => a.appId === made.extensionAppId)!
+    own.api = { requestedAccessTokenVersion: null }
+    const again = await register(graph, input({ extensionAppId: made.extensionAppId }))
+    expect(appOf(made.extensionAppId)!.api?.requestedAccessTokenVersion).toBe(2)
+    expect(again.settings.ENTRA_AUDIENCE).toBe(made.extensionAppId)
+  })
+
   it('reuses an app registration named by --extension-app, adding only what it lacks', async () => {
     const own = {
       id: randomUUID(),
@@ -274,8 +374,9 @@ describe('register, first run', () => {
     expect(stand.state.applications.filter((a) => a.uniqueName !== undefined)).toEqual([])
     const app = appOf(own.appId)!
     expect(app.identifierUris).toEqual(['api://something-else', `api://${HOST}/${own.appId}`])
+    // Not made by register, so it keeps its token version (finding 12).
     expect(app.api).toMatchObject({
-      requestedAccessTokenVersion: 2,
+      requestedAccessTokenVersion: null,
       oauth2PermissionScopes: [{ value: 'x' }],
     })
     expect(app.requiredResourceAccess?.[0]?.resourceAccess).toEqual([
@@ -404,6 +505,74 @@ describe('register, what it cannot do', () => {
         includeApplications: [{ appId: CLIENT }, { appId: CLIENT_2 }, { appId: stranger }],
       },
     })
+  })
+
+  it('finding 1: refuses acceptMappedClaims on a multi-tenant app', async () => {
+    // Contract trap 16: on a multi-tenant app, another tenant's admin could attach their own
+    // claims mapping policy. CLIENT is multi-tenant; CLIENT_2 admits personal accounts and
+    // already has it; FOREIGN is registered in another tenant (only its principal is here).
+    const multi = stand.state.applications.find((a) => a.appId === CLIENT)!
+    multi.signInAudience = 'AzureADMultipleOrgs'
+    const personal = stand.state.applications.find((a) => a.appId === CLIENT_2)!
+    personal.signInAudience = 'AzureADandPersonalMicrosoftAccount'
+    personal.api = { requestedAccessTokenVersion: 2, acceptMappedClaims: true }
+    const foreign = 'f0f0f0f0-0000-4000-8000-00000000000f'
+    stand.state.servicePrincipals.push({
+      id: randomUUID(),
+      appId: foreign,
+      displayName: 'Someone else’s SaaS app',
+      accountEnabled: true,
+    })
+
+    const mark = stand.requests.length
+    const result = await register(graph, input({ targetAppIds: [CLIENT, CLIENT_2, foreign] }))
+    expect(appOf(CLIENT)!.api?.acceptMappedClaims).toBeNull()
+    const targetAppPaths = [multi, personal].map((a) => `/v1.0/applications/${a.id}`)
+    expect(writesSince(mark).filter((r) => targetAppPaths.includes(r.path))).toEqual([])
+    expect(result.problems).toHaveLength(3)
+    const [first, second, third] = result.problems
+    expect(first).toContain(`--app ${CLIENT}`)
+    expect(first).toContain('signInAudience AzureADMultipleOrgs')
+    expect(first).toContain('register did not set api.acceptMappedClaims')
+    expect(first).toContain('custom signing key')
+    expect(second).toContain(`--app ${CLIENT_2}`)
+    expect(second).toContain('signInAudience AzureADandPersonalMicrosoftAccount')
+    expect(second).toContain('api.acceptMappedClaims is true')
+    expect(second).toContain('custom signing key')
+    expect(third).toContain(`--app ${foreign}`)
+    expect(third).toContain('custom signing key')
+    expect(third).not.toContain('Set api.acceptMappedClaims')
+    // The claims mapping policy itself is still assigned: a signing key needs it as well.
+    expect(stand.state.policyAssignments).toHaveLength(3)
+    expect(result.changes.map((c) => c.step)).toContain(`acceptMappedClaims on app ${CLIENT}`)
+    expect(
+      result.changes.find((c) => c.step === `acceptMappedClaims on app ${CLIENT}`)?.action,
+    ).toBe('skipped')
+  })
+
+  it('finding 1: doctor reports acceptMappedClaims on a multi-tenant app as an error', async () => {
+    const first = await register(graph, input())
+    const app = stand.state.applications.find((a) => a.appId === CLIENT)!
+    app.signInAudience = 'AzureADMultipleOrgs' // made multi-tenant after register set it
+    const findings = diagnose(await readTenant(graph, CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    })
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([
+      {
+        severity: 'error',
+        code: 'accept-mapped-claims-multi-tenant',
+        message: expect.stringContaining(
+          `--app ${CLIENT}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience AzureADMultipleOrgs)`,
+        ),
+        fix: expect.stringContaining('custom signing key'),
+      },
+    ])
   })
 
   it('skips listeners of sign-up events without --app, saying where to attach them', async () => {

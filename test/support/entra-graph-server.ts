@@ -10,6 +10,8 @@
 //   POST   /v1.0/applications                                          201; makes id and appId
 //   GET|PATCH|DELETE /v1.0/applications/{id}                           PATCH merges, `api` one level deep
 //   GET|PATCH|DELETE /v1.0/applications(appId='…') | (uniqueName='…')  404 when absent
+// An application's signInAudience is one of SIGN_IN_AUDIENCES, AzureADMyOrg when neither the POST
+// nor the seeded state names one; the two that admit personal accounts require v2 tokens.
 //   GET    /v1.0/servicePrincipals                                     list
 //   POST   /v1.0/servicePrincipals                                     { appId } of an app, or of Graph / 99045fe1
 //   GET|PATCH|DELETE /v1.0/servicePrincipals/{id} | (appId='…')
@@ -56,7 +58,10 @@ export interface EntraGraphState {
   tenantId: string
   /** What GET /organization answers: 'CIAM' for an External ID tenant. */
   tenantType: 'AAD' | 'CIAM'
-  /** id, appId, displayName, uniqueName?, identifierUris[], api{}, requiredResourceAccess[] */
+  /**
+   * id, appId, displayName, uniqueName?, signInAudience? (answered as AzureADMyOrg when absent),
+   * identifierUris[], api{}, requiredResourceAccess[]
+   */
   applications: GraphObject[]
   /** id, appId, displayName, accountEnabled, appRoles[] */
   servicePrincipals: GraphObject[]
@@ -171,6 +176,18 @@ const LISTENER_TYPES: Readonly<Record<string, { handler: string; event: string }
   },
 }
 const TOKEN_LISTENER = '#microsoft.graph.onTokenIssuanceStartListener'
+
+/** Who may sign in to an application; Graph's default for a new one is AzureADMyOrg. */
+export const SIGN_IN_AUDIENCES = [
+  'AzureADMyOrg',
+  'AzureADMultipleOrgs',
+  'AzureADandPersonalMicrosoftAccount',
+  'PersonalMicrosoftAccount',
+] as const
+
+/** An application as Graph answers it: with the default signInAudience when it was seeded without. */
+const withDefaults = (app: GraphObject): GraphObject =>
+  app.signInAudience === undefined ? { ...app, signInAudience: 'AzureADMyOrg' } : app
 
 const MAX_BODY = 1024 * 1024
 const MAX_EXTENSIONS = 100
@@ -317,6 +334,12 @@ function validateApplication(app: GraphObject, others: readonly GraphObject[]) {
   const version = app.api.requestedAccessTokenVersion
   if (version !== undefined && version !== null && version !== 1 && version !== 2)
     throw bad("Property 'api.requestedAccessTokenVersion' must be null, 1 or 2.")
+  const audience = app.signInAudience
+  if (audience !== undefined && !SIGN_IN_AUDIENCES.some((a) => a === audience))
+    throw bad(`Property 'signInAudience' must be one of ${SIGN_IN_AUDIENCES.join(', ')}.`)
+  // Personal Microsoft accounts get v2 tokens only.
+  if (String(audience).includes('PersonalMicrosoftAccount') && version !== 2)
+    throw bad('Property api.requestedAccessTokenVersion is invalid.')
   const mapped = app.api.acceptMappedClaims
   if (mapped !== undefined && mapped !== null && typeof mapped !== 'boolean')
     throw bad("Property 'api.acceptMappedClaims' must be null or a boolean.")
@@ -648,6 +671,7 @@ export async function startEntraGraphServer(options: {
       id: randomUUID(),
       appId: randomUUID(),
       createdDateTime: now(),
+      signInAudience: 'AzureADMyOrg',
       identifierUris: [],
       requiredResourceAccess: [],
       ...post,
@@ -954,14 +978,14 @@ export async function startEntraGraphServer(options: {
     {
       pattern: v1('applications'),
       methods: {
-        GET: (call) => list(call, stand.state.applications, 'applications'),
+        GET: (call) => list(call, stand.state.applications.map(withDefaults), 'applications'),
         POST: (call) => entity(call, createApplication(call.body), 'applications', 201),
       },
     },
     {
       pattern: v1(String.raw`applications(?:/([^/()]+)|\((appId|uniqueName)='([^']*)'\))`),
       methods: {
-        GET: (call) => entity(call, findApplication(call.match), 'applications'),
+        GET: (call) => entity(call, withDefaults(findApplication(call.match)), 'applications'),
         PATCH: (call) => patchApplication(findApplication(call.match), call.body),
         DELETE: (call) => {
           const app = findApplication(call.match)
