@@ -4,9 +4,9 @@ import { createSigningKeyStore } from './auth/signing-keys.js'
 import { createCallerVerifier } from './auth/verify-caller.js'
 import type { Config } from './config.js'
 import { EndpointError } from './errors.js'
-import { createAttributeCollectionStartHandler } from './events/attribute-collection-start/handler.js'
-import { createAttributeCollectionSubmitHandler } from './events/attribute-collection-submit/handler.js'
-import { createOtpSendHandler, type OtpMailing } from './events/otp-send/handler.js'
+import type { EndpointDependencies } from './events/event.js'
+import { EVENTS } from './events/index.js'
+import type { OtpMailing } from './events/otp-send/handler.js'
 import {
   createMemoryDuplicateStore,
   failOpen,
@@ -22,7 +22,6 @@ import {
   type StoreKeys,
 } from './mail/recipient-key.js'
 import type { EventHandlers } from './events/routes.js'
-import { createTokenIssuanceStartHandler } from './events/token-issuance-start/handler.js'
 import { createDeadlineClock } from './deadline.js'
 import { createRequestHandler, type HandleRequest } from './http/handle-request.js'
 import { errorReply, JSON_HEADERS } from './http/error-reply.js'
@@ -89,23 +88,25 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   // Imports of optional libraries, started now and joined to the warm-up (src/lazy.ts).
   const warm: Promise<void>[] = []
   if (usesAzureCredential(config)) warm.push(lazy(() => import('@azure/identity')).ready)
-  const handlers: EventHandlers = {
-    onTokenIssuanceStart: createTokenIssuanceStartHandler(
-      config.extension.tokenIssuanceStart.claims,
-      config.extension.tokenIssuanceStart.sources,
-      sourceRunner(config, now, options.log),
-    ),
-    onAttributeCollectionStart: createAttributeCollectionStartHandler(
-      config.extension.attributeCollectionStart,
-      config.extension.defaultLocale,
-    ),
-    onAttributeCollectionSubmit: createAttributeCollectionSubmitHandler(
-      config.extension.attributeCollectionSubmit,
-      config.extension.defaultLocale,
-      remoteValidator(config),
-    ),
-    onOtpSend: createOtpSendHandler(otpMailing(config, options.log, warm)),
+  // One dependencies object for every event; each descriptor's createHandler takes what it needs.
+  const deps: EndpointDependencies = {
+    defaultLocale: config.extension.defaultLocale,
+    log: options.log,
+    now,
+    sources: sourceRunner(config, now, options.log),
+    remoteValidator: remoteValidator(config),
+    otpMailing: otpMailing(config, options.log, warm),
   }
+  const handlers = Object.fromEntries(
+    EVENTS.map((event) => [
+      event.name,
+      // A descriptor's createHandler reads its own section: the cast pairs them by key.
+      (event.createHandler as (section: unknown, deps: EndpointDependencies) => unknown)(
+        config.extension[event.config.key],
+        deps,
+      ),
+    ]),
+  ) as EventHandlers
   const handle = createRequestHandler({
     verifier,
     handlers,

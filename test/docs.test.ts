@@ -8,6 +8,8 @@ import {
   extensionConfigJsonSchema,
 } from '../src/extension-config/json-schema.js'
 import { ExtensionConfigSchema } from '../src/extension-config/schema.js'
+import { INFRA_EVENTS_FILE, infraEventsJson } from '../src/events/infra-events.js'
+import { EVENT_ROUTE_NAMES } from '../src/events/routes.js'
 import { LocalEnvSchema } from '../src/http/local-server.js'
 
 const root = new URL('../', import.meta.url)
@@ -48,6 +50,11 @@ describe('docs', () => {
     expect(firstScreen).toContain(
       'npm run replay -- test/fixtures/events/token-issuance-start.json',
     )
+  })
+
+  it(`${INFRA_EVENTS_FILE} is generated from the event descriptors (run npm run schema)`, () => {
+    expect(readFileSync(new URL(INFRA_EVENTS_FILE, root), 'utf8')).toBe(infraEventsJson())
+    expect(JSON.parse(infraEventsJson())).toEqual({ routes: [...EVENT_ROUTE_NAMES] })
   })
 
   it(`${CONFIG_SCHEMA_FILE} is generated from the zod schema (run npm run schema)`, () => {

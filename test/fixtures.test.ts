@@ -17,7 +17,7 @@ describe('fixtures', () => {
   it.each(Object.entries(FIXTURE_ROUTES))('%s parses with the %s request schema', (name, route) => {
     const event = fixture(name as FixtureName)
     expect(routeForEventType(event.type)).toBe(route)
-    const parsed = EVENT_ROUTES[route as keyof typeof EVENT_ROUTES].request.safeParse(event)
+    const parsed = EVENT_ROUTES[route].request.safeParse(event)
     expect(parsed.error?.issues).toBeUndefined()
   })
 

@@ -59,13 +59,9 @@ param entraIssuer string = ''
 @description('ENTRA_AUDIENCE, as main.bicep passes it: comma-separated accepted audiences.')
 param entraAudience string
 
-// The routes of src/events/routes.ts, each a POST under /api like on the Function App.
-var routes = [
-  'onTokenIssuanceStart'
-  'onAttributeCollectionStart'
-  'onAttributeCollectionSubmit'
-  'onOtpSend'
-]
+// The event routes (infra/events.json, generated from src/events by npm run schema), each a POST
+// under /api like on the Function App.
+var routes = loadJsonContent('../events.json').routes
 var apiPath = 'api'
 
 // The same lists the endpoint derives (src/config.ts): comma-separated, trimmed, empty parts

@@ -1,53 +1,25 @@
-// The four routes, each bound to exactly one event type and its request and response schemas.
-// Hosts register these names under /api/ (contract §3 table).
+// The routes, one per event descriptor (src/events/index.ts), each bound to exactly one event type
+// and its request and response schemas. Hosts register these names under /api/.
 import type * as z from 'zod'
-import {
-  ATTRIBUTE_COLLECTION_START,
-  AttributeCollectionStartEventSchema,
-  AttributeCollectionStartResponseSchema,
-} from './attribute-collection-start/schema.js'
-import {
-  ATTRIBUTE_COLLECTION_SUBMIT,
-  AttributeCollectionSubmitEventSchema,
-  AttributeCollectionSubmitResponseSchema,
-} from './attribute-collection-submit/schema.js'
-import type { MaybePromise } from '../maybe-promise.js'
-import type { HandlerContext } from './handler-context.js'
-import { OTP_SEND, OtpSendEventSchema, OtpSendResponseSchema } from './otp-send/schema.js'
-import {
-  TOKEN_ISSUANCE_START,
-  TokenIssuanceStartEventSchema,
-  TokenIssuanceStartResponseSchema,
-} from './token-issuance-start/schema.js'
+import type { EventHandler } from './event.js'
+import { EVENTS, type AnyEvent } from './index.js'
 
-export const EVENT_ROUTES = {
-  onTokenIssuanceStart: {
-    type: TOKEN_ISSUANCE_START,
-    request: TokenIssuanceStartEventSchema,
-    response: TokenIssuanceStartResponseSchema,
-  },
-  onAttributeCollectionStart: {
-    type: ATTRIBUTE_COLLECTION_START,
-    request: AttributeCollectionStartEventSchema,
-    response: AttributeCollectionStartResponseSchema,
-  },
-  onAttributeCollectionSubmit: {
-    type: ATTRIBUTE_COLLECTION_SUBMIT,
-    request: AttributeCollectionSubmitEventSchema,
-    response: AttributeCollectionSubmitResponseSchema,
-  },
-  onOtpSend: { type: OTP_SEND, request: OtpSendEventSchema, response: OtpSendResponseSchema },
-} as const
+export type EventRoute = AnyEvent['name']
+/** The descriptor of one route's event. */
+export type EventOf<R extends EventRoute> = Extract<AnyEvent, { readonly name: R }>
 
-export type EventRoute = keyof typeof EVENT_ROUTES
-export const EVENT_ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
+/** Each route's descriptor (its `type`, `request` and `response` schemas among the rest). */
+export const EVENT_ROUTES = Object.fromEntries(EVENTS.map((event) => [event.name, event])) as {
+  readonly [R in EventRoute]: EventOf<R>
+}
+export const EVENT_ROUTE_NAMES: readonly EventRoute[] = EVENTS.map((event) => event.name)
 
 /** One handler per route; a missing one is a compile error in the composition root. */
 export type EventHandlers = {
-  readonly [R in EventRoute]: (
-    event: z.infer<(typeof EVENT_ROUTES)[R]['request']>,
-    context: HandlerContext,
-  ) => MaybePromise<z.infer<(typeof EVENT_ROUTES)[R]['response']>>
+  readonly [R in EventRoute]: EventHandler<
+    z.output<EventOf<R>['request']>,
+    z.output<EventOf<R>['response']>
+  >
 }
 
 export function routeForEventType(type: string): EventRoute | undefined {

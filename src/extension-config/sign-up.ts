@@ -11,7 +11,7 @@ import {
 } from '../events/attribute-collection.js'
 import { GUID_PATTERN } from '../events/common.js'
 import { patternProblem } from '../sign-up/safe-pattern.js'
-import { localizedText } from './localized-text.js'
+import { localizedText, type LocalizedText } from './localized-text.js'
 
 const AttributeNameSchema = z
   .string()
@@ -286,3 +286,35 @@ export const AttributeCollectionSubmitConfigSchema = z.strictObject({
   remoteValidation: RemoteValidationSchema.optional(),
 })
 export type AttributeCollectionSubmitConfig = z.infer<typeof AttributeCollectionSubmitConfigSchema>
+
+type Text = readonly [(string | number)[], LocalizedText]
+
+function* blockTexts(rules: readonly BlockRule[]): Generator<Text> {
+  for (const [i, rule] of rules.entries()) {
+    yield [['block', i, 'message'], rule.message]
+    if (rule.title !== undefined) yield [['block', i, 'title'], rule.title]
+  }
+}
+
+/** attributeCollectionStart's user-facing texts, by path in the section. */
+export function* startTexts(section: AttributeCollectionStartConfig): Generator<Text> {
+  yield* blockTexts(section.block)
+}
+
+/** attributeCollectionSubmit's user-facing texts, by path in the section. */
+export function* submitTexts(section: AttributeCollectionSubmitConfig): Generator<Text> {
+  yield* blockTexts(section.block)
+  for (const [name, rule] of Object.entries(section.attributes)) {
+    if (rule.message !== undefined) yield [['attributes', name, 'message'], rule.message]
+    for (const [check, text] of Object.entries(rule.messages ?? {}))
+      if (text !== undefined) yield [['attributes', name, 'messages', check], text]
+  }
+  if (section.validationMessage !== undefined)
+    yield [['validationMessage'], section.validationMessage]
+  const onFailure = section.remoteValidation?.onFailure
+  if (onFailure?.action === 'showBlockPage') {
+    yield [['remoteValidation', 'onFailure', 'message'], onFailure.message]
+    if (onFailure.title !== undefined)
+      yield [['remoteValidation', 'onFailure', 'title'], onFailure.title]
+  }
+}

@@ -3,6 +3,7 @@
 // handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
 // and older objects (made in the portal) may lack some.
 import { defaultIssuers } from '../config.js'
+import { EVENTS } from '../events/index.js'
 import type { EventRoute } from '../events/routes.js'
 
 /** Microsoft Graph's own application. */
@@ -19,30 +20,16 @@ export const MIN_TIMEOUT_MS = 200
 export const DEFAULT_TIMEOUT_MS = 1000
 
 /** Per route: the extension, listener and handler @odata.type Graph uses for its event. */
-export const ROUTE_TYPES: Readonly<
-  Record<EventRoute, { extension: string; listener: string; handler: string }>
-> = {
-  onTokenIssuanceStart: {
-    extension: '#microsoft.graph.onTokenIssuanceStartCustomExtension',
-    listener: '#microsoft.graph.onTokenIssuanceStartListener',
-    handler: '#microsoft.graph.onTokenIssuanceStartCustomExtensionHandler',
-  },
-  onAttributeCollectionStart: {
-    extension: '#microsoft.graph.onAttributeCollectionStartCustomExtension',
-    listener: '#microsoft.graph.onAttributeCollectionStartListener',
-    handler: '#microsoft.graph.onAttributeCollectionStartCustomExtensionHandler',
-  },
-  onAttributeCollectionSubmit: {
-    extension: '#microsoft.graph.onAttributeCollectionSubmitCustomExtension',
-    listener: '#microsoft.graph.onAttributeCollectionSubmitListener',
-    handler: '#microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler',
-  },
-  onOtpSend: {
-    extension: '#microsoft.graph.onOtpSendCustomExtension',
-    listener: '#microsoft.graph.onEmailOtpSendListener',
-    handler: '#microsoft.graph.onOtpSendCustomExtensionHandler',
-  },
-}
+export const ROUTE_TYPES = Object.fromEntries(
+  EVENTS.map(({ name, registration }) => [
+    name,
+    {
+      extension: registration.extensionType,
+      listener: registration.listenerType,
+      handler: registration.handlerType,
+    },
+  ]),
+) as Readonly<Record<EventRoute, { extension: string; listener: string; handler: string }>>
 export const ROUTES = Object.keys(ROUTE_TYPES) as EventRoute[]
 
 export const FALLBACK_TO_MICROSOFT = {

@@ -13,7 +13,8 @@ import {
   REQUEST_FIELD_NAMES,
   REQUEST_FIELDS,
 } from '../../src/events/token-issuance-start/request-fields.js'
-import { ExtensionConfigSchema, worstCaseClaimsBytes } from '../../src/extension-config/schema.js'
+import { ExtensionConfigSchema } from '../../src/extension-config/schema.js'
+import { worstCaseClaimsBytes } from '../../src/events/token-issuance-start/config.js'
 import { fixture, type FixtureName } from '../support/fixtures.js'
 
 const context = {

@@ -47,7 +47,7 @@ const DATA_TYPES = [
   'microsoft.graph.onOtpSendCalloutData',
 ]
 const FIXTURE_NAMES = Object.keys(FIXTURE_ROUTES) as FixtureName[]
-const routeOf = (name: FixtureName) => FIXTURE_ROUTES[name] as Route
+const routeOf = (name: FixtureName) => FIXTURE_ROUTES[name]
 
 // ---------------------------------------------------------------------------------------------
 // The endpoints: the shipped example configuration plus OnOtpSend over the SMTP stand-in.

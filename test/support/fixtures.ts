@@ -1,24 +1,13 @@
 // Recorded events (test/fixtures/events) and small builders for variants: copies, never edits.
 import { readFileSync } from 'node:fs'
+import { EVENTS, type AnyEvent } from '../../src/events/index.js'
 
-export type FixtureName =
-  | 'token-issuance-start'
-  | 'token-issuance-start-guest'
-  | 'attribute-collection-start'
-  | 'attribute-collection-submit'
-  | 'attribute-collection-submit-invalid'
-  | 'attribute-collection-submit-local-account'
-  | 'otp-send'
+/** The recorded events each descriptor lists (src/events/<event>/event.ts). */
+export type FixtureName = AnyEvent['fixtures'][number]
 
-export const FIXTURE_ROUTES: Record<FixtureName, string> = {
-  'token-issuance-start': 'onTokenIssuanceStart',
-  'token-issuance-start-guest': 'onTokenIssuanceStart',
-  'attribute-collection-start': 'onAttributeCollectionStart',
-  'attribute-collection-submit': 'onAttributeCollectionSubmit',
-  'attribute-collection-submit-invalid': 'onAttributeCollectionSubmit',
-  'attribute-collection-submit-local-account': 'onAttributeCollectionSubmit',
-  'otp-send': 'onOtpSend',
-}
+export const FIXTURE_ROUTES = Object.fromEntries(
+  EVENTS.flatMap((event) => event.fixtures.map((name) => [name, event.name])),
+) as Record<FixtureName, AnyEvent['name']>
 
 export function fixturePath(name: FixtureName): string {
   return new URL(`../fixtures/events/${name}.json`, import.meta.url).pathname

@@ -10,7 +10,7 @@
 import { compilePath } from '../../claims/path.js'
 import { compileTransforms, toClaimValue } from '../../claims/transforms.js'
 import { EndpointError } from '../../errors.js'
-import type { ClaimRule } from '../../extension-config/schema.js'
+import type { ClaimRule } from './config.js'
 import type { SourceConfig } from '../../extension-config/sources.js'
 import type { SourceCall, SourceOutcome, SourceRunner } from '../../sources/run-sources.js'
 import type { MaybePromise } from '../../maybe-promise.js'

@@ -1,0 +1,96 @@
+// The shape of an event descriptor: everything the endpoint, the configuration, the registration
+// tools and the tests need to know of one Entra event, in one object per event folder
+// (src/events/<event>/event.ts), listed once in src/events/index.ts. Everything else derives from
+// that list: the routes of both hosts, the EXTENSION_CONFIG schema, the handlers' wiring, the
+// Graph objects register creates and the routes the Bicep deploys.
+import type * as z from 'zod'
+import type { LocalizedText } from '../extension-config/localized-text.js'
+import type { Logger } from '../log.js'
+import type { SourceRunner } from '../sources/run-sources.js'
+import type { RemoteValidator } from '../sign-up/remote-validation.js'
+import type { OtpMailing } from './otp-send/handler.js'
+import type { HandlerContext } from './handler-context.js'
+
+/**
+ * What a declarative handler may ask for besides its own section of EXTENSION_CONFIG: built once
+ * per process by src/app.ts. (Not the whole Config: its type is derived from the descriptors.)
+ */
+export interface EndpointDependencies {
+  /** EXTENSION_CONFIG's defaultLocale. */
+  readonly defaultLocale: string
+  readonly log: Logger
+  readonly now: () => number
+  /** The tokenIssuanceStart data sources, when any is configured. */
+  readonly sources: SourceRunner | undefined
+  /** attributeCollectionSubmit.remoteValidation, when configured. */
+  readonly remoteValidator: RemoteValidator | undefined
+  /** The OnOtpSend mail provider and its stores, when MAIL_PROVIDER is set. */
+  readonly otpMailing: OtpMailing | undefined
+}
+
+/** A handler of one event: the validated request in, the answer out (validated by the pipeline). */
+export type EventHandler<Request, Response> = (
+  event: Request,
+  context: HandlerContext,
+) => Response | Promise<Response>
+
+/** A text of the configuration and its path, for the check that it has the default locale. */
+export type ConfigText = readonly [path: (string | number)[], text: LocalizedText]
+
+/** The Microsoft Graph types of an event's registration (custom extension, listener, handler). */
+export interface EventRegistration {
+  /** `@odata.type` of the customAuthenticationExtension, e.g. "#microsoft.graph.onOtpSendCustomExtension". */
+  readonly extensionType: string
+  /** `@odata.type` of the authenticationEventListener. */
+  readonly listenerType: string
+  /** `@odata.type` of the listener's handler. */
+  readonly handlerType: string
+}
+
+export interface EventDescriptor<
+  Name extends string = string,
+  Request extends z.ZodType = z.ZodType,
+  Response extends z.ZodType = z.ZodType,
+  Section extends string = string,
+  SectionSchema extends z.ZodType = z.ZodType,
+  Fixtures extends readonly string[] = readonly string[],
+> {
+  /** The route under /api/, and the method of the code API (events.onTokenIssuanceStart). */
+  readonly name: Name
+  /** The request's `type`: a route accepts exactly its own event. */
+  readonly type: string
+  readonly request: Request
+  readonly response: Response
+  /** The answer's `data["@odata.type"]` and the `@odata.type` of each action it may carry. */
+  readonly responseDataType: string
+  readonly actionTypes: readonly string[]
+  /** The event's EXTENSION_CONFIG section: its key and its schema (with the defaults applied). */
+  readonly config: {
+    readonly key: Section
+    readonly schema: SectionSchema
+    /** Texts shown to users, which must exist in the default locale. */
+    readonly texts?: (section: z.output<SectionSchema>) => Iterable<ConfigText>
+  }
+  readonly registration: EventRegistration
+  /** Recorded requests in test/fixtures/events/ (file names without .json). */
+  readonly fixtures: Fixtures
+  /** The declarative handler, from the event's EXTENSION_CONFIG section and what it asks of `deps`. */
+  createHandler(
+    section: z.output<SectionSchema>,
+    deps: EndpointDependencies,
+  ): EventHandler<z.output<Request>, z.output<Response>>
+}
+
+/** Checks a descriptor against the shape while keeping its literal types. */
+export function defineEvent<
+  const Name extends string,
+  Request extends z.ZodType,
+  Response extends z.ZodType,
+  const Section extends string,
+  SectionSchema extends z.ZodType,
+  const Fixtures extends readonly string[],
+>(
+  descriptor: EventDescriptor<Name, Request, Response, Section, SectionSchema, Fixtures>,
+): EventDescriptor<Name, Request, Response, Section, SectionSchema, Fixtures> {
+  return descriptor
+}

@@ -1,0 +1,15 @@
+// Every event the endpoint serves: one descriptor per folder, one line each. Routes, handlers, the
+// EXTENSION_CONFIG schema and the registration objects are all derived from this list.
+import { attributeCollectionStart } from './attribute-collection-start/event.js'
+import { attributeCollectionSubmit } from './attribute-collection-submit/event.js'
+import { otpSend } from './otp-send/event.js'
+import { tokenIssuanceStart } from './token-issuance-start/event.js'
+
+export const EVENTS = [
+  tokenIssuanceStart,
+  attributeCollectionStart,
+  attributeCollectionSubmit,
+  otpSend,
+] as const
+
+export type AnyEvent = (typeof EVENTS)[number]
