@@ -43,14 +43,20 @@ const ADDRESS_PATTERN = new RegExp(
   'u',
 )
 
+/** A host name as DNS writes it: letters, digits and inner hyphens, in labels of 1-63. */
+const ASCII_DOMAIN =
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
 /**
- * The pattern, and a domain that IDNA mapping does not turn into an IPv4 address: mail libraries
- * map the domain as a URL host would, so "a@2130706433" or "a@１２７.０.０.１" is sent to 127.0.0.1.
+ * The pattern, and a domain whose IDNA mapping is a DNS host name and not an IPv4 address: mail
+ * libraries map the domain as a URL host would, so "a@2130706433" or "a@１２７.０.０.１" is sent
+ * to 127.0.0.1, and a compatibility character can map to punctuation ("🄁" is "0,").
  */
 export function isRecipientAddress(value: string): boolean {
   // 320 code points (the bound zod counts in) are at most 640 UTF-16 units: no regex on more.
   if (value.length > 640 || !ADDRESS_PATTERN.test(value)) return false
-  return !isIPv4(domainToASCII(value.slice(value.lastIndexOf('@') + 1)))
+  const domain = domainToASCII(value.slice(value.lastIndexOf('@') + 1))
+  return ASCII_DOMAIN.test(domain) && !isIPv4(domain)
 }
 
 export const OtpSendEventSchema = eventSchema(OTP_SEND, OTP_SEND_DATA, {
