@@ -3,6 +3,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions'
 import { createEndpoint, createMisconfiguredEndpoint, type Endpoint } from '../src/app.js'
 import { ConfigError, loadConfig } from '../src/config.js'
+import type { CodeHandlers } from '../src/events/code-handler.js'
 import type { EventRoute } from '../src/events/routes.js'
 import type { Reply } from '../src/http/types.js'
 import { createJsonLogger, type Logger } from '../src/log.js'
@@ -17,11 +18,13 @@ export function startEndpoint(
   env: Readonly<Record<string, string | undefined>>,
   log: Logger = createJsonLogger((line) => process.stderr.write(line)),
   telemetry?: Telemetry,
+  code?: CodeHandlers,
 ): Endpoint {
   try {
     return createEndpoint(loadConfig(env), {
       log,
       ...(telemetry === undefined ? {} : { telemetry }),
+      ...(code === undefined ? {} : { code }),
     })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
@@ -36,14 +39,17 @@ const toResponse = (reply: Reply): HttpResponseInit => ({
   body: reply.body,
 })
 
-export function eventHandler(endpoint: Endpoint, route: EventRoute) {
+/** `endpoint` may still be starting (telemetry is set up first): each call waits for it. */
+export function eventHandler(endpoint: Endpoint | Promise<Endpoint>, route: EventRoute) {
   return async function handleEvent(
     request: HttpRequest,
     context: InvocationContext,
   ): Promise<HttpResponseInit> {
     // HttpRequest is Fetch-shaped: method, headers.get and a web ReadableStream body, which is
     // async-iterable on Node 20; the body is read only after the caller is authenticated.
-    const reply = await endpoint.handle(
+    const reply = await (
+      await endpoint
+    ).handle(
       route,
       { method: request.method, headers: request.headers, body: request.body },
       { log: invocationLogger(context) },
@@ -52,10 +58,10 @@ export function eventHandler(endpoint: Endpoint, route: EventRoute) {
   }
 }
 
-export function healthHandler(endpoint: Endpoint) {
+export function healthHandler(endpoint: Endpoint | Promise<Endpoint>) {
   return async function handleHealth(request: HttpRequest): Promise<HttpResponseInit> {
     return toResponse(
-      await endpoint.health({ authorization: request.headers.get('authorization') }),
+      await (await endpoint).health({ authorization: request.headers.get('authorization') }),
     )
   }
 }

@@ -4,7 +4,8 @@ import { createSigningKeyStore } from './auth/signing-keys.js'
 import { createCallerVerifier } from './auth/verify-caller.js'
 import type { Config } from './config.js'
 import { EndpointError } from './errors.js'
-import type { EndpointDependencies } from './events/event.js'
+import { runCodeHandler, type CodeHandlers } from './events/code-handler.js'
+import type { EndpointDependencies, EventHandler } from './events/event.js'
 import { EVENTS } from './events/index.js'
 import type { OtpMailing } from './events/otp-send/handler.js'
 import {
@@ -66,6 +67,8 @@ export interface EndpointOptions {
   readonly telemetry?: Telemetry
   /** Health details for every caller: only for a host on loopback in dev mode. */
   readonly openHealthDetails?: boolean
+  /** Handlers written in code (the package's API); the other events run EXTENSION_CONFIG's. */
+  readonly code?: CodeHandlers
 }
 
 export function createEndpoint(config: Config, options: EndpointOptions): Endpoint {
@@ -98,14 +101,22 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     otpMailing: otpMailing(config, options.log, warm),
   }
   const handlers = Object.fromEntries(
-    EVENTS.map((event) => [
-      event.name,
-      // A descriptor's createHandler reads its own section: the cast pairs them by key.
-      (event.createHandler as (section: unknown, deps: EndpointDependencies) => unknown)(
-        config.extension[event.config.key],
-        deps,
-      ),
-    ]),
+    EVENTS.map((event) => {
+      // A descriptor's createHandler reads its own section: the casts pair them by key and route.
+      const declarative = (
+        event.createHandler as (
+          section: unknown,
+          deps: EndpointDependencies,
+        ) => EventHandler<unknown, unknown>
+      )(config.extension[event.config.key], deps)
+      const code = options.code?.[event.name] as Parameters<typeof runCodeHandler>[1] | undefined
+      return [
+        event.name,
+        code === undefined
+          ? declarative
+          : runCodeHandler(event as Parameters<typeof runCodeHandler>[0], code, declarative, deps),
+      ]
+    }),
   ) as EventHandlers
   const handle = createRequestHandler({
     verifier,

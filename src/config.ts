@@ -1,14 +1,14 @@
 // Start-up configuration: the environment (EnvSchema) and the EXTENSION_CONFIG file, parsed once,
 // every problem reported at once, frozen. Problems name variables and fields, never values.
 import { readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import * as z from 'zod'
 import { describeIssue } from './describe-issue.js'
 import { GUID_PATTERN } from './events/common.js'
 import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/schema.js'
 import type { LogLevel } from './log.js'
 import { readMailConfig, type MailConfig } from './mail/mail-config.js'
+import { packageRoot } from './package-root.js'
 import { isHttpsUrl, isSecureUrl } from './secure-url.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
@@ -367,17 +367,4 @@ function readExtensionConfig(path: string, problems: string[]): ExtensionConfig 
   for (const issue of parsed.error.issues)
     problems.push(`EXTENSION_CONFIG: ${path}: ${describeIssue(issue)}`)
   return undefined
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    try {
-      readFileSync(join(dir, 'package.json'))
-      return dir
-    } catch {
-      dir = dirname(dir)
-    }
-  }
-  return process.cwd()
 }

@@ -16,7 +16,8 @@ export interface DevIssuer {
   close(): Promise<void>
 }
 
-export async function startDevIssuer(): Promise<DevIssuer> {
+/** `unref`: the issuer does not keep the process alive (in-process tests, src/testing). */
+export async function startDevIssuer(options: { unref?: boolean } = {}): Promise<DevIssuer> {
   const { publicKey, privateKey } = await generateKeyPair('RS256')
   const kid = `dev-${Date.now().toString(36)}`
   const jwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' }
@@ -34,6 +35,7 @@ export async function startDevIssuer(): Promise<DevIssuer> {
     res.end(JSON.stringify(document ?? { error: 'not found' }))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  if (options.unref === true) server.unref()
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const issuer = `${origin}/${DEV_TENANT_ID}/v2.0`
 

@@ -47,6 +47,24 @@ export interface EventRegistration {
   readonly handlerType: string
 }
 
+/** What every code handler's `ctx` holds, whatever the event (src/api, docs/api.md). */
+export interface CodeContext<Response> {
+  /** Aborts at the request deadline: pass it to every outbound call. */
+  readonly signal: AbortSignal
+  /** Milliseconds left of the request budget. */
+  remainingMs(): number
+  /** The PII-safe logger: fields are primitives, with the request's correlation ID. */
+  readonly log: Logger
+  /** The declarative answer from EXTENSION_CONFIG for this event, to extend or fall back on. */
+  defaults(): Promise<Response>
+}
+
+/** How code handlers see one event: a plain view of the request and this event's actions. */
+export interface EventCode<Request, View, Actions> {
+  view(event: Request): View
+  actions(event: Request, context: HandlerContext, deps: EndpointDependencies): Actions
+}
+
 export interface EventDescriptor<
   Name extends string = string,
   Request extends z.ZodType = z.ZodType,
@@ -54,6 +72,8 @@ export interface EventDescriptor<
   Section extends string = string,
   SectionSchema extends z.ZodType = z.ZodType,
   Fixtures extends readonly string[] = readonly string[],
+  View = unknown,
+  Actions = unknown,
 > {
   /** The route under /api/, and the method of the code API (events.onTokenIssuanceStart). */
   readonly name: Name
@@ -79,6 +99,8 @@ export interface EventDescriptor<
     section: z.output<SectionSchema>,
     deps: EndpointDependencies,
   ): EventHandler<z.output<Request>, z.output<Response>>
+  /** The code API's view of the request and its action builders (events.onX(handler)). */
+  readonly code: EventCode<z.output<Request>, View, Actions>
 }
 
 /** Checks a descriptor against the shape while keeping its literal types. */
@@ -89,8 +111,51 @@ export function defineEvent<
   const Section extends string,
   SectionSchema extends z.ZodType,
   const Fixtures extends readonly string[],
+  View,
+  Actions,
 >(
-  descriptor: EventDescriptor<Name, Request, Response, Section, SectionSchema, Fixtures>,
-): EventDescriptor<Name, Request, Response, Section, SectionSchema, Fixtures> {
+  descriptor: EventDescriptor<
+    Name,
+    Request,
+    Response,
+    Section,
+    SectionSchema,
+    Fixtures,
+    View,
+    Actions
+  >,
+): EventDescriptor<Name, Request, Response, Section, SectionSchema, Fixtures, View, Actions> {
   return descriptor
+}
+
+/** What every event's view has: the whole request and its common fields. */
+export interface EventView<Raw> {
+  /** The whole validated request body. */
+  readonly raw: Raw
+  readonly correlationId: string
+  /** The client's locale (lower-case, e.g. "sv-se"), when Entra sent one. */
+  readonly locale: string | undefined
+  /** The appId of the application the user signs in or up to. */
+  readonly clientAppId: string | undefined
+}
+
+interface WithContext {
+  readonly data: {
+    readonly authenticationContext: {
+      readonly correlationId: string
+      readonly client?: { readonly locale?: string | null | undefined } | null | undefined
+      readonly clientServicePrincipal?:
+        { readonly appId?: string | null | undefined } | null | undefined
+    }
+  }
+}
+
+export function eventView<Raw extends WithContext>(raw: Raw): EventView<Raw> {
+  const context = raw.data.authenticationContext
+  return {
+    raw,
+    correlationId: context.correlationId,
+    locale: context.client?.locale ?? undefined,
+    clientAppId: context.clientServicePrincipal?.appId ?? undefined,
+  }
 }

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import * as z from 'zod'
 import { createEndpoint, type Endpoint } from '../app.js'
+import type { CodeHandlers } from '../events/code-handler.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import { describeIssue } from '../describe-issue.js'
@@ -42,6 +43,8 @@ export interface LocalServerOptions {
   readonly limits?: Partial<ConnectionLimits>
   /** Spans and metrics; default: Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   readonly telemetry?: Telemetry
+  /** Handlers written in code (the package's API); the other events run EXTENSION_CONFIG's. */
+  readonly code?: CodeHandlers
 }
 
 /** What a connection may take and hold, so that slow or stuck clients cannot exhaust the host. */
@@ -129,6 +132,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ...(options.now ? { now: options.now } : {}),
     // Dev mode listens on loopback only (startDevMode refuses another host): details for all.
     openHealthDetails: devIssuer !== undefined,
+    ...(options.code === undefined ? {} : { code: options.code }),
   })
   await endpoint.warmedUp
 

@@ -1,8 +1,8 @@
-// `npm start`: reads the environment, prints the banner, serves until SIGINT/SIGTERM. On a
+// `npm start`: serve() of the API with no code handlers. Reads the environment, prints the banner, serves until SIGINT/SIGTERM. On a
 // configuration problem it prints every problem (names, never values) and exits 1.
 import { ConfigError } from '../config.js'
 import { createJsonLogger, type LogLevel } from '../log.js'
-import { startLocalServer } from './local-server.js'
+import { createAuthenticationEvents } from '../api/authentication-events.js'
 
 const env = process.env
 const level =
@@ -10,7 +10,8 @@ const level =
 const log = createJsonLogger((line) => process.stdout.write(line), level satisfies LogLevel)
 
 try {
-  const server = await startLocalServer({ env, log })
+  // The declarative handlers of EXTENSION_CONFIG, served through the package's own API.
+  const server = await createAuthenticationEvents({ env, log }).serve()
   const banner = [`Entra authentication extension endpoint listening on ${server.url}`]
   if (server.devIssuer !== undefined) {
     banner.unshift(

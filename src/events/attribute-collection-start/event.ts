@@ -2,6 +2,7 @@
 // product knows of this event.
 import { AttributeCollectionStartConfigSchema, startTexts } from '../../extension-config/sign-up.js'
 import { defineEvent } from '../event.js'
+import { attributeCollectionStartCode } from './code.js'
 import { createAttributeCollectionStartHandler } from './handler.js'
 import {
   ATTRIBUTE_COLLECTION_START,
@@ -35,4 +36,5 @@ export const attributeCollectionStart = defineEvent({
   fixtures: ['attribute-collection-start'],
   createHandler: (section, { defaultLocale }) =>
     createAttributeCollectionStartHandler(section, defaultLocale),
+  code: attributeCollectionStartCode,
 })

@@ -5,6 +5,7 @@ import {
   submitTexts,
 } from '../../extension-config/sign-up.js'
 import { defineEvent } from '../event.js'
+import { attributeCollectionSubmitCode } from './code.js'
 import { createAttributeCollectionSubmitHandler } from './handler.js'
 import {
   ATTRIBUTE_COLLECTION_SUBMIT,
@@ -48,4 +49,5 @@ export const attributeCollectionSubmit = defineEvent({
   ],
   createHandler: (section, { defaultLocale, remoteValidator }) =>
     createAttributeCollectionSubmitHandler(section, defaultLocale, remoteValidator),
+  code: attributeCollectionSubmitCode,
 })

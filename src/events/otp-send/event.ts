@@ -1,6 +1,7 @@
 // OnOtpSend (custom e-mail OTP provider): everything the product knows of this event.
 import { OtpSendConfigSchema } from '../../extension-config/otp-send.js'
 import { defineEvent } from '../event.js'
+import { otpSendCode } from './code.js'
 import { createOtpSendHandler } from './handler.js'
 import {
   OTP_SEND,
@@ -35,4 +36,5 @@ export const otpSend = defineEvent({
   fixtures: ['otp-send'],
   // The section is read with the mail settings at start-up (src/mail/mail-config.ts).
   createHandler: (_section, { otpMailing }) => createOtpSendHandler(otpMailing),
+  code: otpSendCode,
 })

@@ -1,5 +1,6 @@
 // OnTokenIssuanceStart (custom claims provider): everything the product knows of this event.
 import { defineEvent } from '../event.js'
+import { tokenIssuanceStartCode } from './code.js'
 import { TokenIssuanceStartConfigSchema } from './config.js'
 import { createTokenIssuanceStartHandler } from './handler.js'
 import {
@@ -31,4 +32,5 @@ export const tokenIssuanceStart = defineEvent({
   fixtures: ['token-issuance-start', 'token-issuance-start-guest'],
   createHandler: (section, { sources }) =>
     createTokenIssuanceStartHandler(section.claims, section.sources, sources),
+  code: tokenIssuanceStartCode,
 })
