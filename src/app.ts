@@ -7,7 +7,7 @@ import { EndpointError } from './errors.js'
 import { runCodeHandler, type CodeHandlers } from './events/code-handler.js'
 import type { EndpointDependencies, EventHandler } from './events/event.js'
 import { EVENTS } from './events/index.js'
-import type { OtpMailing } from './events/otp-send/handler.js'
+import type { OtpMailing } from './mail/otp-mailing.js'
 import {
   createMemoryDuplicateStore,
   failOpen,

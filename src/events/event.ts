@@ -8,7 +8,7 @@ import type { LocalizedText } from '../extension-config/localized-text.js'
 import type { Logger } from '../log.js'
 import type { SourceRunner } from '../sources/run-sources.js'
 import type { RemoteValidator } from '../sign-up/remote-validation.js'
-import type { OtpMailing } from './otp-send/handler.js'
+import type { OtpMailing } from '../mail/otp-mailing.js'
 import type { HandlerContext } from './handler-context.js'
 
 /**

@@ -3,7 +3,7 @@
 // SMTP_URL may hold a password, the others are keys.
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { ExtensionConfig } from '../extension-config/schema.js'
+import type { OtpSendConfig } from '../extension-config/otp-send.js'
 import type { MailProvider } from '../extension-config/otp-send.js'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import { compileTemplate, type RenderMail } from './templates.js'
@@ -43,7 +43,7 @@ export const DEFAULT_TEMPLATES = 'config/mail-templates'
 
 export function readMailConfig(
   env: MailEnv,
-  extension: ExtensionConfig,
+  extension: { readonly otpSend: OtpSendConfig; readonly defaultLocale: string },
   paths: { readonly cwd: string; readonly packageRoot: string },
   problems: string[],
 ): MailConfig | undefined {

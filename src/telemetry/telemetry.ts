@@ -18,7 +18,6 @@ import {
   type Meter,
   type Tracer,
 } from '@opentelemetry/api'
-import type { EventRoute } from '../events/routes.js'
 
 export const INSTRUMENTATION_NAME = 'entra-auth-extension'
 
@@ -41,7 +40,8 @@ export interface RequestTrace {
 
 export interface Telemetry {
   readonly enabled: boolean
-  request(route: EventRoute): RequestTrace
+  /** `route`: the event route's name (onTokenIssuanceStart, …), a span attribute. */
+  request(route: string): RequestTrace
 }
 
 const NO_SOURCE: SourceTrace = { end: () => undefined }

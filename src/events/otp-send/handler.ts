@@ -11,11 +11,8 @@
 // Neither the code nor the address is ever logged or echoed: logs carry a keyed digest.
 import { ANSWER_RESERVE_MS } from '../../deadline.js'
 import { EndpointError, type ErrorCode } from '../../errors.js'
-import type { DuplicateStore } from '../../mail/duplicate-store.js'
-import type { MailConfig } from '../../mail/mail-config.js'
-import { MailError, type Mailer, type MailFailure } from '../../mail/mailer.js'
-import type { RateLimiter } from '../../mail/rate-limit.js'
-import type { RecipientKeys, StoreKeys } from '../../mail/recipient-key.js'
+import { MailError, type MailFailure } from '../../mail/mailer.js'
+import type { OtpMailing } from '../../mail/otp-mailing.js'
 import { compileText } from '../../extension-config/localized-text.js'
 import type { HandlerContext } from '../handler-context.js'
 import { otpSent } from './actions.js'
@@ -25,17 +22,6 @@ const CODE_OF: Record<MailFailure, ErrorCode> = {
   rejected: 'ERR_MAIL_REJECTED',
   unavailable: 'ERR_MAIL_UNAVAILABLE',
   timeout: 'ERR_MAIL_TIMEOUT',
-}
-
-export interface OtpMailing {
-  readonly config: MailConfig
-  readonly mailer: Mailer
-  readonly duplicates: DuplicateStore
-  readonly limiter: RateLimiter
-  /** Digests for logs and this instance's in-flight map (LOG_HASH_KEY, else random per process). */
-  readonly keys: RecipientKeys
-  /** The keys of the store's rows: the same in every instance that shares the store. */
-  readonly storeKeys: StoreKeys
 }
 
 export function createOtpSendHandler(mailing?: OtpMailing) {
