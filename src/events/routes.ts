@@ -11,7 +11,6 @@ import {
   AttributeCollectionSubmitEventSchema,
   AttributeCollectionSubmitResponseSchema,
 } from './attribute-collection-submit/schema.js'
-import type { MaybePromise } from '../maybe-promise.js'
 import type { HandlerContext } from './handler-context.js'
 import { OTP_SEND, OtpSendEventSchema, OtpSendResponseSchema } from './otp-send/schema.js'
 import {
@@ -47,7 +46,7 @@ export type EventHandlers = {
   readonly [R in EventRoute]: (
     event: z.infer<(typeof EVENT_ROUTES)[R]['request']>,
     context: HandlerContext,
-  ) => MaybePromise<z.infer<(typeof EVENT_ROUTES)[R]['response']>>
+  ) => Promise<z.infer<(typeof EVENT_ROUTES)[R]['response']>>
 }
 
 export function routeForEventType(type: string): EventRoute | undefined {

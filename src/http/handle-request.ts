@@ -56,16 +56,14 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   ): Promise<Reply> {
     if (call.method !== 'POST')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
-    const verified = verifier.verify(call.headers.get('authorization'), deadline)
-    if (verified instanceof Promise) await verified
+    await verifier.verify(call.headers.get('authorization'), deadline)
     if (!isJson(call.headers.get('content-type'))) {
       throw new EndpointError(
         'ERR_UNSUPPORTED_MEDIA_TYPE',
         '"content-type" must be application/json',
       )
     }
-    const read = readBoundedBody(call, options.maxBodyBytes, deadline)
-    const body = read instanceof Promise ? await read : read
+    const body = await readBoundedBody(call, options.maxBodyBytes, deadline)
     const json = parseJson(body)
     const spec = EVENT_ROUTES[route]
     checkEventType(json, spec.type)
@@ -76,11 +74,9 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     trace.correlate(correlationId)
 
     // The route's own handler; the table ties each route to its event type.
-    const handle = handlers[route] as (event: unknown, context: object) => unknown
+    const handle = handlers[route] as (event: unknown, context: object) => Promise<unknown>
     const context = new LazyHandlerContext(deadline, log, { correlationId }, now, trace)
-    const result = handle(parsed.data, context)
-    const answer: unknown =
-      result instanceof Promise ? await deadline.race<unknown>(result, budgetSpent) : result
+    const answer = await deadline.race<unknown>(handle(parsed.data, context), budgetSpent)
     const checked = spec.response.safeParse(answer)
     if (!checked.success) {
       throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {

@@ -7,14 +7,13 @@
 import type { Readable } from 'node:stream'
 import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
-import type { MaybePromise } from '../maybe-promise.js'
 import type { IncomingCall } from './types.js'
 
-export function readBoundedBody(
+export async function readBoundedBody(
   call: IncomingCall,
   maxBytes: number,
   deadline: Deadline,
-): MaybePromise<Buffer> {
+): Promise<Buffer> {
   const declared = call.headers.get('content-length')
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes)
