@@ -44,6 +44,7 @@ export function createSourceRunner(
             ttlMs: config.cache.ttlSeconds * 1000,
             staleMs: config.cache.staleOnErrorSeconds * 1000,
             maxEntries: config.cache.maxEntries,
+            now,
           })
     runnable.set(name, { source, config, cache })
   }
@@ -53,7 +54,7 @@ export function createSourceRunner(
     const { source, cache } = entry
     const key = source.keyFor(call.event)
     if (key instanceof SourceError) return failed(source.name, key, 0, call.context.log)
-    const cached = cache?.fresh(key, now())
+    const cached = cache?.fresh(key)
     if (cache !== undefined)
       call.context.trace?.cache(source.name, cached === undefined ? 'miss' : 'hit')
     if (cached === undefined) return key
@@ -76,7 +77,7 @@ export function createSourceRunner(
       if (timeoutMs <= 0)
         throw new SourceError('no time left in the request budget', { timedOut: true })
       const value = await source.fetch(call.event, call.context.signal, timeoutMs)
-      cache?.set(key, value, now())
+      cache?.set(key, value)
       call.context.log.debug('source_answer', {
         source: source.name,
         cache: 'miss',
@@ -87,7 +88,7 @@ export function createSourceRunner(
     } catch (err) {
       const error =
         err instanceof SourceError ? err : new SourceError('failed unexpectedly', { cause: err })
-      const stale = cache?.stale(key, now())
+      const stale = cache?.stale(key)
       span.end(
         stale !== undefined ? 'stale' : error.timedOut ? 'timeout' : 'failed',
         now() - started,
