@@ -5,7 +5,6 @@ import { hash } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Deadline } from '../deadline.js'
 import { EndpointError } from '../errors.js'
-import type { MaybePromise } from '../maybe-promise.js'
 import type { SigningKeyStore } from './signing-keys.js'
 
 /** The "Azure AD authentication events" service principal (contract §2). */
@@ -28,8 +27,8 @@ export interface CallerVerifierOptions {
 }
 
 export interface CallerVerifier {
-  /** Synchronous for a token verified before (Entra reuses its token until near expiry). */
-  verify(authorization: string | null, deadline: Deadline): MaybePromise<VerifiedCaller>
+  /** A token verified before is answered from memory (Entra reuses its token until near expiry). */
+  verify(authorization: string | null, deadline: Deadline): Promise<VerifiedCaller>
 }
 
 /** Entra's app-only tokens are 1-2 KB; a bound keeps hashing and decoding cheap for hostile input. */
@@ -110,7 +109,7 @@ export function createCallerVerifier(options: CallerVerifierOptions): CallerVeri
   }
 
   return {
-    verify(authorization, deadline) {
+    async verify(authorization, deadline) {
       const now = options.now()
       // Fast path for Entra's repeated token: a cached digest means this exact token string passed
       // every check below already, so only the scheme is looked at before the lookup.

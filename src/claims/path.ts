@@ -1,92 +1,72 @@
-// The path syntax claims use to reach into a source's answer: keys separated by dots, "[]" to
-// take every element of an array, "[n]" for one element (negative counts from the end).
+// Where a claim's value is in a source's answer: a JMESPath expression (jmespath.org, the query
+// language of `az … --query`), evaluated by @jmespath-community/jmespath.
 //   "department"                    the user's department
 //   "value[].displayName"           every group's name
 //   "employee.emails[0]"            the first of an array
 //   "[].role"                       every element of an answer that is itself an array
-// Compiled once at start-up; evaluation never throws and never reaches the prototype chain.
+//   "value[?securityEnabled].id"    the IDs of the security groups only
+// Parsed when the configuration loads (a bad expression is a config error on its "path"), never
+// per request. Evaluation never throws and never reaches what JavaScript objects inherit.
+import { compile, TreeInterpreter, type JSONValue } from '@jmespath-community/jmespath'
 
-type Step = { readonly key: string } | { readonly each: true } | { readonly index: number }
+type Expression = ReturnType<typeof compile>
+
+export const MAX_PATH_LENGTH = 256
 
 export interface CompiledPath {
   readonly text: string
-  /** The value at the path; with "[]" steps, an array of every value found (missing ones skipped). */
+  /** The value at the path, or undefined where the answer has none (JMESPath's null). */
   read(root: unknown): unknown
 }
 
-const SEGMENT = /^([A-Za-z0-9_$@-]*)((?:\[-?\d{0,4}\])*)$/
-
 /** Why a path is invalid, or undefined. */
 export function pathProblem(text: string): string | undefined {
-  if (text.length > 256) return 'is longer than 256 characters'
+  if (text.length > MAX_PATH_LENGTH) return `is longer than ${MAX_PATH_LENGTH} characters`
   if (text === '') return undefined
-  for (const segment of text.split('.')) {
-    const match = SEGMENT.exec(segment)
-    if (match === null || (match[1] === '' && match[2] === ''))
-      return `"${segment}" is not a key, key[] or key[n]`
+  let tree: Expression
+  try {
+    tree = compile(text)
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : 'cannot be parsed'
+    return `is not a JMESPath expression: ${reason}`
   }
-  return undefined
+  const inherited = inheritedField(tree)
+  return inherited === undefined
+    ? undefined
+    : `reads "${inherited}", a name every JavaScript object inherits, which a path cannot read`
 }
 
+/** Compiles a path that pathProblem accepted (the config schema checks first); "" is the answer. */
 export function compilePath(text: string): CompiledPath {
-  const steps: Step[] = []
-  if (text !== '') {
-    for (const segment of text.split('.')) {
-      const match = SEGMENT.exec(segment)
-      if (match === null) throw new Error(`invalid path: ${text}`) // the schema checked it
-      if (match[1] !== '' && match[1] !== undefined) steps.push({ key: match[1] })
-      for (const [, inner] of (match[2] ?? '').matchAll(/\[(-?\d*)\]/g))
-        steps.push(inner === '' || inner === undefined ? { each: true } : { index: Number(inner) })
-    }
-  }
-  const fansOut = steps.some((step) => 'each' in step)
-  if (!fansOut) {
-    // One value at each step: walk it without the arrays the general case needs.
-    return {
-      text,
-      read(root) {
-        let value: unknown = root
-        for (const step of steps) {
-          if ('key' in step) {
-            if (typeof value !== 'object' || value === null || Array.isArray(value))
-              return undefined
-            if (!Object.hasOwn(value, step.key)) return undefined
-            value = (value as Record<string, unknown>)[step.key]
-          } else {
-            if (!Array.isArray(value) || !('index' in step)) return undefined
-            value = (value as unknown[]).at(step.index)
-          }
-        }
-        return value
-      },
-    }
-  }
+  if (text === '') return { text, read: (root) => root }
+  const tree = compile(text)
   return {
     text,
     read(root) {
-      let current: unknown[] = [root]
-      for (const step of steps) {
-        const next: unknown[] = []
-        for (const value of current) {
-          if ('key' in step) {
-            if (
-              typeof value === 'object' &&
-              value !== null &&
-              !Array.isArray(value) &&
-              Object.hasOwn(value, step.key)
-            )
-              next.push((value as Record<string, unknown>)[step.key])
-          } else if (Array.isArray(value)) {
-            if ('each' in step) next.push(...(value as unknown[]))
-            else {
-              const at = step.index < 0 ? value.length + step.index : step.index
-              if (at >= 0 && at < value.length) next.push(value[at])
-            }
-          }
-        }
-        current = next
+      let found: JSONValue
+      try {
+        found = TreeInterpreter.search(tree, root as JSONValue)
+      } catch {
+        // A function given a type it does not take (length() of a number): this answer has no
+        // value at the path, as when a key is missing.
+        return undefined
       }
-      return fansOut ? current.filter((value) => value !== undefined && value !== null) : current[0]
+      return found === null ? undefined : found
     },
   }
+}
+
+/**
+ * The library reads a field as `value[name]`, so "constructor" or "__proto__" would reach the
+ * prototype chain: such names are refused when the configuration loads.
+ */
+function inheritedField(node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null) return undefined
+  const { type, name } = node as { type?: unknown; name?: unknown }
+  if (type === 'Field' && typeof name === 'string' && name in Object.prototype) return name
+  for (const child of Object.values(node)) {
+    const found = inheritedField(child)
+    if (found !== undefined) return found
+  }
+  return undefined
 }

@@ -32,7 +32,7 @@ export interface EndpointDependencies {
 export type EventHandler<Request, Response> = (
   event: Request,
   context: HandlerContext,
-) => Response | Promise<Response>
+) => Promise<Response>
 
 /** A text of the configuration and its path, for the check that it has the default locale. */
 export type ConfigText = readonly [path: (string | number)[], text: LocalizedText]

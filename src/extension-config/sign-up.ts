@@ -163,7 +163,7 @@ const AttributeRuleSchema = z
     minLength: z.number().int().min(0).max(4096).optional(),
     maxLength: z.number().int().min(1).max(4096).optional(),
     pattern: PatternSchema.optional().describe(
-      'RE2 syntax; the whole value must match. Checked at start-up: nested quantifiers, lookaround and backreferences are refused.',
+      'RE2 syntax, run in linear time; the whole value must match. Checked at start-up: lookaround and backreferences are refused.',
     ),
     allowedValues: z.array(ScalarSchema).min(1).max(1000).optional(),
     emailDomain: z

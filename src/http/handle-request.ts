@@ -9,14 +9,12 @@ import { createDeadlineClock, type Deadline } from '../deadline.js'
 import { describeIssue } from '../describe-issue.js'
 import { EndpointError } from '../errors.js'
 import {
-  EVENT_ROUTE_NAMES,
   EVENT_ROUTES,
   routeForEventType,
   type EventHandlers,
   type EventRoute,
 } from '../events/routes.js'
 import type { HandlerContext } from '../events/handler-context.js'
-import { fastParser, type SafeParse } from '../fast-parse.js'
 import { withFields, type Logger } from '../log.js'
 import { NO_TELEMETRY, type RequestTrace, type Telemetry } from '../telemetry/telemetry.js'
 import { errorReply, JSON_HEADERS, toEndpointError } from './error-reply.js'
@@ -47,7 +45,6 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   const { verifier, handlers, now } = options
   const telemetry = options.telemetry ?? NO_TELEMETRY
   const deadlines = createDeadlineClock()
-  const parsers = compileParsers()
 
   async function runPipeline(
     route: EventRoute,
@@ -59,32 +56,28 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
   ): Promise<Reply> {
     if (call.method !== 'POST')
       throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
-    const verified = verifier.verify(call.headers.get('authorization'), deadline)
-    if (verified instanceof Promise) await verified
+    await verifier.verify(call.headers.get('authorization'), deadline)
     if (!isJson(call.headers.get('content-type'))) {
       throw new EndpointError(
         'ERR_UNSUPPORTED_MEDIA_TYPE',
         '"content-type" must be application/json',
       )
     }
-    const read = readBoundedBody(call, options.maxBodyBytes, deadline)
-    const body = read instanceof Promise ? await read : read
+    const body = await readBoundedBody(call, options.maxBodyBytes, deadline)
     const json = parseJson(body)
-    const spec = parsers[route]
+    const spec = EVENT_ROUTES[route]
     checkEventType(json, spec.type)
-    const parsed = spec.request(json)
+    const parsed = spec.request.safeParse(json)
     if (!parsed.success) throw new EndpointError('ERR_INVALID_REQUEST', firstIssue(parsed.error))
     const correlationId = parsed.data.data.authenticationContext.correlationId
     audit.correlationId = correlationId
     trace.correlate(correlationId)
 
     // The route's own handler; the table ties each route to its event type.
-    const handle = handlers[route] as (event: unknown, context: object) => unknown
+    const handle = handlers[route] as (event: unknown, context: object) => Promise<unknown>
     const context = new LazyHandlerContext(deadline, log, { correlationId }, now, trace)
-    const result = handle(parsed.data, context)
-    const answer: unknown =
-      result instanceof Promise ? await deadline.race<unknown>(result, budgetSpent) : result
-    const checked = spec.response(answer)
+    const answer = await deadline.race<unknown>(handle(parsed.data, context), budgetSpent)
+    const checked = spec.response.safeParse(answer)
     if (!checked.success) {
       throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {
         cause: checked.error,
@@ -120,31 +113,6 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
     trace.end({ status: reply.status, outcome, ms })
     return reply
   }
-}
-
-type RouteSpec = (typeof EVENT_ROUTES)[EventRoute]
-
-/** Each route's schemas, compiled once (src/fast-parse.ts: zod's answers, faster). */
-function compileParsers(): Record<
-  EventRoute,
-  {
-    readonly type: string
-    readonly request: SafeParse<z.output<RouteSpec['request']>>
-    readonly response: SafeParse<z.output<RouteSpec['response']>>
-  }
-> {
-  const compiled = (route: EventRoute) => {
-    const spec: RouteSpec = EVENT_ROUTES[route]
-    return {
-      type: spec.type,
-      request: fastParser<RouteSpec['request']>(spec.request),
-      response: fastParser<RouteSpec['response']>(spec.response),
-    }
-  }
-  return Object.fromEntries(EVENT_ROUTE_NAMES.map((route) => [route, compiled(route)])) as Record<
-    EventRoute,
-    ReturnType<typeof compiled>
-  >
 }
 
 /**

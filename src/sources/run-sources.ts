@@ -4,9 +4,9 @@
 import { ANSWER_RESERVE_MS } from '../deadline.js'
 import type { SourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
+import type { HandlerContext } from '../events/handler-context.js'
 import type { Logger } from '../log.js'
-import type { MaybePromise } from '../maybe-promise.js'
-import { NO_REQUEST_TRACE, type RequestTrace } from '../telemetry/telemetry.js'
+import { NO_REQUEST_TRACE } from '../telemetry/telemetry.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { createSourceCache, type SourceCache } from './source-cache.js'
 
@@ -16,12 +16,8 @@ export type SourceOutcome =
 
 export interface SourceCall {
   readonly event: TokenIssuanceStartEvent
-  /** Read only when a source is really called: making the signal has a cost (deadline.ts). */
-  readonly signal: AbortSignal
-  readonly remainingMs: () => number
-  readonly log: Logger
-  /** Spans and metrics of each source call (absent: none). */
-  readonly trace?: RequestTrace | undefined
+  /** The handler's context. Its signal is read only when a source is really called. */
+  readonly context: HandlerContext
 }
 
 interface RunnableSource {
@@ -31,8 +27,8 @@ interface RunnableSource {
 }
 
 export interface SourceRunner {
-  /** Synchronous when every source is answered from its cache: no promise, no signal, no I/O. */
-  run(names: readonly string[], call: SourceCall): MaybePromise<Map<string, SourceOutcome>>
+  /** Never rejects. A source answered from its cache makes no signal and no I/O. */
+  run(names: readonly string[], call: SourceCall): Promise<Map<string, SourceOutcome>>
 }
 
 export function createSourceRunner(
@@ -48,6 +44,7 @@ export function createSourceRunner(
             ttlMs: config.cache.ttlSeconds * 1000,
             staleMs: config.cache.staleOnErrorSeconds * 1000,
             maxEntries: config.cache.maxEntries,
+            now,
           })
     runnable.set(name, { source, config, cache })
   }
@@ -56,11 +53,12 @@ export function createSourceRunner(
   function settleAtOnce(entry: RunnableSource, call: SourceCall): SourceOutcome | string {
     const { source, cache } = entry
     const key = source.keyFor(call.event)
-    if (key instanceof SourceError) return failed(source.name, key, 0, call.log)
-    const cached = cache?.fresh(key, now())
-    if (cache !== undefined) call.trace?.cache(source.name, cached === undefined ? 'miss' : 'hit')
+    if (key instanceof SourceError) return failed(source.name, key, 0, call.context.log)
+    const cached = cache?.fresh(key)
+    if (cache !== undefined)
+      call.context.trace?.cache(source.name, cached === undefined ? 'miss' : 'hit')
     if (cached === undefined) return key
-    call.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
+    call.context.log.debug('source_answer', { source: source.name, cache: 'hit', ms: 0 })
     return { ok: true, value: cached }
   }
 
@@ -71,38 +69,44 @@ export function createSourceRunner(
   ): Promise<SourceOutcome> {
     const { source, config, cache } = entry
     const started = now()
-    const span = (call.trace ?? NO_REQUEST_TRACE).source(source.name, config.type)
-    const timeoutMs = Math.floor(Math.min(config.timeoutMs, call.remainingMs() - ANSWER_RESERVE_MS))
+    const span = (call.context.trace ?? NO_REQUEST_TRACE).source(source.name, config.type)
+    const timeoutMs = Math.floor(
+      Math.min(config.timeoutMs, call.context.remainingMs() - ANSWER_RESERVE_MS),
+    )
     try {
       if (timeoutMs <= 0)
         throw new SourceError('no time left in the request budget', { timedOut: true })
-      const value = await source.fetch(call.event, call.signal, timeoutMs)
-      cache?.set(key, value, now())
-      call.log.debug('source_answer', { source: source.name, cache: 'miss', ms: now() - started })
+      const value = await source.fetch(call.event, call.context.signal, timeoutMs)
+      cache?.set(key, value)
+      call.context.log.debug('source_answer', {
+        source: source.name,
+        cache: 'miss',
+        ms: now() - started,
+      })
       span.end('ok', now() - started)
       return { ok: true, value }
     } catch (err) {
       const error =
         err instanceof SourceError ? err : new SourceError('failed unexpectedly', { cause: err })
-      const stale = cache?.stale(key, now())
+      const stale = cache?.stale(key)
       span.end(
         stale !== undefined ? 'stale' : error.timedOut ? 'timeout' : 'failed',
         now() - started,
       )
       if (stale !== undefined) {
-        call.log.warn('source_stale', {
+        call.context.log.warn('source_stale', {
           source: source.name,
           reason: error.message,
           ageSeconds: Math.round((now() - stale.storedAt) / 1000),
         })
         return { ok: true, value: stale.value }
       }
-      return failed(source.name, error, now() - started, call.log)
+      return failed(source.name, error, now() - started, call.context.log)
     }
   }
 
   return {
-    run(names, call) {
+    async run(names, call) {
       const outcomes = new Map<string, SourceOutcome>()
       const pending: Promise<void>[] = []
       for (const name of names) {
@@ -118,7 +122,8 @@ export function createSourceRunner(
           )
       }
       // fetchOne never rejects (every failure is an outcome), so Promise.all cannot either.
-      return pending.length === 0 ? outcomes : Promise.all(pending).then(() => outcomes)
+      await Promise.all(pending)
+      return outcomes
     },
   }
 }

@@ -1,7 +1,8 @@
 // A bounded in-memory cache of source answers, per source, keyed by the rendered request (so per
-// user). Least recently used entries are evicted first (a Map keeps insertion order: a hit is
-// re-inserted at the end). An entry past its TTL is not served, except as a stale fallback when
-// the source fails, for up to staleOnErrorSeconds more.
+// user): lru-cache, least recently used evicted first. An answer past its TTL is not served, except
+// as a stale fallback when the source fails, for up to staleOnErrorSeconds more.
+import { LRUCache } from 'lru-cache'
+
 export interface CacheEntry {
   readonly value: unknown
   readonly storedAt: number
@@ -9,10 +10,10 @@ export interface CacheEntry {
 
 export interface SourceCache {
   /** A fresh answer, or undefined. */
-  fresh(key: string, now: number): unknown
+  fresh(key: string): unknown
   /** An answer past its TTL but within the stale window, or undefined. */
-  stale(key: string, now: number): CacheEntry | undefined
-  set(key: string, value: unknown, now: number): void
+  stale(key: string): CacheEntry | undefined
+  set(key: string, value: unknown): void
   readonly size: number
 }
 
@@ -20,34 +21,31 @@ export function createSourceCache(options: {
   readonly ttlMs: number
   readonly staleMs: number
   readonly maxEntries: number
+  /** The endpoint's clock (tests move it). */
+  readonly now: () => number
 }): SourceCache {
-  const entries = new Map<string, CacheEntry>()
-  const { ttlMs, staleMs, maxEntries } = options
+  const { ttlMs, staleMs, now } = options
+  const entries = new LRUCache<string, CacheEntry>({
+    max: options.maxEntries,
+    ttl: ttlMs,
+    // An expired answer stays (until evicted) for the stale fallback, which reads it with
+    // allowStale and judges its age against the stale window.
+    noDeleteOnStaleGet: true,
+    perf: { now },
+  })
   return {
-    fresh(key, now) {
-      const entry = entries.get(key)
-      if (entry === undefined || now - entry.storedAt >= ttlMs) return undefined
-      entries.delete(key) // most recently used goes last
-      entries.set(key, entry)
-      return entry.value
-    },
-    stale(key, now) {
-      const entry = entries.get(key)
+    fresh: (key) => entries.get(key)?.value,
+    stale(key) {
+      const entry = entries.get(key, { allowStale: true })
       if (entry === undefined) return undefined
-      if (now - entry.storedAt >= ttlMs + staleMs) {
+      if (now() - entry.storedAt >= ttlMs + staleMs) {
         entries.delete(key)
         return undefined
       }
       return entry
     },
-    set(key, value, now) {
-      entries.delete(key)
-      entries.set(key, { value, storedAt: now })
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next().value
-        if (oldest === undefined) break
-        entries.delete(oldest)
-      }
+    set(key, value) {
+      entries.set(key, { value, storedAt: now() })
     },
     get size() {
       return entries.size

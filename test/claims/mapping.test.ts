@@ -1,4 +1,4 @@
-// The path syntax and the transforms that turn a source's answer into a claim value.
+// The paths (JMESPath) and the transforms that turn a source's answer into a claim value.
 import { describe, expect, it } from 'vitest'
 import { compilePath, pathProblem } from '../../src/claims/path.js'
 import {
@@ -31,8 +31,10 @@ describe('paths', () => {
     ['value[].id', ['g1', 'g2', 'g3']],
     ['nothing.here', undefined],
     ['department.length', undefined], // no reaching into strings
-    ['constructor', undefined], // nor into the prototype chain
-    ['__proto__', undefined],
+    ['"@odata.type"', undefined], // a key that is not an identifier is quoted
+    ['value[?displayName].id', ['g1', 'g2']],
+    ['length(value)', 4],
+    ['length(employee.id)', undefined], // a function given the wrong type: no value
   ])('%s reads %j', (path, expected) => {
     expect(compilePath(path).read(answer)).toEqual(expected)
   })
@@ -43,7 +45,18 @@ describe('paths', () => {
   })
 
   it.each(['a..b', 'a[x]', 'a b', 'a[]]', '.a'])('refuses %s', (path) => {
-    expect(pathProblem(path)).toMatch(/is not a key, key\[\] or key\[n\]$/)
+    expect(pathProblem(path)).toMatch(/^is not a JMESPath expression: /)
+  })
+
+  it.each(['constructor', '__proto__', 'employee.toString', 'value[].hasOwnProperty'])(
+    'refuses %s, which would reach the prototype chain',
+    (path) => {
+      expect(pathProblem(path)).toMatch(/a name every JavaScript object inherits/)
+    },
+  )
+
+  it('refuses a path over 256 characters', () => {
+    expect(pathProblem('a'.repeat(257))).toBe('is longer than 256 characters')
   })
 })
 

@@ -39,7 +39,7 @@ export function createAttributeCollectionStartHandler(
     ([name, rule]) => [name, compilePrefill(rule)] as const,
   )
 
-  return function handleAttributeCollectionStart(
+  function answer(
     event: AttributeCollectionStartEvent,
     context: HandlerContext,
   ): AttributeCollectionStartResponse {
@@ -72,5 +72,12 @@ export function createAttributeCollectionStartHandler(
       inputs[attribute.name] = value
     }
     return Object.keys(inputs).length === 0 ? continueSignUp() : setPrefillValues(inputs)
+  }
+
+  return function handleAttributeCollectionStart(
+    event: AttributeCollectionStartEvent,
+    context: HandlerContext,
+  ): Promise<AttributeCollectionStartResponse> {
+    return Promise.resolve(answer(event, context))
   }
 }

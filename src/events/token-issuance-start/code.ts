@@ -28,19 +28,10 @@ export const tokenIssuanceStartCode: EventCode<
   actions: (event, context, deps) => ({
     provideClaims: provideClaimsForToken,
     async source(name) {
-      const call = {
-        event,
-        get signal() {
-          return context.signal
-        },
-        remainingMs: () => context.remainingMs(),
-        log: context.log,
-        trace: context.trace,
-      }
       let outcomes
       try {
         if (deps.sources === undefined) throw new Error('no sources')
-        outcomes = await deps.sources.run([name], call)
+        outcomes = await deps.sources.run([name], { event, context })
       } catch {
         throw new EndpointError(
           'ERR_NOT_CONFIGURED',

@@ -37,7 +37,9 @@ const ClaimRuleSchema = z
         if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `path ${problem}` })
       })
       .optional()
-      .describe('With "source": where the value is in its answer, e.g. "value[].displayName".'),
+      .describe(
+        'With "source": a JMESPath expression (as in az --query) for the value in its answer, e.g. "value[].displayName". Keys that are not plain identifiers are quoted: "\\"@odata.type\\"".',
+      ),
     transforms: z
       .array(TransformSchema)
       .max(10)
