@@ -8,7 +8,8 @@ import {
   type EventMethods,
   type EventsCore,
 } from '../src/api/authentication-events.js'
-import { EVENT_ROUTE_NAMES } from '../src/events/routes.js'
+import type { CodeHandlerOf } from '../src/events/code-handler.js'
+import { EVENT_ROUTE_NAMES, type EventOf, type EventRoute } from '../src/events/routes.js'
 import { telemetryFromEnvironment } from '../src/telemetry/azure-monitor.js'
 import { eventHandler, healthHandler, startEndpoint } from './endpoint-handlers.js'
 
@@ -64,6 +65,13 @@ export type {
 } from '../src/api/authentication-events.js'
 export type { CodeContext, EventView } from '../src/events/event.js'
 export type { CodeHandlerOf } from '../src/events/code-handler.js'
+/** An event's name, as its handler method is named: 'onTokenIssuanceStart', … */
+export type EventName = EventRoute
+/**
+ * The handler of event N, for a handler written apart from its registration:
+ * `const claims: HandlerOf<'onTokenIssuanceStart'> = async (event, ctx) => …`.
+ */
+export type HandlerOf<N extends EventName> = CodeHandlerOf<EventOf<N>>
 export type { SignUpView } from '../src/events/sign-up-view.js'
 export type {
   TokenIssuanceStartView,

@@ -95,7 +95,7 @@ export async function invoke<N extends EventName>(
       headers: { get: (header) => headers[header.toLowerCase()] ?? null },
       body: Readable.from([bytes]) as AsyncIterable<Uint8Array>,
     },
-    { log: events[INTERNALS].log },
+    { log: quiet(events[INTERNALS].log) },
   )
   return { status: reply.status, body: JSON.parse(reply.body) as InvokeResult<N>['body'] }
 }

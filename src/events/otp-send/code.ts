@@ -22,6 +22,8 @@ export interface OtpSendActions {
   fail(reason: string): never
   /** The provider MAIL_PROVIDER configures, when one is. */
   readonly mailer: Mailer | undefined
+  /** The sender MAIL_FROM (or otpSend.from, with otpSend.fromName) configures, with the mailer. */
+  readonly sender: { readonly from: string; readonly fromName: string | undefined } | undefined
 }
 
 export const otpSendCode: EventCode<OtpSendEvent, OtpSendView, OtpSendActions> = {
@@ -37,5 +39,9 @@ export const otpSendCode: EventCode<OtpSendEvent, OtpSendView, OtpSendActions> =
       throw new EndpointError('ERR_MAIL_UNAVAILABLE', 'the one-time code was not delivered')
     },
     mailer: deps.otpMailing?.mailer,
+    sender:
+      deps.otpMailing === undefined
+        ? undefined
+        : { from: deps.otpMailing.config.from, fromName: deps.otpMailing.config.fromName },
   }),
 }
