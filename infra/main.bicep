@@ -93,6 +93,23 @@ param apimPublisherEmail string = ''
 @description('API Management publisher name; empty = environmentName.')
 param apimPublisherName string = ''
 
+// Entra waits at most 2 s (1 s by default): a Flex Consumption app scaled to zero takes seconds
+// to start, so the first sign-in after idle would fail. Always-ready instances are billed while
+// idle (the baseline); set 0 for test environments. See README "Deployment with Azure Functions".
+@minValue(0)
+@maxValue(20)
+@description('Always-ready instances for the HTTP functions (0 lets the app scale to zero: the first sign-in after idle then fails).')
+param alwaysReadyInstances int = 1
+
+@minValue(40)
+@maxValue(1000)
+@description('Maximum instances the app scales out to (Flex Consumption allows 40-1000).')
+param maximumInstanceCount int = 40
+
+@allowed([512, 2048, 4096])
+@description('Memory of one instance, in MB.')
+param instanceMemoryMB int = 512
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainer = 'app-package'
@@ -264,9 +281,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identity.id
+    // No ftpsState: Flex Consumption refuses that site setting in some regions (error 51021);
+    // FTP and SCM basic-auth publishing are off through basicPublishingCredentialsPolicies below.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
     }
     // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings (which
     // Flex rejects); the package is read from the blob container with the identity.
@@ -282,13 +300,29 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
-        maximumInstanceCount: 40 // Flex's lowest allowed maximum; raise it for more scale-out
-        instanceMemoryMB: 2048 // 512, 2048 or 4096
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []
       }
-      runtime: { name: 'node', version: '20' }
+      // Node 20 reached end of life on 2026-04-30; 22 is the newest LTS Flex Consumption runs.
+      runtime: { name: 'node', version: '22' }
     }
   }
   dependsOn: [blobOwner, packageContainer]
+}
+
+// Basic-auth (publishing profile) deployment off for FTP and for the SCM site: azd deploys with
+// the identity, and nothing else should hold a password to this app.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: { allow: false }
 }
 
 var kvRefPrefix = '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/'

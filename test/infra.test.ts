@@ -168,7 +168,8 @@ function checkHardening(text: string): string[] {
   const expected = [
     'httpsOnly: true',
     "minTlsVersion: '1.2'",
-    "ftpsState: 'Disabled'",
+    "name: 'ftp'\n  properties: { allow: false }",
+    "name: 'scm'\n  properties: { allow: false }",
     "minimumTlsVersion: 'TLS1_2'",
     'allowBlobPublicAccess: false',
     'supportsHttpsTrafficOnly: true',
@@ -609,6 +610,25 @@ describe('infra', () => {
       "logLevel: main.parameters.json must default to the param's default ''",
       "deployApim: main.parameters.json must default to the param's default false",
     ])
+  })
+
+  it('keeps one instance always ready for the HTTP functions by default, on Node 22, 512 MB', () => {
+    // Entra waits 1-2 s: a Flex app scaled to zero takes longer than that to answer its first call.
+    const params = parseParams(bicep)
+    expect(params.find((p) => p.name === 'alwaysReadyInstances')).toMatchObject({
+      type: 'int',
+      defaultValue: '1',
+    })
+    expect(params.find((p) => p.name === 'instanceMemoryMB')?.defaultValue).toBe('512')
+    expect(params.find((p) => p.name === 'maximumInstanceCount')?.defaultValue).toBe('40')
+    expect(bicep).toContain(
+      "alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []",
+    )
+    expect(bicep).toContain('maximumInstanceCount: maximumInstanceCount')
+    expect(bicep).toContain('instanceMemoryMB: instanceMemoryMB')
+    expect(bicep).toContain("runtime: { name: 'node', version: '22' }")
+    // Rejected for Flex Consumption sites in some regions (error 51021).
+    expect(bicep).not.toMatch(/^\s*ftpsState:/m)
   })
 
   it('requires HTTPS and TLS 1.2 everywhere', () => {
