@@ -1,5 +1,6 @@
-// `npm start`: serve() of the API with no code handlers. Reads the environment, prints the banner, serves until SIGINT/SIGTERM. On a
-// configuration problem it prints every problem (names, never values) and exits 1.
+// `npm start`: serve() of the API with no code handlers. Reads the environment, prints the banner,
+// serves until SIGINT/SIGTERM. On a configuration problem it prints every problem (names, never
+// values) and exits 1; so it does when the port is taken, saying which and how to pick another.
 import { ConfigError } from '../config.js'
 import { createJsonLogger, type LogLevel } from '../log.js'
 import { createAuthenticationEvents } from '../api/authentication-events.js'
@@ -12,7 +13,11 @@ const log = createJsonLogger((line) => process.stdout.write(line), level satisfi
 try {
   // The declarative handlers of EXTENSION_CONFIG, served through the package's own API.
   const server = await createAuthenticationEvents({ env, log }).serve()
-  const banner = [`Entra authentication extension endpoint listening on ${server.url}`]
+  // Since the process started (node's clock): the build before it is npm's, not counted here.
+  const startMs = Math.round(performance.now())
+  const banner = [
+    `Entra authentication extension endpoint listening on ${server.url} (started in ${startMs} ms)`,
+  ]
   if (server.devIssuer !== undefined) {
     banner.unshift(
       ...box([
@@ -45,6 +50,12 @@ try {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 } catch (err) {
+  if (isAddressInUse(err)) {
+    process.stderr.write(
+      `The endpoint cannot start: ${err.address ?? 'the host'} port ${err.port ?? '?'} is already in use (another npm start?). Stop that process, or choose another port: PORT=7072 npm start\n`,
+    )
+    process.exit(1)
+  }
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write('The endpoint cannot start; fix its configuration:\n')
   for (const problem of err.problems) process.stderr.write(`  - ${problem}\n`)
@@ -56,4 +67,10 @@ function box(lines: readonly string[]): string[] {
   const width = Math.max(...lines.map((line) => line.length))
   const edge = '*'.repeat(width + 6)
   return [edge, ...lines.map((line) => `*  ${line.padEnd(width)}  *`), edge]
+}
+
+function isAddressInUse(
+  err: unknown,
+): err is NodeJS.ErrnoException & { address?: string; port?: number } {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
 }

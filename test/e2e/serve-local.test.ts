@@ -87,6 +87,19 @@ describe('dev mode and replay', () => {
     await exitCode(server)
   })
 
+  it('says which port is taken and how to choose another, without a stack trace', async () => {
+    const port = new URL(url).port
+    const second = run('src/http/serve-local.ts', [], { PORT: port })
+    expect(await exitCode(second)).toBe(1)
+    expect(second.stderr).toContain(`port ${port} is already in use`)
+    expect(second.stderr).toContain('PORT=7072 npm start')
+    expect(second.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('says how long start took', () => {
+    expect(server.stderr).toMatch(/listening on http:\/\/\S+ \(started in \d+ ms\)/)
+  })
+
   it('says loudly that it runs in dev mode, with the example configuration', () => {
     expect(server.stderr).toContain('DEV MODE: ENTRA_TENANT_ID is not set')
     expect(server.stderr).toContain('EXTENSION_CONFIG is not set: using the example configuration')
