@@ -25,8 +25,25 @@ const commaList = (item: z.ZodString, max: number, error?: typeof requiredMessag
     )
     .pipe(z.array(item).min(1, 'must list at least one value').max(max))
 
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback)
+/**
+ * A whole number in decimal digits only ("0x2EE", "7.5e2" and "abc" are refused, not coerced),
+ * within [min, max]; the message names the unit and the range.
+ */
+const int = (min: number, max: number, fallback: number, unit: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallback
+      const text = value.trim()
+      const number = /^\d{1,16}$/.test(text) ? Number(text) : NaN
+      if (number >= min && number <= max) return number
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a whole number of ${unit} from ${min} to ${max} (default ${fallback})`,
+      })
+      return z.NEVER
+    })
 
 /** Every variable the endpoint reads. The README configuration table is checked against it. */
 export const EnvSchema = z.object({
@@ -36,11 +53,11 @@ export const EnvSchema = z.object({
     z.string().refine(isSecureUrl, 'must be https URLs (http only for loopback hosts)'),
     10,
   ).optional(),
-  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120),
-  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000),
-  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000),
-  REQUEST_BUDGET_MS: int(100, 1900, 750),
-  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536),
+  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120, 'seconds'),
+  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000, 'milliseconds'),
+  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000, 'milliseconds'),
+  REQUEST_BUDGET_MS: int(100, 1900, 750, 'milliseconds'),
+  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536, 'bytes'),
   EXTENSION_CONFIG: z.string().max(4096).optional(),
   GRAPH_BASE_URL: z
     .string()
@@ -358,8 +375,8 @@ function readExtensionConfig(path: string, problems: string[]): ExtensionConfig 
   let json: unknown
   try {
     json = JSON.parse(text)
-  } catch {
-    problems.push(`EXTENSION_CONFIG: ${path}: not valid JSON`)
+  } catch (err) {
+    problems.push(`EXTENSION_CONFIG: ${path}: not valid JSON${whereInText(text, err)}`)
     return undefined
   }
   const parsed = ExtensionConfigSchema.safeParse(json)
@@ -367,4 +384,17 @@ function readExtensionConfig(path: string, problems: string[]): ExtensionConfig 
   for (const issue of parsed.error.issues)
     problems.push(`EXTENSION_CONFIG: ${path}: ${describeIssue(issue)}`)
   return undefined
+}
+
+/**
+ * " at line L, column C" from a JSON.parse error's position (a trailing comma, say), or "" when it
+ * gives none. Only the place is said, never the text around it (the file may hold secrets).
+ */
+function whereInText(text: string, err: unknown): string {
+  const position = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1]
+  if (position === undefined) return ''
+  const before = text.slice(0, Number(position))
+  const line = before.split('\n').length
+  const column = Number(position) - before.lastIndexOf('\n')
+  return ` at line ${line}, column ${column}`
 }

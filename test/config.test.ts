@@ -59,9 +59,28 @@ describe('environment', () => {
     expect(problemsOf({ REQUEST_BUDGET_MS: '5000', LOG_LEVEL: 'loud' })).toEqual([
       'ENTRA_TENANT_ID: is required',
       'ENTRA_AUDIENCE: is required',
-      'REQUEST_BUDGET_MS: Too big: expected number to be <=1900',
+      'REQUEST_BUDGET_MS: must be a whole number of milliseconds from 100 to 1900 (default 750)',
       expect.stringMatching(/^LOG_LEVEL: /),
     ])
+  })
+
+  it.each(['abc', '0x2EE', '7.5e2', '750.0', '-5', '1e3'])(
+    'takes decimal whole numbers only: REQUEST_BUDGET_MS=%s is refused, with unit and range',
+    (value) => {
+      expect(problemsOf({ ...valid, REQUEST_BUDGET_MS: value })).toEqual([
+        'REQUEST_BUDGET_MS: must be a whole number of milliseconds from 100 to 1900 (default 750)',
+      ])
+    },
+  )
+
+  it('names the unit of each number setting', () => {
+    expect(
+      problemsOf({ ...valid, ENTRA_CLOCK_TOLERANCE_SECONDS: '301', LIMIT_BODY_BYTES: 'x' }),
+    ).toEqual([
+      'ENTRA_CLOCK_TOLERANCE_SECONDS: must be a whole number of seconds from 0 to 300 (default 120)',
+      'LIMIT_BODY_BYTES: must be a whole number of bytes from 1024 to 1048576 (default 65536)',
+    ])
+    expect(loadConfig({ ...valid, REQUEST_BUDGET_MS: ' 900 ' }).requestBudgetMs).toBe(900)
   })
 
   it('treats an empty setting as unset', () => {
@@ -109,11 +128,20 @@ describe('EXTENSION_CONFIG', () => {
     ])
   })
 
-  it('names a file that is not JSON', () => {
+  it('names a file that is not JSON, and where', () => {
     const path = writeExtensionConfig('{ nope')
     expect(problemsOf({ ...valid, EXTENSION_CONFIG: path })).toEqual([
-      `EXTENSION_CONFIG: ${path}: not valid JSON`,
+      `EXTENSION_CONFIG: ${path}: not valid JSON at line 1, column 3`,
     ])
+  })
+
+  it('gives the line and column of a trailing comma, and none of the text', () => {
+    const path = writeExtensionConfig(
+      '{\n  "defaultLocale": "sv",\n  "secret-ish": "hunter2",\n}\n',
+    )
+    const problems = problemsOf({ ...valid, EXTENSION_CONFIG: path })
+    expect(problems).toEqual([`EXTENSION_CONFIG: ${path}: not valid JSON at line 4, column 1`])
+    expect(problems.join()).not.toContain('hunter2')
   })
 
   it('names each invalid field, unknown keys included', () => {

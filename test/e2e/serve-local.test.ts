@@ -51,7 +51,9 @@ describe('npm start (src/http/serve-local.ts)', () => {
     expect(r.stderr).toContain('The endpoint cannot start; fix its configuration:')
     expect(r.stderr).toContain('  - ENTRA_TENANT_ID: must be a GUID')
     expect(r.stderr).toContain('  - ENTRA_AUDIENCE: is required')
-    expect(r.stderr).toContain('  - REQUEST_BUDGET_MS: Too big: expected number to be <=1900')
+    expect(r.stderr).toContain(
+      '  - REQUEST_BUDGET_MS: must be a whole number of milliseconds from 100 to 1900 (default 750)',
+    )
     expect(r.stderr).toContain('  - EXTENSION_CONFIG: /missing.json: file not found')
     expect(r.stderr + r.stdout).not.toContain(secret)
   })
