@@ -584,9 +584,9 @@ export async function register(
         '/v1.0/identity/authenticationEventListeners',
         {
           '@odata.type': types.listener,
-          priority: 500,
-          // includeAllApplications is left out: false is its default, and v1.0 documents only
-          // includeApplications (contract §7.3).
+          // No priority and no includeAllApplications: v1.0's authenticationEventListener and
+          // authenticationConditionsApplications have neither (only beta does, where priority
+          // defaults to 500 and includeAllApplications to false, what is wanted here).
           conditions: { applications: { includeApplications: wanted.map((appId) => ({ appId })) } },
           handler: {
             '@odata.type': types.handler,

@@ -638,6 +638,20 @@ describe('register and Graph errors', () => {
   })
 })
 
+describe('issue 16: Graph as Microsoft publishes it', () => {
+  it('item 1: sends no priority (a beta-only property) in the v1.0 listener POSTs', async () => {
+    const mark = stand.requests.length
+    await register(graph, input({ events: ['onTokenIssuanceStart'] }))
+    const posts = stand.requests
+      .slice(mark)
+      .filter(
+        (r) => r.method === 'POST' && r.path === '/v1.0/identity/authenticationEventListeners',
+      )
+    expect(posts).toHaveLength(1)
+    expect(posts[0]!.body).not.toHaveProperty('priority')
+  })
+})
+
 describe('register leaves alone what others made', () => {
   it('does not narrow a listener for all apps to --app', async () => {
     stand.state = customerTenant('CIAM')
