@@ -26,6 +26,7 @@ import {
   customClaimIds,
   FALLBACK_TO_MICROSOFT,
   GRAPH_APP_ID,
+  LISTENERS_READ_PATH,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
   isRegisterMadeApp,
@@ -228,7 +229,7 @@ export async function register(
   const extensions = await graph.list<GraphExtension>(
     '/v1.0/identity/customAuthenticationExtensions',
   )
-  const listeners = await graph.list<GraphListener>('/v1.0/identity/authenticationEventListeners')
+  const listeners = await graph.list<GraphListener>(LISTENERS_READ_PATH)
   for (const route of input.events) {
     const id = await ensureExtension(route, resourceId, extensions)
     extensionIds[route] = id

@@ -337,7 +337,7 @@ describe('npm run doctor', () => {
       await new Promise((resolve) => server.close(resolve))
     }
 
-    stand.denied.add('/v1.0/identity/authenticationEventListeners')
+    stand.denied.add('/beta/identity/authenticationEventListeners')
     const denied = await run('doctor', ['--url', BASE], doctorEnv())
     stand.denied.clear()
     expect(denied.code).toBe(1)

@@ -621,7 +621,7 @@ describe('register and Graph errors', () => {
         .slice(mark)
         .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration')),
     ).toHaveLength(2)
-    stand.denied.add('/beta/')
+    stand.denied.add('/beta/identity/customAuthenticationExtensions/')
     const second = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(second.validation).toEqual([
       {
@@ -649,6 +649,68 @@ describe('issue 16: Graph as Microsoft publishes it', () => {
       )
     expect(posts).toHaveLength(1)
     expect(posts[0]!.body).not.toHaveProperty('priority')
+  })
+
+  /** Another extension's OTP listener for all apps (a user flow's), as beta shows it. */
+  function otherListenerForAllApps(): string {
+    const other = {
+      id: randomUUID(),
+      '@odata.type': ROUTE_TYPES.onOtpSend.extension,
+      displayName: 'Someone else’s OTP mail',
+      endpointConfiguration: { targetUrl: 'https://other.example.test/api/otp' },
+      authenticationConfiguration: { resourceId: `api://other.example.test/${randomUUID()}` },
+      clientConfiguration: { timeoutInMilliseconds: 1000, maximumRetries: 1 },
+    }
+    const listenerId = randomUUID()
+    stand.state.extensions.push(other)
+    stand.state.listeners.push({
+      id: listenerId,
+      '@odata.type': ROUTE_TYPES.onOtpSend.listener,
+      conditions: { applications: { includeAllApplications: true, includeApplications: [] } },
+      handler: {
+        '@odata.type': ROUTE_TYPES.onOtpSend.handler,
+        customExtension: { id: other.id },
+      },
+    })
+    return listenerId
+  }
+
+  it('item 2: register sees a listener for all apps bound to another extension, and adds no second one', async () => {
+    stand.state = customerTenant('CIAM')
+    stand.state.servicePrincipals.push({
+      id: randomUUID(),
+      appId: AUTH_EVENTS_APP_ID,
+      displayName: 'Azure AD authentication events',
+      accountEnabled: true,
+    })
+    const theirs = otherListenerForAllApps()
+    const result = await register(graph, input({ events: ['onOtpSend'] }))
+    expect(stand.state.listeners.map((l) => l.id)).toEqual([theirs])
+    expect(result.problems).toEqual([
+      expect.stringContaining(`--app ${CLIENT}: listener ${theirs} already binds onOtpSend`),
+    ])
+  })
+
+  it('item 2: doctor reports a listener for all apps that competes with ours', async () => {
+    stand.state = customerTenant('CIAM')
+    const first = await register(graph, input({ events: ['onOtpSend'] }))
+    const theirs = otherListenerForAllApps()
+    const findings = diagnose(await readTenant(graph, CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
+      requestBudgetMs: 750,
+      claimNames: [],
+    })
+    expect(findings.filter((f) => f.code === 'listener-duplicate')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringContaining(`2 onOtpSend listeners apply to it`),
+      }),
+    ])
+    expect(findings.find((f) => f.code === 'listener-duplicate')?.message).toContain(theirs)
   })
 })
 
@@ -753,10 +815,10 @@ describe('register leaves alone what others made', () => {
     await register(graph, input({ events: ['onOtpSend'] }))
     const listener = stand.state.listeners[0]!
     const handler = listener.handler as Record<string, unknown>
-    handler.configuration = { timeoutInMilliseconds: 1500 }
+    handler.configuration = { clientConfiguration: { timeoutInMilliseconds: 1500 } }
     await register(graph, input({ events: ['onOtpSend'], otpFallback: true }))
     expect((listener.handler as Record<string, unknown>).configuration).toEqual({
-      timeoutInMilliseconds: 1500,
+      clientConfiguration: { timeoutInMilliseconds: 1500 },
       behaviorOnError: FALLBACK_TO_MICROSOFT,
     })
   })
