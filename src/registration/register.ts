@@ -103,7 +103,7 @@ export interface RegisterResult {
 
 export interface ValidationNote {
   readonly route: string
-  /** error: Entra will fail the calls (exit 1); unavailable: the beta API could not be asked. */
+  /** error: Entra will fail the calls (exit 1); unavailable: Graph's check could not be run. */
   readonly severity: 'error' | 'warning' | 'unavailable'
   readonly code: string
   readonly message: string
@@ -768,12 +768,12 @@ export async function register(
     for (const [route, id] of Object.entries(extensionIds)) {
       try {
         const answer = await graph.post<{ errors?: Item[]; warnings?: Item[] }>(
-          `/beta/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
+          `/v1.0/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
         )
         for (const e of answer?.errors ?? []) note(route, 'error', e)
         for (const w of answer?.warnings ?? []) note(route, 'warning', w)
       } catch (err) {
-        // A beta API: its absence must not fail a registration that is otherwise done.
+        // A check after the fact: its failure must not fail a registration that is otherwise done.
         note(route, 'unavailable', {
           code: 'validateAuthenticationConfiguration',
           message: `could not run (${err instanceof Error ? err.message : String(err)})`,

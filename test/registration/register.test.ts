@@ -612,7 +612,7 @@ describe('register and Graph errors', () => {
     ])
   })
 
-  it('asks Graph to validate each extension, and a failing beta API does not fail the run', async () => {
+  it('asks Graph to validate each extension, and a failing check does not fail the run', async () => {
     const mark = stand.requests.length
     const first = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(first.validation).toEqual([])
@@ -621,7 +621,7 @@ describe('register and Graph errors', () => {
         .slice(mark)
         .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration')),
     ).toHaveLength(2)
-    stand.denied.add('/beta/identity/customAuthenticationExtensions/')
+    stand.denied.add('POST /v1.0/identity/customAuthenticationExtensions/')
     const second = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(second.validation).toEqual([
       {
@@ -649,6 +649,20 @@ describe('issue 16: Graph as Microsoft publishes it', () => {
       )
     expect(posts).toHaveLength(1)
     expect(posts[0]!.body).not.toHaveProperty('priority')
+  })
+
+  it('item 3: validates each extension through v1.0, where the action exists with the same answer', async () => {
+    const mark = stand.requests.length
+    const result = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
+    const calls = stand.requests
+      .slice(mark)
+      .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration'))
+    expect(calls.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(
+      Object.values(result.extensionIds).map(
+        (id) =>
+          `POST /v1.0/identity/customAuthenticationExtensions/${id}/validateAuthenticationConfiguration 200`,
+      ),
+    )
   })
 
   /** Another extension's OTP listener for all apps (a user flow's), as beta shows it. */
