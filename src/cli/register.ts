@@ -166,7 +166,9 @@ function text(result: RegisterResult, dryRun: boolean): string {
   if (dryRun)
     for (const c of result.changes.filter((x) => x.request !== undefined))
       lines.push(
-        `  ${c.request?.method} ${c.request?.path}`,
+        `  ${c.request?.method} ${c.request?.path}${Object.entries(c.request?.headers ?? {})
+          .map(([name, value]) => ` (${name}: ${value})`)
+          .join('')}`,
         `    ${JSON.stringify(c.request?.body)}`,
       )
   lines.push('', 'extensions:')

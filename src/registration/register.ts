@@ -8,7 +8,7 @@
 //   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
 //      tenant lacks it (contract trap 12);
 //   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
-//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens (only on an app
+//      gives it, else created by Graph's upsert on that key; identifier URI api://{host}/{appId}, v2 tokens (only on an app
 //      this tool created, known by that uniqueName: another keeps its token version, and the
 //      settings printed accept v1 tokens), and the Graph permission
 //      CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
@@ -76,7 +76,13 @@ export interface Change {
   readonly action: ChangeAction
   readonly detail: string
   /** The write made (or, in a dry run, planned). */
-  readonly request?: { readonly method: string; readonly path: string; readonly body?: unknown }
+  readonly request?: {
+    readonly method: string
+    readonly path: string
+    readonly body?: unknown
+    /** Request headers that change what the call does (the upsert's Prefer: create-if-missing). */
+    readonly headers?: Readonly<Record<string, string>>
+  }
 }
 
 export interface RegisterResult {
@@ -163,16 +169,23 @@ export async function register(
 
   /**
    * A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). A
-   * POST must answer the created object with its ID: every later step names it.
+   * POST must answer the created object with its ID: every later step names it. 'UPSERT' is a
+   * PATCH with Prefer: create-if-missing, which answers the object only when it created one.
    */
   async function write<T extends { id?: string }>(
     step: string,
     detail: string,
-    method: 'POST' | 'PATCH',
+    kind: 'POST' | 'PATCH' | 'UPSERT',
     path: string,
     body: unknown,
   ): Promise<T | undefined> {
-    const request = { method, path, body }
+    const method = kind === 'UPSERT' ? 'PATCH' : kind
+    const request = {
+      method,
+      path,
+      body,
+      ...(kind === 'UPSERT' ? { headers: { Prefer: 'create-if-missing' } } : {}),
+    }
     if (input.dryRun) {
       record({ step, action: 'planned', detail, request })
       return undefined
@@ -184,9 +197,11 @@ export async function register(
     for (let attempt = 0; ; attempt++) {
       try {
         answer =
-          method === 'POST'
+          kind === 'POST'
             ? await graph.post<T>(path, body)
-            : (await graph.patch(path, body), undefined)
+            : kind === 'UPSERT'
+              ? await graph.upsert<T>(path, body)
+              : (await graph.patch(path, body), undefined)
         break
       } catch (err) {
         // A directory object made a moment ago can be unknown to the replica that answers.
@@ -196,12 +211,16 @@ export async function register(
         await new Promise((resolve) => setTimeout(resolve, wait))
       }
     }
-    if (method === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) {
+    const created =
+      (kind === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) ||
+      (kind === 'UPSERT' && answer !== undefined)
+    if (created) {
       if (typeof answer?.id !== 'string' || answer.id === '')
         throw new RegisterError(`${method} ${path}: Graph answered no object ID`)
       createdIds.add(answer.id)
     }
-    record({ step, action: method === 'POST' ? 'created' : 'updated', detail, request })
+    const made = kind === 'POST' || (kind === 'UPSERT' && answer !== undefined)
+    record({ step, action: made ? 'created' : 'updated', detail, request })
     return answer
   }
 
@@ -315,37 +334,32 @@ export async function register(
       return found
     }
     const uniqueName = extensionAppUniqueName(host)
-    const found = await graph.find<GraphApplication>(
-      `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`,
-    )
+    const byName = `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`
+    const found = await graph.find<GraphApplication>(byName)
     if (found !== undefined) return found
+    // Graph's upsert (application-upsert.md): the app is created with this uniqueName, which is
+    // how the next run finds it (201 with the new app). 204 means another run made it since the
+    // read above, and updated it with this body: it is read again.
     const created = await write<GraphApplication>(
       step,
       `app registration "${input.displayName}" (uniqueName ${uniqueName})`,
-      'POST',
-      '/v1.0/applications',
+      'UPSERT',
+      byName,
       {
         displayName: input.displayName,
-        uniqueName,
         signInAudience: 'AzureADMyOrg',
         api: { requestedAccessTokenVersion: 2 },
         requiredResourceAccess: [receivePayloadAccess()],
       },
     )
-    if (created === undefined) return { id: planned('app'), appId: planned('app appId') }
+    if (input.dryRun) return { id: planned('app'), appId: planned('app appId') }
+    if (created === undefined) {
+      const existing = await graph.find<GraphApplication>(byName)
+      if (existing === undefined)
+        throw new RegisterError(`PATCH ${byName}: Graph answered 204, yet the app is not found`)
+      return existing
+    }
     createdIds.add(created.appId)
-    // uniqueName is how the next run finds this app: Graph documents it as settable while null,
-    // so if the create did not keep it, set it now rather than create a new app every run.
-    if (created.uniqueName !== uniqueName)
-      await write(
-        step,
-        `set uniqueName ${uniqueName}`,
-        'PATCH',
-        `/v1.0/applications/${seg(created.id)}`,
-        {
-          uniqueName,
-        },
-      )
     return created
   }
 

@@ -459,7 +459,7 @@ describe('register --dry-run', () => {
     const planned = result.changes.filter((c) => c.action === 'planned')
     expect(planned.map((c) => `${c.request?.method} ${c.request?.path}`)).toEqual([
       'POST /v1.0/servicePrincipals',
-      'POST /v1.0/applications',
+      `PATCH /v1.0/applications(uniqueName='${extensionAppUniqueName(HOST)}')`,
       'PATCH /v1.0/applications/<new app>',
       'POST /v1.0/servicePrincipals',
       'POST /v1.0/servicePrincipals/<new extension service principal>/appRoleAssignments',
@@ -663,6 +663,29 @@ describe('issue 16: Graph as Microsoft publishes it', () => {
           `POST /v1.0/identity/customAuthenticationExtensions/${id}/validateAuthenticationConfiguration 200`,
       ),
     )
+  })
+
+  it('item 4: creates its app by the upsert on uniqueName, with Prefer: create-if-missing', async () => {
+    const mark = stand.requests.length
+    const result = await register(graph, input())
+    const path = `/v1.0/applications(uniqueName='${extensionAppUniqueName(HOST)}')`
+    const writes = writesSince(mark).filter((r) => r.path.startsWith('/v1.0/applications'))
+    expect(writes[0]).toMatchObject({
+      method: 'PATCH',
+      path,
+      status: 201,
+      prefer: 'create-if-missing',
+      body: { displayName: 'Contoso claims', signInAudience: 'AzureADMyOrg' },
+    })
+    expect(writes.filter((r) => r.method === 'POST')).toEqual([])
+    const app = appOf(result.extensionAppId)
+    expect(app?.uniqueName).toBe(extensionAppUniqueName(HOST))
+    // No second write names uniqueName: the upsert gave it.
+    expect(writes.slice(1).filter((r) => JSON.stringify(r.body).includes('uniqueName'))).toEqual([])
+    expect(result.changes.find((c) => c.step === 'extension app registration')).toMatchObject({
+      action: 'created',
+      request: { method: 'PATCH', path, headers: { Prefer: 'create-if-missing' } },
+    })
   })
 
   /** Another extension's OTP listener for all apps (a user flow's), as beta shows it. */

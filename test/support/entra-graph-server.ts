@@ -95,6 +95,8 @@ export interface RecordedGraphRequest {
   status: number
   /** The parsed JSON body of a request other than GET. */
   body?: unknown
+  /** The Prefer header, when the request had one. */
+  prefer?: string
 }
 
 export interface EntraGraphStandIn {
@@ -1472,6 +1474,7 @@ export async function startEntraGraphServer(options: {
         status: res.statusCode,
       }
       if (method !== 'GET' && recordedBody !== undefined) recorded.body = recordedBody
+      if (typeof req.headers.prefer === 'string') recorded.prefer = req.headers.prefer
       stand.requests.push(recorded)
     })
 
