@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadEndpointSettings } from '../../src/config.js'
-import { diagnose } from '../../src/registration/diagnose.js'
+import { diagnose } from '../../tools/registration/diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
@@ -16,14 +16,14 @@ import {
   ROUTE_TYPES,
   ROUTES,
   type GraphApplication,
-} from '../../src/registration/entra-objects.js'
-import { createGraphApi, GraphApiError, type GraphApi } from '../../src/registration/graph-api.js'
-import { readTenant } from '../../src/registration/read-tenant.js'
+} from '../../tools/registration/entra-objects.js'
+import { createGraphApi, GraphApiError, type GraphApi } from '../../tools/registration/graph-api.js'
+import { readTenant } from '../../tools/registration/read-tenant.js'
 import {
   extensionAppUniqueName,
   register,
   type RegisterInput,
-} from '../../src/registration/register.js'
+} from '../../tools/registration/register.js'
 import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
 import {
   emptyEntraState,

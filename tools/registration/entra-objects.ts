@@ -2,9 +2,9 @@
 // `doctor` reads them: well-known IDs, the @odata.type of each event's extension, listener and
 // handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
 // and older objects (made in the portal) may lack some.
-import { defaultIssuers } from '../config.js'
-import { EVENTS } from '../events/index.js'
-import type { EventRoute } from '../events/routes.js'
+import { defaultIssuers } from '../../src/config.js'
+import { EVENTS } from '../../src/events/index.js'
+import type { EventRoute } from '../../src/events/routes.js'
 
 /** Microsoft Graph's own application. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'

@@ -4,7 +4,7 @@
 // times. Errors name the method, the path and Graph's error code and message, never the token.
 // (The endpoint's own Graph source uses @microsoft/microsoft-graph-client under a per-request
 // deadline; these CLIs have no deadline but a human waiting, so they need a simpler contract.)
-import { OutboundError, readLimited } from '../outbound/fetch-json.js'
+import { OutboundError, readLimited } from '../../src/outbound/fetch-json.js'
 import { printable } from './entra-objects.js'
 
 export class GraphApiError extends Error {

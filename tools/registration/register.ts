@@ -20,7 +20,7 @@
 //      target app's service principal, and acceptMappedClaims on the target app (contract §4),
 //      only when that app is single-tenant (signInAudience AzureADMyOrg, contract trap 16): on a
 //      multi-tenant one it is a listed problem, with the alternative (a custom signing key).
-import type { EventRoute } from '../events/routes.js'
+import type { EventRoute } from '../../src/events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
