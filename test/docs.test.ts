@@ -24,15 +24,15 @@ describe('docs', () => {
   })
 
   it('README documents every option of register, and every finding doctor can report', () => {
-    const source = readFileSync(new URL('src/cli/register.ts', root), 'utf8')
+    const source = readFileSync(new URL('tools/cli/register.ts', root), 'utf8')
     const options = [...source.matchAll(/^ {6}'?([a-z][a-z-]+)'?: \{ type:/gm)].map((m) => m[1])
     expect(options.length).toBeGreaterThan(8)
     const section = readme.split('### `npm run register`')[1]?.split('\n### ')[0] ?? ''
     for (const option of options.filter((o) => o !== 'help'))
       expect(section).toContain(`\`--${option}`)
 
-    const diagnose = readFileSync(new URL('src/registration/diagnose.ts', root), 'utf8')
-    const doctor = readFileSync(new URL('src/cli/doctor.ts', root), 'utf8')
+    const diagnose = readFileSync(new URL('tools/registration/diagnose.ts', root), 'utf8')
+    const doctor = readFileSync(new URL('tools/cli/doctor.ts', root), 'utf8')
     const codes = new Set(
       [...`${diagnose}${doctor}`.matchAll(/(?:err|warn)\(\s*'([a-z0-9-]+)'|code: '([a-z0-9-]+)'/g)]
         .map((m) => m[1] ?? m[2] ?? '')

@@ -65,8 +65,9 @@ async function call(
   path: string,
   body?: unknown,
   bearer: string | null = token,
+  more: Readonly<Record<string, string>> = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...more }
   if (bearer !== null) headers.authorization = `Bearer ${bearer}`
   if (body !== undefined) headers['content-type'] = 'application/json'
   const url = path.startsWith('https://') ? path : `${graph.origin}${path}`
@@ -433,7 +434,7 @@ describe('entra graph stand-in', () => {
     expect(graph.state.extensions).toHaveLength(1)
   })
 
-  it('validates listeners: handler type, extension event, conditions; defaults priority', async () => {
+  it('validates listeners: handler type, extension event, conditions; beta defaults priority', async () => {
     await authEventsSp()
     const issuance = (
       await call('POST', '/v1.0/identity/customAuthenticationExtensions', extensionBody(CLIENT_APP))
@@ -476,21 +477,26 @@ describe('entra graph stand-in', () => {
     expectGraphError(
       await call(
         'POST',
-        collection,
+        '/beta/identity/authenticationEventListeners',
         listener(handler, issuance.id, { includeAllApplications: true }),
       ),
       400,
       'Request_BadRequest',
-      /includeAllApplications/,
+      /includeAllApplications must be false/,
     )
     const created = await call('POST', collection, listener(handler, issuance.id))
     expect(created.status).toBe(201)
-    expect(created.body).toMatchObject({
+    expect(created.body).toMatchObject({ handler: { customExtension: { id: issuance.id } } })
+    expect(created.body).not.toHaveProperty('priority')
+    const beta = await call('GET', `/beta/identity/authenticationEventListeners/${created.body.id}`)
+    expect(beta.body).toMatchObject({
       priority: 500,
-      handler: { customExtension: { id: issuance.id } },
+      conditions: { applications: { includeAllApplications: false } },
     })
     expectGraphError(
-      await call('PATCH', `${collection}/${created.body.id}`, { priority: 1001 }),
+      await call('PATCH', `/beta/identity/authenticationEventListeners/${created.body.id}`, {
+        priority: 1001,
+      }),
       400,
       'Request_BadRequest',
     )
@@ -600,7 +606,7 @@ describe('entra graph stand-in', () => {
     expect(graph.state.extensions).toEqual([])
   })
 
-  it('validates an extension authentication configuration against the tenant (beta)', async () => {
+  it('item 5: validates an extension authentication configuration on v1.0 and beta alike', async () => {
     await authEventsSp()
     const { app, sp } = await registeredApp()
     const appId = app.appId as string
@@ -612,10 +618,10 @@ describe('entra graph stand-in', () => {
           extensionBody(appId, TOKEN_TYPE, more),
         )
       ).body.id
-    const validate = async (id: string) => {
+    const validate = async (id: string, version = 'v1.0') => {
       const answer = await call(
         'POST',
-        `/beta/identity/customAuthenticationExtensions/${id}/validateAuthenticationConfiguration`,
+        `/${version}/identity/customAuthenticationExtensions/${id}/validateAuthenticationConfiguration`,
       )
       expect(answer.status).toBe(200)
       const codes = (list: { code: string; message: string }[]) =>
@@ -644,16 +650,133 @@ describe('entra graph stand-in', () => {
       errors: [],
       warnings: ['PermissionNotGrantedToServicePrincipal'],
     })
+    expect(await validate(good, 'beta')).toEqual(await validate(good))
     expect((await grant(sp)).status).toBe(201)
     expect(await validate(good)).toEqual({ errors: [], warnings: [] })
-    // The action is beta-only, as the contract has it.
+    expect(await validate(good, 'beta')).toEqual({ errors: [], warnings: [] })
+  })
+
+  it('item 5: rejects on v1.0 what only beta has, and answers each version its own properties', async () => {
+    await authEventsSp()
+    const extension = (
+      await call(
+        'POST',
+        '/v1.0/identity/customAuthenticationExtensions',
+        extensionBody(CLIENT_APP, OTP_TYPE),
+      )
+    ).body
+    const body = (more: object = {}, applications: object = {}) => ({
+      '@odata.type': '#microsoft.graph.onEmailOtpSendListener',
+      conditions: {
+        applications: { includeApplications: [{ appId: CLIENT_APP }], ...applications },
+      },
+      handler: {
+        '@odata.type': '#microsoft.graph.onOtpSendCustomExtensionHandler',
+        customExtension: { id: extension.id },
+      },
+      ...more,
+    })
+    const v1 = '/v1.0/identity/authenticationEventListeners'
+    const beta = '/beta/identity/authenticationEventListeners'
+    const unknown = (name: string, type: string) =>
+      new RegExp(`^The property '${name}' does not exist on type 'microsoft\\.graph\\.${type}'`)
+    expectGraphError(
+      await call('POST', v1, body({ priority: 500 })),
+      400,
+      'Request_BadRequest',
+      unknown('priority', 'onEmailOtpSendListener'),
+    )
+    expectGraphError(
+      await call('POST', v1, body({}, { includeAllApplications: true })),
+      400,
+      'Request_BadRequest',
+      unknown('includeAllApplications', 'authenticationConditionsApplications'),
+    )
     expectGraphError(
       await call(
         'POST',
-        `/v1.0/identity/customAuthenticationExtensions/${good}/validateAuthenticationConfiguration`,
+        v1,
+        body({ handler: { ...body().handler, configuration: { timeoutInMilliseconds: 1 } } }),
       ),
       400,
-      'BadRequest',
+      'Request_BadRequest',
+      unknown('timeoutInMilliseconds', 'customExtensionOverwriteConfiguration'),
+    )
+    expect(graph.state.listeners).toEqual([])
+    // Beta takes them; v1.0 then answers without them, beta with them.
+    const made = await call('POST', beta, body({ priority: 700 }, { includeAllApplications: true }))
+    expect(made.status).toBe(201)
+    expect(made.body).toMatchObject({ priority: 700 })
+    const [atV1] = (await call('GET', v1)).body.value
+    expect(atV1).not.toHaveProperty('priority')
+    expect(atV1!.conditions).toEqual({
+      applications: { includeApplications: [{ appId: CLIENT_APP }] },
+    })
+    const [atBeta] = (await call('GET', beta)).body.value
+    expect(atBeta).toMatchObject({
+      priority: 700,
+      conditions: { applications: { includeAllApplications: true } },
+    })
+    expectGraphError(
+      await call('PATCH', `${v1}/${made.body.id}`, {
+        '@odata.type': '#microsoft.graph.onEmailOtpSendListener',
+        priority: 1,
+      }),
+      400,
+      'Request_BadRequest',
+      unknown('priority', 'onEmailOtpSendListener'),
+    )
+    // Extensions and applications too.
+    expectGraphError(
+      await call(
+        'POST',
+        '/v1.0/identity/customAuthenticationExtensions',
+        extensionBody(CLIENT_APP, OTP_TYPE, { priority: 1 }),
+      ),
+      400,
+      'Request_BadRequest',
+      unknown('priority', 'onOtpSendCustomExtension'),
+    )
+    expectGraphError(
+      await call('POST', '/v1.0/applications', { displayName: 'x', tokenVersion: 2 }),
+      400,
+      'Request_BadRequest',
+      unknown('tokenVersion', 'application'),
+    )
+  })
+
+  it('item 5: upserts an application by uniqueName: 201 with it when absent, 204 when present', async () => {
+    const path = "/v1.0/applications(uniqueName='ext-contoso')"
+    const prefer = { prefer: 'create-if-missing' }
+    // Without the header a PATCH is an update: 404 when absent.
+    expectGraphError(
+      await call('PATCH', path, { displayName: 'Ext' }),
+      404,
+      'Request_ResourceNotFound',
+    )
+    const created = await call('PATCH', path, { displayName: 'Ext' }, token, prefer)
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({
+      '@odata.context': `${graph.origin}/v1.0/$metadata#applications/$entity`,
+      displayName: 'Ext',
+      uniqueName: 'ext-contoso',
+      appId: expect.any(String),
+    })
+    const updated = await call('PATCH', path, { displayName: 'Ext 2' }, token, prefer)
+    expect(updated.status).toBe(204)
+    expect(updated.body).toBeUndefined()
+    expect(graph.state.applications).toHaveLength(1)
+    expect(graph.state.applications[0]).toMatchObject({ id: created.body.id, displayName: 'Ext 2' })
+    expectGraphError(
+      await call(
+        'PATCH',
+        "/v1.0/applications(uniqueName='other')",
+        { displayName: 'x', uniqueName: 'else' },
+        token,
+        prefer,
+      ),
+      400,
+      'Request_BadRequest',
     )
   })
 

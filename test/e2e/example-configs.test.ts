@@ -470,12 +470,16 @@ describe('npm run stand-ins (test/support/serve-stand-ins.ts)', () => {
       LOG_LEVEL: 'warn',
     })
     const url = await waitFor(server, 'stderr', /listening on (http:\/\/\S+)/)
-    const replay = run('src/cli/replay.ts', [fixturePath('token-issuance-start'), '--url', url], {})
+    const replay = run(
+      'tools/cli/replay.ts',
+      [fixturePath('token-issuance-start'), '--url', url],
+      {},
+    )
     expect(await exitCode(replay), replay.stdout + replay.stderr).toBe(0)
     expect(replay.stdout).toContain('HTTP 200')
     for (const role of APP_ROLES) expect(replay.stdout).toContain(`"${role}"`)
     // OnOtpSend: the replayed fixture becomes exactly one e-mail at the stand-in SMTP server.
-    const otp = run('src/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
+    const otp = run('tools/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
     expect(await exitCode(otp), otp.stdout + otp.stderr).toBe(0)
     expect(otp.stdout).toContain('HTTP 200')
     await waitFor(

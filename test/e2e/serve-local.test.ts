@@ -108,7 +108,7 @@ describe('dev mode and replay', () => {
   })
 
   it('replays a recorded event and checks the answer against the contract', async () => {
-    const r = run('src/cli/replay.ts', [fixturePath('token-issuance-start'), '--url', url], {})
+    const r = run('tools/cli/replay.ts', [fixturePath('token-issuance-start'), '--url', url], {})
     expect(await exitCode(r)).toBe(0)
     expect(r.stdout).toMatch(/HTTP 200 in \d+\.\d ms/)
     expect(r.stdout).toContain('"microsoft.graph.tokenIssuanceStart.provideClaimsForToken"')
@@ -116,7 +116,7 @@ describe('dev mode and replay', () => {
   })
 
   it('exits 1 and explains when an event is not answered with 200', async () => {
-    const r = run('src/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
+    const r = run('tools/cli/replay.ts', [fixturePath('otp-send'), '--url', url], {})
     expect(await exitCode(r)).toBe(1)
     expect(r.stdout).toContain('HTTP 503')
     expect(r.stdout).toContain('ERR_NOT_CONFIGURED')
@@ -124,7 +124,7 @@ describe('dev mode and replay', () => {
 
   it('refuses to guess a token for an endpoint that is not in dev mode', async () => {
     const r = run(
-      'src/cli/replay.ts',
+      'tools/cli/replay.ts',
       [fixturePath('token-issuance-start'), '--url', 'http://127.0.0.1:9'],
       {},
     )

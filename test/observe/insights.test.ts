@@ -6,15 +6,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { EXTENSION_ERROR_CODES } from '../../src/observe/error-codes.js'
-import { readOperatorCredential } from '../../src/cli/operator-credential.js'
+import { EXTENSION_ERROR_CODES } from '../../tools/observe/error-codes.js'
+import { readOperatorCredential } from '../../tools/cli/operator-credential.js'
 import {
   aggregateSignIns,
   CALLOUT_RESULT_TYPE,
   LATENCY_NOTE,
   type SignInInsights,
-} from '../../src/observe/sign-in-insights.js'
-import { escapeHtml } from '../../src/observe/signin-report-html.js'
+} from '../../tools/observe/sign-in-insights.js'
+import { escapeHtml } from '../../tools/observe/signin-report-html.js'
 import {
   startSignInLogServer,
   type SignInLogStandIn,
@@ -281,7 +281,7 @@ describe('npm run insights', () => {
   })
 
   async function insights(...args: string[]): Promise<Result> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/insights.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/insights.ts', ...args], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

@@ -8,7 +8,7 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROUTE_TYPES, ROUTES } from '../../src/registration/entra-objects.js'
+import { ROUTE_TYPES, ROUTES } from '../../tools/registration/entra-objects.js'
 import {
   emptyEntraState,
   startEntraGraphServer,
@@ -64,7 +64,7 @@ function customerTenant(): EntraGraphState {
 }
 
 async function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -337,7 +337,7 @@ describe('npm run doctor', () => {
       await new Promise((resolve) => server.close(resolve))
     }
 
-    stand.denied.add('/v1.0/identity/authenticationEventListeners')
+    stand.denied.add('/beta/identity/authenticationEventListeners')
     const denied = await run('doctor', ['--url', BASE], doctorEnv())
     stand.denied.clear()
     expect(denied.code).toBe(1)

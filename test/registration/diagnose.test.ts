@@ -1,13 +1,13 @@
 // diagnose(), the judgement behind `npm run doctor`: a correct registration, and each seeded
 // misconfiguration found alone, with its fix. (The CLI over a Graph stand-in: cli.test.ts.)
 import { describe, expect, it } from 'vitest'
-import { diagnose, type EndpointView, type TenantView } from '../../src/registration/diagnose.js'
+import { diagnose, type EndpointView, type TenantView } from '../../tools/registration/diagnose.js'
 import {
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
   type GraphExtension,
   type GraphListener,
-} from '../../src/registration/entra-objects.js'
+} from '../../tools/registration/entra-objects.js'
 import type { EventRoute } from '../../src/events/routes.js'
 
 const HOST = 'ext.contoso.test'

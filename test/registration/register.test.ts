@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadEndpointSettings } from '../../src/config.js'
-import { diagnose } from '../../src/registration/diagnose.js'
+import { diagnose } from '../../tools/registration/diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
@@ -16,14 +16,14 @@ import {
   ROUTE_TYPES,
   ROUTES,
   type GraphApplication,
-} from '../../src/registration/entra-objects.js'
-import { createGraphApi, GraphApiError, type GraphApi } from '../../src/registration/graph-api.js'
-import { readTenant } from '../../src/registration/read-tenant.js'
+} from '../../tools/registration/entra-objects.js'
+import { createGraphApi, GraphApiError, type GraphApi } from '../../tools/registration/graph-api.js'
+import { readTenant } from '../../tools/registration/read-tenant.js'
 import {
   extensionAppUniqueName,
   register,
   type RegisterInput,
-} from '../../src/registration/register.js'
+} from '../../tools/registration/register.js'
 import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
 import {
   emptyEntraState,
@@ -459,7 +459,7 @@ describe('register --dry-run', () => {
     const planned = result.changes.filter((c) => c.action === 'planned')
     expect(planned.map((c) => `${c.request?.method} ${c.request?.path}`)).toEqual([
       'POST /v1.0/servicePrincipals',
-      'POST /v1.0/applications',
+      `PATCH /v1.0/applications(uniqueName='${extensionAppUniqueName(HOST)}')`,
       'PATCH /v1.0/applications/<new app>',
       'POST /v1.0/servicePrincipals',
       'POST /v1.0/servicePrincipals/<new extension service principal>/appRoleAssignments',
@@ -612,7 +612,7 @@ describe('register and Graph errors', () => {
     ])
   })
 
-  it('asks Graph to validate each extension, and a failing beta API does not fail the run', async () => {
+  it('asks Graph to validate each extension, and a failing check does not fail the run', async () => {
     const mark = stand.requests.length
     const first = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(first.validation).toEqual([])
@@ -621,7 +621,7 @@ describe('register and Graph errors', () => {
         .slice(mark)
         .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration')),
     ).toHaveLength(2)
-    stand.denied.add('/beta/')
+    stand.denied.add('POST /v1.0/identity/customAuthenticationExtensions/')
     const second = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
     expect(second.validation).toEqual([
       {
@@ -635,6 +635,119 @@ describe('register and Graph errors', () => {
       expect.objectContaining({ route: 'onOtpSend', severity: 'unavailable' }),
     ])
     expect(second.problems).toEqual([])
+  })
+})
+
+describe('issue 16: Graph as Microsoft publishes it', () => {
+  it('item 1: sends no priority (a beta-only property) in the v1.0 listener POSTs', async () => {
+    const mark = stand.requests.length
+    await register(graph, input({ events: ['onTokenIssuanceStart'] }))
+    const posts = stand.requests
+      .slice(mark)
+      .filter(
+        (r) => r.method === 'POST' && r.path === '/v1.0/identity/authenticationEventListeners',
+      )
+    expect(posts).toHaveLength(1)
+    expect(posts[0]!.body).not.toHaveProperty('priority')
+  })
+
+  it('item 3: validates each extension through v1.0, where the action exists with the same answer', async () => {
+    const mark = stand.requests.length
+    const result = await register(graph, input({ events: ['onTokenIssuanceStart', 'onOtpSend'] }))
+    const calls = stand.requests
+      .slice(mark)
+      .filter((r) => r.path.endsWith('/validateAuthenticationConfiguration'))
+    expect(calls.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(
+      Object.values(result.extensionIds).map(
+        (id) =>
+          `POST /v1.0/identity/customAuthenticationExtensions/${id}/validateAuthenticationConfiguration 200`,
+      ),
+    )
+  })
+
+  it('item 4: creates its app by the upsert on uniqueName, with Prefer: create-if-missing', async () => {
+    const mark = stand.requests.length
+    const result = await register(graph, input())
+    const path = `/v1.0/applications(uniqueName='${extensionAppUniqueName(HOST)}')`
+    const writes = writesSince(mark).filter((r) => r.path.startsWith('/v1.0/applications'))
+    expect(writes[0]).toMatchObject({
+      method: 'PATCH',
+      path,
+      status: 201,
+      prefer: 'create-if-missing',
+      body: { displayName: 'Contoso claims', signInAudience: 'AzureADMyOrg' },
+    })
+    expect(writes.filter((r) => r.method === 'POST')).toEqual([])
+    const app = appOf(result.extensionAppId)
+    expect(app?.uniqueName).toBe(extensionAppUniqueName(HOST))
+    // No second write names uniqueName: the upsert gave it.
+    expect(writes.slice(1).filter((r) => JSON.stringify(r.body).includes('uniqueName'))).toEqual([])
+    expect(result.changes.find((c) => c.step === 'extension app registration')).toMatchObject({
+      action: 'created',
+      request: { method: 'PATCH', path, headers: { Prefer: 'create-if-missing' } },
+    })
+  })
+
+  /** Another extension's OTP listener for all apps (a user flow's), as beta shows it. */
+  function otherListenerForAllApps(): string {
+    const other = {
+      id: randomUUID(),
+      '@odata.type': ROUTE_TYPES.onOtpSend.extension,
+      displayName: 'Someone else’s OTP mail',
+      endpointConfiguration: { targetUrl: 'https://other.example.test/api/otp' },
+      authenticationConfiguration: { resourceId: `api://other.example.test/${randomUUID()}` },
+      clientConfiguration: { timeoutInMilliseconds: 1000, maximumRetries: 1 },
+    }
+    const listenerId = randomUUID()
+    stand.state.extensions.push(other)
+    stand.state.listeners.push({
+      id: listenerId,
+      '@odata.type': ROUTE_TYPES.onOtpSend.listener,
+      conditions: { applications: { includeAllApplications: true, includeApplications: [] } },
+      handler: {
+        '@odata.type': ROUTE_TYPES.onOtpSend.handler,
+        customExtension: { id: other.id },
+      },
+    })
+    return listenerId
+  }
+
+  it('item 2: register sees a listener for all apps bound to another extension, and adds no second one', async () => {
+    stand.state = customerTenant('CIAM')
+    stand.state.servicePrincipals.push({
+      id: randomUUID(),
+      appId: AUTH_EVENTS_APP_ID,
+      displayName: 'Azure AD authentication events',
+      accountEnabled: true,
+    })
+    const theirs = otherListenerForAllApps()
+    const result = await register(graph, input({ events: ['onOtpSend'] }))
+    expect(stand.state.listeners.map((l) => l.id)).toEqual([theirs])
+    expect(result.problems).toEqual([
+      expect.stringContaining(`--app ${CLIENT}: listener ${theirs} already binds onOtpSend`),
+    ])
+  })
+
+  it('item 2: doctor reports a listener for all apps that competes with ours', async () => {
+    stand.state = customerTenant('CIAM')
+    const first = await register(graph, input({ events: ['onOtpSend'] }))
+    const theirs = otherListenerForAllApps()
+    const findings = diagnose(await readTenant(graph, CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
+      requestBudgetMs: 750,
+      claimNames: [],
+    })
+    expect(findings.filter((f) => f.code === 'listener-duplicate')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringContaining(`2 onOtpSend listeners apply to it`),
+      }),
+    ])
+    expect(findings.find((f) => f.code === 'listener-duplicate')?.message).toContain(theirs)
   })
 })
 
@@ -739,10 +852,10 @@ describe('register leaves alone what others made', () => {
     await register(graph, input({ events: ['onOtpSend'] }))
     const listener = stand.state.listeners[0]!
     const handler = listener.handler as Record<string, unknown>
-    handler.configuration = { timeoutInMilliseconds: 1500 }
+    handler.configuration = { clientConfiguration: { timeoutInMilliseconds: 1500 } }
     await register(graph, input({ events: ['onOtpSend'], otpFallback: true }))
     expect((listener.handler as Record<string, unknown>).configuration).toEqual({
-      timeoutInMilliseconds: 1500,
+      clientConfiguration: { timeoutInMilliseconds: 1500 },
       behaviorOnError: FALLBACK_TO_MICROSOFT,
     })
   })

@@ -24,10 +24,18 @@
 //   GET|PATCH|DELETE /v1.0/policies/claimsMappingPolicies/{id}
 //   GET|POST /v1.0/identity/customAuthenticationExtensions              POST 403 without the 99045fe1 SP (trap 12)
 //   GET|PATCH|DELETE /v1.0/identity/customAuthenticationExtensions/{id}
-//   GET|POST /v1.0/identity/authenticationEventListeners
-//   GET|PATCH|DELETE /v1.0/identity/authenticationEventListeners/{id}
-//   POST   /beta/identity/customAuthenticationExtensions/{id}/validateAuthenticationConfiguration
+//   GET|POST /{v1.0|beta}/identity/authenticationEventListeners
+//   GET|PATCH|DELETE /{v1.0|beta}/identity/authenticationEventListeners/{id}
+//   POST   /{v1.0|beta}/identity/customAuthenticationExtensions/{id}/validateAuthenticationConfiguration
+//   PATCH  /v1.0/applications(uniqueName='…') with Prefer: create-if-missing   upsert: 201 with the
+//          new object when absent (404 without the header), 204 when it exists (an update)
 //   GET    /beta/auditLogs/signIns                  the seeded sign-ins, newest first (contract §8)
+// Each API version has its own schema, as Microsoft publishes it (msgraph-metadata, and the
+// @microsoft/microsoft-graph-types{,-beta} packages): a request body with a property its version
+// lacks answers 400 Request_BadRequest "The property '…' does not exist on type '…'", and answers
+// carry only the version's properties. Listeners are where v1.0 and beta differ: priority and
+// conditions.applications.includeAllApplications exist only on beta (defaults 500 and false);
+// state keeps them, and v1.0 answers leave them out.
 // GETs take $select; lists take $top, $skiptoken and a $filter of `property eq 'value'` clauses
 // (and `createdDateTime ge|lt <date-time>`) joined by "and"; other query options answer 400 Request_UnsupportedQuery, so that a caller
 // relying on one fails here rather than passing against a stand-in that ignored it.
@@ -87,6 +95,8 @@ export interface RecordedGraphRequest {
   status: number
   /** The parsed JSON body of a request other than GET. */
   body?: unknown
+  /** The Prefer header, when the request had one. */
+  prefer?: string
 }
 
 export interface EntraGraphStandIn {
@@ -177,6 +187,148 @@ const LISTENER_TYPES: Readonly<Record<string, { handler: string; event: string }
 }
 const TOKEN_LISTENER = '#microsoft.graph.onTokenIssuanceStartListener'
 
+type Version = 'v1.0' | 'beta'
+
+/**
+ * The properties a request body may name, per type and API version (Microsoft's published
+ * schema: navigation properties and the server-made ones left out). `@odata.type` is always allowed.
+ */
+const PROPERTIES = {
+  application: {
+    type: 'application',
+    'v1.0': [
+      'id',
+      'deletedDateTime',
+      'addIns',
+      'api',
+      'appId',
+      'applicationTemplateId',
+      'appRoles',
+      'authenticationBehaviors',
+      'certification',
+      'createdDateTime',
+      'defaultRedirectUri',
+      'description',
+      'disabledByMicrosoftStatus',
+      'displayName',
+      'groupMembershipClaims',
+      'identifierUris',
+      'info',
+      'isDeviceOnlyAuthSupported',
+      'isFallbackPublicClient',
+      'keyCredentials',
+      'logo',
+      'nativeAuthenticationApisEnabled',
+      'notes',
+      'optionalClaims',
+      'parentalControlSettings',
+      'passwordCredentials',
+      'publicClient',
+      'publisherDomain',
+      'requestSignatureVerification',
+      'requiredResourceAccess',
+      'samlMetadataUrl',
+      'serviceManagementReference',
+      'servicePrincipalLockConfiguration',
+      'signInAudience',
+      'spa',
+      'tags',
+      'tokenEncryptionKeyId',
+      'uniqueName',
+      'verifiedPublisher',
+      'web',
+    ],
+  },
+  extension: {
+    type: 'customAuthenticationExtension',
+    'v1.0': [
+      'id',
+      'authenticationConfiguration',
+      'behaviorOnError',
+      'claimsForTokenConfiguration',
+      'clientConfiguration',
+      'description',
+      'displayName',
+      'endpointConfiguration',
+    ],
+  },
+  listener: {
+    type: 'authenticationEventListener',
+    'v1.0': ['id', 'authenticationEventsFlowId', 'conditions', 'handler'],
+    beta: ['id', 'authenticationEventsFlowId', 'conditions', 'handler', 'priority'],
+  },
+  conditions: { type: 'authenticationConditions', 'v1.0': ['applications'] },
+  applications: {
+    type: 'authenticationConditionsApplications',
+    'v1.0': ['includeApplications'],
+    beta: ['includeApplications', 'includeAllApplications'],
+  },
+  handler: { type: 'authenticationEventHandler', 'v1.0': ['customExtension', 'configuration'] },
+  configuration: {
+    type: 'customExtensionOverwriteConfiguration',
+    'v1.0': ['behaviorOnError', 'clientConfiguration'],
+  },
+} as const satisfies Record<
+  string,
+  { readonly type: string; readonly 'v1.0': readonly string[]; readonly beta?: readonly string[] }
+>
+
+/** An object's @odata.type without its namespace, to name it in an error. */
+const typeName = (object: Record<string, unknown>) =>
+  typeof object['@odata.type'] === 'string'
+    ? object['@odata.type'].replace(/^#?microsoft\.graph\./, '')
+    : undefined
+
+/** A 400 for the first property of `body` that `schema` lacks on `version`, as Graph answers. */
+function knownProperties(
+  body: unknown,
+  schema: keyof typeof PROPERTIES,
+  version: Version,
+  onType?: string,
+) {
+  if (!isRecord(body)) return
+  const entry: {
+    readonly type: string
+    readonly 'v1.0': readonly string[]
+    readonly beta?: readonly string[]
+  } = PROPERTIES[schema]
+  const allowed = (version === 'beta' ? entry.beta : undefined) ?? entry['v1.0']
+  for (const name of Object.keys(body)) {
+    if (name === '@odata.type' || allowed.includes(name)) continue
+    throw bad(
+      `The property '${name}' does not exist on type 'microsoft.graph.${onType ?? entry.type}'. Make sure to only use property names that are defined by the type.`,
+    )
+  }
+}
+
+/** A listener request body's properties, checked against its version's schema, all the way down. */
+function knownListenerProperties(body: Record<string, unknown>, version: Version) {
+  knownProperties(body, 'listener', version, typeName(body))
+  if (isRecord(body.conditions)) {
+    knownProperties(body.conditions, 'conditions', version)
+    knownProperties(body.conditions.applications, 'applications', version)
+  }
+  if (isRecord(body.handler)) {
+    knownProperties(body.handler, 'handler', version)
+    knownProperties(body.handler.configuration, 'configuration', version)
+  }
+}
+
+/** A stored listener as `version` answers it: beta's own properties with their defaults, or without. */
+function listenerAt(version: Version, listener: GraphObject): GraphObject {
+  const copy = structuredClone(listener)
+  const conditions = isRecord(copy.conditions) ? copy.conditions : undefined
+  const applications = isRecord(conditions?.applications) ? conditions.applications : undefined
+  if (version === 'beta') {
+    copy.priority ??= 500
+    if (applications !== undefined) applications.includeAllApplications ??= false
+  } else {
+    delete copy.priority
+    if (applications !== undefined) delete applications.includeAllApplications
+  }
+  return copy
+}
+
 /** Who may sign in to an application; Graph's default for a new one is AzureADMyOrg. */
 export const SIGN_IN_AUDIENCES = [
   'AzureADMyOrg',
@@ -248,8 +400,10 @@ interface Reply {
 interface Call {
   readonly method: string
   readonly url: URL
-  readonly version: string
+  readonly version: Version
   readonly body: unknown
+  /** The Prefer header ('' when absent). */
+  readonly prefer: string
   /** The route pattern's groups. */
   readonly match: RegExpExecArray
 }
@@ -464,7 +618,10 @@ function validateListener(listener: GraphObject, extensions: readonly GraphObjec
       `handler.customExtension '${extensionId}' is a ${String(extensionType)}, which cannot handle ${type}.`,
     )
   const priority = listener.priority
-  if (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 1000)
+  if (
+    priority !== undefined &&
+    (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 1000)
+  )
     throw bad(
       `Property 'priority' must be an integer from 0 to 1000; got ${JSON.stringify(priority)}.`,
     )
@@ -644,6 +801,7 @@ export async function startEntraGraphServer(options: {
 
   const patchApplication = (app: GraphObject, body: unknown): Reply => {
     const patch = objectBody(body)
+    knownProperties(patch, 'application', 'v1.0')
     readOnly(patch, app, ['id', 'appId'])
     if (app.uniqueName !== undefined) readOnly(patch, app, ['uniqueName'])
     if (patch.api !== undefined && !isRecord(patch.api))
@@ -664,6 +822,7 @@ export async function startEntraGraphServer(options: {
 
   const createApplication = (body: unknown): GraphObject => {
     const post = objectBody(body)
+    knownProperties(post, 'application', 'v1.0')
     readOnly(post, undefined, ['id', 'appId'])
     if (post.api !== undefined && !isRecord(post.api))
       throw bad("Property 'api' must be an object.")
@@ -845,6 +1004,7 @@ export async function startEntraGraphServer(options: {
 
   const createExtension = (body: unknown): GraphObject => {
     const post = objectBody(body)
+    knownProperties(post, 'extension', 'v1.0', typeName(post))
     readOnly(post, undefined, ['id'])
     if (post['@odata.type'] === undefined) throw bad("Property '@odata.type' is required.")
     const extension: GraphObject = { id: randomUUID(), ...post }
@@ -867,9 +1027,11 @@ export async function startEntraGraphServer(options: {
   const patchTyped = (
     object: GraphObject,
     body: unknown,
+    checkProperties: (patch: Record<string, unknown>) => void,
     validate: (next: GraphObject) => void,
   ): Reply => {
     const patch = objectBody(body)
+    checkProperties(patch)
     readOnly(patch, object, ['id'])
     if (patch['@odata.type'] !== undefined && patch['@odata.type'] !== object['@odata.type'])
       throw bad(
@@ -935,14 +1097,11 @@ export async function startEntraGraphServer(options: {
 
   // Listeners ----------------------------------------------------------------------------------
 
-  const createListener = (body: unknown): GraphObject => {
+  const createListener = (body: unknown, version: Version): GraphObject => {
     const post = objectBody(body)
+    knownListenerProperties(post, version)
     readOnly(post, undefined, ['id'])
-    const listener: GraphObject = {
-      id: randomUUID(),
-      ...post,
-      priority: post.priority ?? 500,
-    }
+    const listener: GraphObject = { id: randomUUID(), ...post }
     const s = stand.state
     validateListener(listener, s.extensions)
     if (s.listeners.length >= MAX_LISTENERS)
@@ -954,6 +1113,8 @@ export async function startEntraGraphServer(options: {
   }
 
   const v1 = (pattern: string) => new RegExp(`^/v1\\.0/${pattern}$`)
+  /** On both versions (each with its own schema). */
+  const both = (pattern: string) => new RegExp(`^/(?:v1\\.0|beta)/${pattern}$`)
   const EXTENSIONS = 'identity/customAuthenticationExtensions'
   const LISTENERS = 'identity/authenticationEventListeners'
   const POLICIES = 'policies/claimsMappingPolicies'
@@ -986,7 +1147,25 @@ export async function startEntraGraphServer(options: {
       pattern: v1(String.raw`applications(?:/([^/()]+)|\((appId|uniqueName)='([^']*)'\))`),
       methods: {
         GET: (call) => entity(call, withDefaults(findApplication(call.match)), 'applications'),
-        PATCH: (call) => patchApplication(findApplication(call.match), call.body),
+        PATCH: (call) => {
+          // Upsert by uniqueName (application-upsert.md): create when absent, if asked to.
+          const [, , key, value = ''] = call.match
+          const absent =
+            key === 'uniqueName' && !stand.state.applications.some((a) => same(a.uniqueName, value))
+          if (!absent || !/\bcreate-if-missing\b/i.test(call.prefer))
+            return patchApplication(findApplication(call.match), call.body)
+          const post = objectBody(call.body)
+          if (post.uniqueName !== undefined && post.uniqueName !== value)
+            throw bad(
+              `Property 'uniqueName' is ${JSON.stringify(post.uniqueName)} in the body and '${value}' in the URL.`,
+            )
+          return entity(
+            call,
+            withDefaults(createApplication({ ...post, uniqueName: value })),
+            'applications',
+            201,
+          )
+        },
         DELETE: (call) => {
           const app = findApplication(call.match)
           const s = stand.state
@@ -1130,8 +1309,15 @@ export async function startEntraGraphServer(options: {
       pattern: v1(`${EXTENSIONS}/([^/]+)`),
       methods: {
         GET: (call) => entity(call, byId(stand.state.extensions, call.match[1]), EXTENSIONS),
-        PATCH: (call) =>
-          patchTyped(byId(stand.state.extensions, call.match[1]), call.body, validateExtension),
+        PATCH: (call) => {
+          const extension = byId(stand.state.extensions, call.match[1])
+          return patchTyped(
+            extension,
+            call.body,
+            (patch) => knownProperties(patch, 'extension', 'v1.0', typeName(extension)),
+            validateExtension,
+          )
+        },
         DELETE: (call) => {
           const extension = byId(stand.state.extensions, call.match[1])
           remove(stand.state.extensions, (e) => e !== extension)
@@ -1140,19 +1326,38 @@ export async function startEntraGraphServer(options: {
       },
     },
     {
-      pattern: v1(LISTENERS),
+      pattern: both(LISTENERS),
       methods: {
-        GET: (call) => list(call, stand.state.listeners, LISTENERS),
-        POST: (call) => entity(call, createListener(call.body), LISTENERS, 201),
+        GET: (call) =>
+          list(
+            call,
+            stand.state.listeners.map((l) => listenerAt(call.version, l)),
+            LISTENERS,
+          ),
+        POST: (call) =>
+          entity(
+            call,
+            listenerAt(call.version, createListener(call.body, call.version)),
+            LISTENERS,
+            201,
+          ),
       },
     },
     {
-      pattern: v1(`${LISTENERS}/([^/]+)`),
+      pattern: both(`${LISTENERS}/([^/]+)`),
       methods: {
-        GET: (call) => entity(call, byId(stand.state.listeners, call.match[1]), LISTENERS),
+        GET: (call) =>
+          entity(
+            call,
+            listenerAt(call.version, byId(stand.state.listeners, call.match[1])),
+            LISTENERS,
+          ),
         PATCH: (call) =>
-          patchTyped(byId(stand.state.listeners, call.match[1]), call.body, (next) =>
-            validateListener(next, stand.state.extensions),
+          patchTyped(
+            byId(stand.state.listeners, call.match[1]),
+            call.body,
+            (patch) => knownListenerProperties(patch, call.version),
+            (next) => validateListener(next, stand.state.extensions),
           ),
         DELETE: (call) => {
           const listener = byId(stand.state.listeners, call.match[1])
@@ -1176,8 +1381,7 @@ export async function startEntraGraphServer(options: {
       },
     },
     {
-      pattern:
-        /^\/beta\/identity\/customAuthenticationExtensions\/([^/]+)\/validateAuthenticationConfiguration$/,
+      pattern: both(`${EXTENSIONS}/([^/]+)/validateAuthenticationConfiguration`),
       methods: {
         POST: (call) => ({
           status: 200,
@@ -1193,7 +1397,7 @@ export async function startEntraGraphServer(options: {
     },
   ]
 
-  const route = (method: string, path: string, url: URL, body: unknown): Reply => {
+  const route = (method: string, path: string, url: URL, body: unknown, prefer: string): Reply => {
     const [, version = '', ...segments] = path.split('/')
     if (version !== 'v1.0' && version !== 'beta')
       throw bad(`Invalid version: ${version}`, 'BadRequest')
@@ -1208,7 +1412,7 @@ export async function startEntraGraphServer(options: {
           'Specified HTTP method is not allowed for the request uri.',
           { allow: Object.keys(methods).join(', ') },
         )
-      return handler({ method, url, version, body, match })
+      return handler({ method, url, version, body, match, prefer })
     }
     throw bad(`Resource not found for the segment '${unknownSegment(segments)}'.`, 'BadRequest')
   }
@@ -1270,6 +1474,7 @@ export async function startEntraGraphServer(options: {
         status: res.statusCode,
       }
       if (method !== 'GET' && recordedBody !== undefined) recorded.body = recordedBody
+      if (typeof req.headers.prefer === 'string') recorded.prefer = req.headers.prefer
       stand.requests.push(recorded)
     })
 
@@ -1331,7 +1536,8 @@ export async function startEntraGraphServer(options: {
             )
           }
         }
-        const reply = route(method, path, url, parsed)
+        const prefer = req.headers.prefer
+        const reply = route(method, path, url, parsed, typeof prefer === 'string' ? prefer : '')
         send(reply.status, reply.body)
       }
       answer().catch((error: unknown) => {

@@ -2,7 +2,7 @@
 // a createdDateTime range, paged by @odata.nextLink (same origin only), 429 Retry-After honoured a
 // bounded number of times. Bodies are read up to a limit; errors name the status and Graph's error
 // code, never the request's token.
-import { readLimited } from '../outbound/fetch-json.js'
+import { readLimited } from '../../src/outbound/fetch-json.js'
 import { retryAfterMs } from '../registration/graph-api.js'
 
 export interface FetchSignInsOptions {

@@ -3,8 +3,8 @@
 // Without --token it asks the endpoint's dev issuer (POST /api/dev/token), which only dev mode has.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { describeIssue } from '../describe-issue.js'
-import { EVENT_ROUTES, routeForEventType } from '../events/routes.js'
+import { describeIssue } from '../../src/describe-issue.js'
+import { EVENT_ROUTES, routeForEventType } from '../../src/events/routes.js'
 
 const USAGE =
   'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]'

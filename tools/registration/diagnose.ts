@@ -1,6 +1,6 @@
 // `npm run doctor`: what is wrong with a registration, from what Microsoft Graph says about the
 // tenant and what the endpoint itself is configured with (contract §2, §7, §8). Pure: no I/O.
-import type { EventRoute } from '../events/routes.js'
+import type { EventRoute } from '../../src/events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,

@@ -2,9 +2,9 @@
 // `doctor` reads them: well-known IDs, the @odata.type of each event's extension, listener and
 // handler, and the shapes read back. Read shapes are partial on purpose: Graph adds properties,
 // and older objects (made in the portal) may lack some.
-import { defaultIssuers } from '../config.js'
-import { EVENTS } from '../events/index.js'
-import type { EventRoute } from '../events/routes.js'
+import { defaultIssuers } from '../../src/config.js'
+import { EVENTS } from '../../src/events/index.js'
+import type { EventRoute } from '../../src/events/routes.js'
 
 /** Microsoft Graph's own application. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
@@ -31,6 +31,13 @@ export const ROUTE_TYPES = Object.fromEntries(
   ]),
 ) as Readonly<Record<EventRoute, { extension: string; listener: string; handler: string }>>
 export const ROUTES = Object.keys(ROUTE_TYPES) as EventRoute[]
+
+/**
+ * Where listeners are read: beta, because only beta's authenticationConditionsApplications has
+ * includeAllApplications (v1.0 leaves it out, so a listener for all apps looks like one for none),
+ * and only beta's listener has priority. Listeners are written through v1.0, without either.
+ */
+export const LISTENERS_READ_PATH = '/beta/identity/authenticationEventListeners'
 
 export const FALLBACK_TO_MICROSOFT = {
   '@odata.type': '#microsoft.graph.fallbackToMicrosoftProviderOnError',
@@ -111,6 +118,7 @@ export interface GraphExtension {
   readonly behaviorOnError?: { readonly '@odata.type'?: string } | null | undefined
 }
 
+/** A listener as beta answers it (LISTENERS_READ_PATH): priority and includeAllApplications are beta's. */
 export interface GraphListener {
   readonly id: string
   readonly '@odata.type'?: string | undefined

@@ -4,7 +4,7 @@
 // times. Errors name the method, the path and Graph's error code and message, never the token.
 // (The endpoint's own Graph source uses @microsoft/microsoft-graph-client under a per-request
 // deadline; these CLIs have no deadline but a human waiting, so they need a simpler contract.)
-import { OutboundError, readLimited } from '../outbound/fetch-json.js'
+import { OutboundError, readLimited } from '../../src/outbound/fetch-json.js'
 import { printable } from './entra-objects.js'
 
 export class GraphApiError extends Error {
@@ -58,6 +58,11 @@ export interface GraphApi {
   /** POST; the created object (or undefined for 204). */
   post<T = unknown>(path: string, body?: unknown): Promise<T | undefined>
   patch(path: string, body: unknown): Promise<void>
+  /**
+   * PATCH with `Prefer: create-if-missing` on an alternate key (application-upsert.md): the
+   * created object when Graph answers 201, undefined when it answers 204 (it existed: updated).
+   */
+  upsert<T = unknown>(path: string, body: unknown): Promise<T | undefined>
   delete(path: string): Promise<void>
 }
 
@@ -102,6 +107,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     url: string,
     body: unknown,
     allow404: boolean,
+    prefer?: string,
   ): Promise<unknown> {
     const path = new URL(url).pathname
     for (let attempt = 0; ; attempt++) {
@@ -116,6 +122,7 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
             accept: 'application/json',
             authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(prefer === undefined ? {} : { prefer }),
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         })
@@ -208,6 +215,9 @@ export function createGraphApi(options: GraphApiOptions): GraphApi {
     },
     async patch(path: string, body: unknown) {
       await call('PATCH', url(path), body, false)
+    },
+    async upsert<T>(path: string, body: unknown) {
+      return (await call('PATCH', url(path), body, false, 'create-if-missing')) as T | undefined
     },
     async delete(path: string) {
       await call('DELETE', url(path), undefined, false)

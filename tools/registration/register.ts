@@ -8,7 +8,7 @@
 //   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
 //      tenant lacks it (contract trap 12);
 //   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
-//      gives it, else created; identifier URI api://{host}/{appId}, v2 tokens (only on an app
+//      gives it, else created by Graph's upsert on that key; identifier URI api://{host}/{appId}, v2 tokens (only on an app
 //      this tool created, known by that uniqueName: another keeps its token version, and the
 //      settings printed accept v1 tokens), and the Graph permission
 //      CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
@@ -20,12 +20,13 @@
 //      target app's service principal, and acceptMappedClaims on the target app (contract §4),
 //      only when that app is single-tenant (signInAudience AzureADMyOrg, contract trap 16): on a
 //      multi-tenant one it is a listed problem, with the alternative (a custom signing key).
-import type { EventRoute } from '../events/routes.js'
+import type { EventRoute } from '../../src/events/routes.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
   FALLBACK_TO_MICROSOFT,
   GRAPH_APP_ID,
+  LISTENERS_READ_PATH,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
   isRegisterMadeApp,
@@ -75,7 +76,13 @@ export interface Change {
   readonly action: ChangeAction
   readonly detail: string
   /** The write made (or, in a dry run, planned). */
-  readonly request?: { readonly method: string; readonly path: string; readonly body?: unknown }
+  readonly request?: {
+    readonly method: string
+    readonly path: string
+    readonly body?: unknown
+    /** Request headers that change what the call does (the upsert's Prefer: create-if-missing). */
+    readonly headers?: Readonly<Record<string, string>>
+  }
 }
 
 export interface RegisterResult {
@@ -102,7 +109,7 @@ export interface RegisterResult {
 
 export interface ValidationNote {
   readonly route: string
-  /** error: Entra will fail the calls (exit 1); unavailable: the beta API could not be asked. */
+  /** error: Entra will fail the calls (exit 1); unavailable: Graph's check could not be run. */
   readonly severity: 'error' | 'warning' | 'unavailable'
   readonly code: string
   readonly message: string
@@ -162,16 +169,23 @@ export async function register(
 
   /**
    * A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). A
-   * POST must answer the created object with its ID: every later step names it.
+   * POST must answer the created object with its ID: every later step names it. 'UPSERT' is a
+   * PATCH with Prefer: create-if-missing, which answers the object only when it created one.
    */
   async function write<T extends { id?: string }>(
     step: string,
     detail: string,
-    method: 'POST' | 'PATCH',
+    kind: 'POST' | 'PATCH' | 'UPSERT',
     path: string,
     body: unknown,
   ): Promise<T | undefined> {
-    const request = { method, path, body }
+    const method = kind === 'UPSERT' ? 'PATCH' : kind
+    const request = {
+      method,
+      path,
+      body,
+      ...(kind === 'UPSERT' ? { headers: { Prefer: 'create-if-missing' } } : {}),
+    }
     if (input.dryRun) {
       record({ step, action: 'planned', detail, request })
       return undefined
@@ -183,9 +197,11 @@ export async function register(
     for (let attempt = 0; ; attempt++) {
       try {
         answer =
-          method === 'POST'
+          kind === 'POST'
             ? await graph.post<T>(path, body)
-            : (await graph.patch(path, body), undefined)
+            : kind === 'UPSERT'
+              ? await graph.upsert<T>(path, body)
+              : (await graph.patch(path, body), undefined)
         break
       } catch (err) {
         // A directory object made a moment ago can be unknown to the replica that answers.
@@ -195,12 +211,16 @@ export async function register(
         await new Promise((resolve) => setTimeout(resolve, wait))
       }
     }
-    if (method === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) {
+    const created =
+      (kind === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) ||
+      (kind === 'UPSERT' && answer !== undefined)
+    if (created) {
       if (typeof answer?.id !== 'string' || answer.id === '')
         throw new RegisterError(`${method} ${path}: Graph answered no object ID`)
       createdIds.add(answer.id)
     }
-    record({ step, action: method === 'POST' ? 'created' : 'updated', detail, request })
+    const made = kind === 'POST' || (kind === 'UPSERT' && answer !== undefined)
+    record({ step, action: made ? 'created' : 'updated', detail, request })
     return answer
   }
 
@@ -228,7 +248,7 @@ export async function register(
   const extensions = await graph.list<GraphExtension>(
     '/v1.0/identity/customAuthenticationExtensions',
   )
-  const listeners = await graph.list<GraphListener>('/v1.0/identity/authenticationEventListeners')
+  const listeners = await graph.list<GraphListener>(LISTENERS_READ_PATH)
   for (const route of input.events) {
     const id = await ensureExtension(route, resourceId, extensions)
     extensionIds[route] = id
@@ -314,37 +334,32 @@ export async function register(
       return found
     }
     const uniqueName = extensionAppUniqueName(host)
-    const found = await graph.find<GraphApplication>(
-      `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`,
-    )
+    const byName = `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`
+    const found = await graph.find<GraphApplication>(byName)
     if (found !== undefined) return found
+    // Graph's upsert (application-upsert.md): the app is created with this uniqueName, which is
+    // how the next run finds it (201 with the new app). 204 means another run made it since the
+    // read above, and updated it with this body: it is read again.
     const created = await write<GraphApplication>(
       step,
       `app registration "${input.displayName}" (uniqueName ${uniqueName})`,
-      'POST',
-      '/v1.0/applications',
+      'UPSERT',
+      byName,
       {
         displayName: input.displayName,
-        uniqueName,
         signInAudience: 'AzureADMyOrg',
         api: { requestedAccessTokenVersion: 2 },
         requiredResourceAccess: [receivePayloadAccess()],
       },
     )
-    if (created === undefined) return { id: planned('app'), appId: planned('app appId') }
+    if (input.dryRun) return { id: planned('app'), appId: planned('app appId') }
+    if (created === undefined) {
+      const existing = await graph.find<GraphApplication>(byName)
+      if (existing === undefined)
+        throw new RegisterError(`PATCH ${byName}: Graph answered 204, yet the app is not found`)
+      return existing
+    }
     createdIds.add(created.appId)
-    // uniqueName is how the next run finds this app: Graph documents it as settable while null,
-    // so if the create did not keep it, set it now rather than create a new app every run.
-    if (created.uniqueName !== uniqueName)
-      await write(
-        step,
-        `set uniqueName ${uniqueName}`,
-        'PATCH',
-        `/v1.0/applications/${seg(created.id)}`,
-        {
-          uniqueName,
-        },
-      )
     return created
   }
 
@@ -584,9 +599,9 @@ export async function register(
         '/v1.0/identity/authenticationEventListeners',
         {
           '@odata.type': types.listener,
-          priority: 500,
-          // includeAllApplications is left out: false is its default, and v1.0 documents only
-          // includeApplications (contract §7.3).
+          // No priority and no includeAllApplications: v1.0's authenticationEventListener and
+          // authenticationConditionsApplications have neither (only beta does, where priority
+          // defaults to 500 and includeAllApplications to false, what is wanted here).
           conditions: { applications: { includeApplications: wanted.map((appId) => ({ appId })) } },
           handler: {
             '@odata.type': types.handler,
@@ -767,12 +782,12 @@ export async function register(
     for (const [route, id] of Object.entries(extensionIds)) {
       try {
         const answer = await graph.post<{ errors?: Item[]; warnings?: Item[] }>(
-          `/beta/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
+          `/v1.0/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
         )
         for (const e of answer?.errors ?? []) note(route, 'error', e)
         for (const w of answer?.warnings ?? []) note(route, 'warning', w)
       } catch (err) {
-        // A beta API: its absence must not fail a registration that is otherwise done.
+        // A check after the fact: its failure must not fail a registration that is otherwise done.
         note(route, 'unavailable', {
           code: 'validateAuthenticationConfiguration',
           message: `could not run (${err instanceof Error ? err.message : String(err)})`,

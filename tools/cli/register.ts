@@ -1,10 +1,10 @@
 // `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph
-// (src/registration/register.ts says what, in which order, and why it is idempotent). Progress
+// (tools/registration/register.ts says what, in which order, and why it is idempotent). Progress
 // goes to stderr as each step ends; the result (text, or --json) to stdout. Exit 0 done, 1 Graph
 // failed or something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
-import { ConfigError, EXAMPLE_EXTENSION_CONFIG, loadExtensionConfig } from '../config.js'
-import { EVENT_ROUTES, type EventRoute } from '../events/routes.js'
+import { ConfigError, EXAMPLE_EXTENSION_CONFIG, loadExtensionConfig } from '../../src/config.js'
+import { EVENT_ROUTES, type EventRoute } from '../../src/events/routes.js'
 import {
   DEFAULT_TIMEOUT_MS,
   GUID,
@@ -19,7 +19,7 @@ import {
   type Change,
   type RegisterResult,
 } from '../registration/register.js'
-import { isHttpsUrl } from '../secure-url.js'
+import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
 
 const ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
@@ -166,7 +166,9 @@ function text(result: RegisterResult, dryRun: boolean): string {
   if (dryRun)
     for (const c of result.changes.filter((x) => x.request !== undefined))
       lines.push(
-        `  ${c.request?.method} ${c.request?.path}`,
+        `  ${c.request?.method} ${c.request?.path}${Object.entries(c.request?.headers ?? {})
+          .map(([name, value]) => ` (${name}: ${value})`)
+          .join('')}`,
         `    ${JSON.stringify(c.request?.body)}`,
       )
   lines.push('', 'extensions:')

@@ -5,6 +5,7 @@
 import type { ResourceApp, TargetApp, TenantView } from './diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
+  LISTENERS_READ_PATH,
   RESOURCE_ID,
   type GraphAppRoleAssignment,
   type GraphApplication,
@@ -28,7 +29,7 @@ export async function readTenant(graph: GraphApi, targetAppId?: string): Promise
   const extensions = await graph.list<GraphExtension>(
     '/v1.0/identity/customAuthenticationExtensions',
   )
-  const listeners = await graph.list<GraphListener>('/v1.0/identity/authenticationEventListeners')
+  const listeners = await graph.list<GraphListener>(LISTENERS_READ_PATH)
   const appIds = new Set<string>()
   for (const e of extensions) {
     const appId = RESOURCE_ID.exec(e.authenticationConfiguration?.resourceId ?? '')?.[2]

@@ -2,13 +2,13 @@
 // Graph (contract §7) and the endpoint's own configuration. Exit 0 no errors, 1 errors found or
 // Graph unreadable, 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadEndpointSettings } from '../config.js'
-import { readLimited } from '../outbound/fetch-json.js'
+import { ConfigError, loadEndpointSettings } from '../../src/config.js'
+import { readLimited } from '../../src/outbound/fetch-json.js'
 import { diagnose, type Finding } from '../registration/diagnose.js'
 import { GUID } from '../registration/entra-objects.js'
 import { GraphApiError } from '../registration/graph-api.js'
 import { readTenant } from '../registration/read-tenant.js'
-import { isHttpsUrl } from '../secure-url.js'
+import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
 
 const USAGE = `usage: npm run doctor -- --url <deployed base URL> [options]

@@ -9,16 +9,16 @@ import {
   DeviceCodeCredential,
   type TokenCredential,
 } from '@azure/identity'
-import type { GraphCredentialConfig } from '../config.js'
-import { createTokenSource, type AccessTokenSource } from '../outbound/access-token.js'
+import type { GraphCredentialConfig } from '../../src/config.js'
+import { createTokenSource, type AccessTokenSource } from '../../src/outbound/access-token.js'
 import {
   createGraphApi,
   GraphApiError,
   type GraphApi,
   type GraphApiOptions,
 } from '../registration/graph-api.js'
-import { isHttpsUrl } from '../secure-url.js'
-import { createGraphTokenSource } from '../sources/graph-credential.js'
+import { isHttpsUrl } from '../../src/secure-url.js'
+import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
 
 export type OperatorCredential =
   | Exclude<GraphCredentialConfig, { kind: 'managedIdentity' }>

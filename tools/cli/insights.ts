@@ -3,7 +3,7 @@
 // or an --html file), progress to stderr. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { isHttpsUrl } from '../secure-url.js'
+import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorTokenGetter, readOperatorCredential } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
