@@ -122,6 +122,17 @@ describe('dev mode and replay', () => {
     expect(r.stdout).toContain('ERR_NOT_CONFIGURED')
   })
 
+  it('answers an unknown option with the usage and exit 2, and names a missing file', async () => {
+    const bad = run('tools/cli/replay.ts', ['--nope'], {})
+    expect(await exitCode(bad)).toBe(2)
+    expect(bad.stderr).toContain("Unknown option '--nope'")
+    expect(bad.stderr).toContain('usage: npm run replay --')
+    expect(bad.stderr).not.toMatch(/\n\s+at /)
+    const missing = run('tools/cli/replay.ts', ['no-such-event.json', '--url', url], {})
+    expect(await exitCode(missing)).toBe(1)
+    expect(missing.stdout).toContain('no-such-event.json: file not found')
+  })
+
   it('refuses to guess a token for an endpoint that is not in dev mode', async () => {
     const r = run(
       'tools/cli/replay.ts',

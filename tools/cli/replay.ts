@@ -10,14 +10,23 @@ const USAGE =
   'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]'
 const TIMEOUT_MS = 10_000
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    url: { type: 'string', default: 'http://127.0.0.1:7071' },
-    token: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-})
+function readArgs() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        url: { type: 'string', default: 'http://127.0.0.1:7071' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    // An unknown option or a missing value: say which, and how to call it, without a stack.
+    process.stderr.write(`${err instanceof Error ? err.message : 'bad arguments'}\n${USAGE}\n`)
+    process.exit(2)
+  }
+}
+const { values, positionals } = readArgs()
 if (values.help === true || positionals.length === 0) {
   process.stdout.write(`${USAGE}\n`)
   process.exit(values.help === true ? 0 : 2)
@@ -44,11 +53,19 @@ async function obtainToken(): Promise<string> {
 }
 
 async function replay(file: string, token: string): Promise<boolean> {
+  let source: string
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+    process.stdout.write(`${file}: ${missing ? 'file not found' : 'cannot be read'}\n`)
+    return false
+  }
   let event: unknown
   try {
-    event = JSON.parse(readFileSync(file, 'utf8'))
+    event = JSON.parse(source)
   } catch {
-    process.stdout.write(`${file}: cannot be read as JSON\n`)
+    process.stdout.write(`${file}: not valid JSON\n`)
     return false
   }
   const type = (event as { type?: unknown } | null)?.type
