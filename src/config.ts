@@ -45,7 +45,7 @@ const int = (min: number, max: number, fallback: number, unit: string) =>
       return z.NEVER
     })
 
-/** Every variable the endpoint reads. The README configuration table is checked against it. */
+/** Every variable the endpoint reads. The table in docs/configuration.md is checked against it. */
 export const EnvSchema = z.object({
   ENTRA_TENANT_ID: z.string({ error: requiredMessage }).regex(GUID_PATTERN, 'must be a GUID'),
   ENTRA_AUDIENCE: commaList(z.string().max(256), 10, requiredMessage),

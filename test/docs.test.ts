@@ -1,5 +1,6 @@
-// Documentation that cannot drift: the README configuration table lists exactly the variables the
-// code reads, and the shipped JSON Schema is the one generated from the zod schema.
+// Documentation that cannot drift: the configuration table lists exactly the variables the code
+// reads, the registration page every option and finding, every configuration example is valid,
+// every link between the pages resolves, and the generated files are current.
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { EnvSchema } from '../src/config.js'
@@ -14,20 +15,25 @@ import { LocalEnvSchema } from '../src/http/local-server.js'
 
 const root = new URL('../', import.meta.url)
 const readme = readFileSync(new URL('README.md', root), 'utf8')
+const doc = (name: string) => readFileSync(new URL(`docs/${name}.md`, root), 'utf8')
+const docNames = readdirSync(new URL('docs/', root))
+  .filter((file) => file.endsWith('.md'))
+  .map((file) => file.slice(0, -'.md'.length))
+const allDocs = [readme, ...docNames.map(doc)].join('\n')
 
 describe('docs', () => {
-  it('README configuration table lists exactly the variables the code reads', () => {
-    const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? ''
+  it('docs/configuration.md lists exactly the variables the code reads', () => {
+    const section = doc('configuration').split('## Configuration')[1]?.split('\n## ')[0] ?? ''
     const documented = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)` +\|/gm)].map((m) => m[1])
     const read = [...Object.keys(EnvSchema.shape), ...Object.keys(LocalEnvSchema.shape)]
     expect(documented.sort()).toEqual(read.sort())
   })
 
-  it('README documents every option of register, and every finding doctor can report', () => {
+  it('docs/registration.md documents every option of register, and every finding of doctor', () => {
     const source = readFileSync(new URL('tools/cli/register.ts', root), 'utf8')
     const options = [...source.matchAll(/^ {6}'?([a-z][a-z-]+)'?: \{ type:/gm)].map((m) => m[1])
     expect(options.length).toBeGreaterThan(8)
-    const section = readme.split('### `npm run register`')[1]?.split('\n### ')[0] ?? ''
+    const section = doc('registration').split('### `npm run register`')[1]?.split('\n### ')[0] ?? ''
     for (const option of options.filter((o) => o !== 'help'))
       expect(section).toContain(`\`--${option}`)
 
@@ -39,7 +45,7 @@ describe('docs', () => {
         .filter((code) => !code.endsWith('-ok')),
     )
     expect(codes.size).toBeGreaterThan(20)
-    const table = readme.split('### `npm run doctor`')[1]?.split('\n### ')[0] ?? ''
+    const table = doc('registration').split('### `npm run doctor`')[1]?.split('\n### ')[0] ?? ''
     for (const code of codes) expect(table, code).toContain(`\`${code}\``)
   })
 
@@ -63,8 +69,42 @@ describe('docs', () => {
     )
   })
 
-  it('every configuration example in the README is valid', () => {
-    const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+  it('README stays one short page that maps docs/', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(150)
+    for (const name of docNames) expect(readme, name).toContain(`(docs/${name}.md)`)
+  })
+
+  it('every relative link of README and docs/ names a file that exists, and an anchor it has', () => {
+    const broken: string[] = []
+    const pages = [['README.md', readme], ...docNames.map((n) => [`docs/${n}.md`, doc(n)])]
+    for (const [page, text] of pages as [string, string][]) {
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (target === undefined || /^(https?:|mailto:)/.test(target)) continue
+        const [file, anchor] = target.split('#')
+        const path = file === '' ? page : new URL(file ?? '', new URL(page, root)).pathname
+        const url = new URL(path, root)
+        let text2: string
+        try {
+          text2 = file === '' ? text : readFileSync(url, 'utf8')
+        } catch {
+          broken.push(`${page}: ${target} (no such file)`)
+          continue
+        }
+        if (anchor === undefined || !path.endsWith('.md')) continue
+        const slugs = [...text2.matchAll(/^#{1,6} (.*)$/gm)].map((m) =>
+          (m[1] ?? '')
+            .toLowerCase()
+            .replace(/[^\w\- ]/g, '')
+            .replaceAll(' ', '-'),
+        )
+        if (!slugs.includes(anchor)) broken.push(`${page}: ${target} (no such heading)`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+
+  it('every configuration example in README and docs/ is valid', () => {
+    const blocks = [...allDocs.matchAll(/```json\n([\s\S]*?)```/g)]
       .map((m) => m[1] ?? '')
       .filter((block) => /"(tokenIssuanceStart|attributeCollectionS\w+|otpSend)":/.test(block))
     expect(blocks.length).toBeGreaterThanOrEqual(5)
@@ -74,13 +114,13 @@ describe('docs', () => {
     }
   })
 
-  it('the README shows each configuration of config/examples as it is', () => {
+  it('docs/claims.md shows each configuration of config/examples as it is', () => {
     const folder = new URL('config/examples/', root)
     const files = readdirSync(folder).filter((name) => name.endsWith('.json'))
     expect(files.length).toBeGreaterThanOrEqual(3)
     for (const name of files) {
       const text = readFileSync(new URL(name, folder), 'utf8').trimEnd()
-      expect(readme, name).toContain(text)
+      expect(doc('claims'), name).toContain(text)
       expect(ExtensionConfigSchema.safeParse(JSON.parse(text)).success, name).toBe(true)
     }
   })

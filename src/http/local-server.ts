@@ -18,7 +18,7 @@ import type { IncomingCall, Reply } from './types.js'
 import { telemetryFromEnvironment } from '../telemetry/azure-monitor.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
 
-/** Variables only the local host reads (the README table is checked against these too). */
+/** Variables only the local host reads (the table in docs/configuration.md is checked against these too). */
 export const LocalEnvSchema = z.object({
   HOST: z.string().min(1).max(255).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(7071),

@@ -1,4 +1,4 @@
-// The configurations in config/examples/ (shown in the README) as they are, through the real local
+// The configurations in config/examples/ (shown in docs/claims.md) as they are, through the real local
 // host, against the stand-ins seeded with the demo directory (test/support/demo-data.ts): the
 // exact claims each one gives the fixture's user, and the failure behaviour each one documents.
 // Then `npm run stand-ins` (test/support/serve-stand-ins.ts) as a user runs it: the environment

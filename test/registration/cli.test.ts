@@ -366,7 +366,7 @@ describe('npm run doctor', () => {
   })
 })
 
-describe('the README walkthrough: register, doctor, insights against one tenant', () => {
+describe('the walkthrough of docs/deployment.md and docs/registration.md: register, doctor, insights against one tenant', () => {
   it('goes from an empty tenant to a registered, diagnosed and observed extension', async () => {
     stand.state = customerTenant()
     const registeredRun = await run('register', ['--url', BASE, '--app', CLIENT, '--json'])

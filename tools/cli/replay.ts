@@ -96,7 +96,9 @@ async function replay(file: string, token: string): Promise<boolean> {
     return false
   }
   if (res.status !== 200) {
-    process.stdout.write(`  not a 200: Entra would report 1003002 (see README "Troubleshooting")\n`)
+    process.stdout.write(
+      `  not a 200: Entra would report 1003002 (see docs/operations.md, "Troubleshooting")\n`,
+    )
     return false
   }
   const checked = EVENT_ROUTES[route].response.safeParse(answer)

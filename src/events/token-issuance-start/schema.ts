@@ -89,7 +89,7 @@ export type ClaimValue = string | readonly string[]
  * MAX_CLAIMS non-empty names (≤ 256 characters), each a string or an array of at most
  * MAX_CLAIM_VALUES strings, MAX_CLAIMS_BYTES in all. The contract says "all claim keys and values
  * ≤ 3 KB" without saying how it counts; we count UTF-8 bytes of every name and every value (each
- * array element): a guess, listed in README "Contract points". One pass, written out by hand: it runs on
+ * array element): a guess, listed in docs/decisions.md. One pass, written out by hand: it runs on
  * every answer, and a z.record of unions cost 2.6 times as much (bench/, profiled).
  */
 export function claimsProblem(claims: unknown): string | undefined {
