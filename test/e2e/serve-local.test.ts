@@ -77,6 +77,29 @@ describe('npm start (src/http/serve-local.ts)', () => {
   })
 })
 
+describe('npm start itself', () => {
+  it('bundles the local host with esbuild, starts it in dev mode and answers health', async () => {
+    // Its own process group: npm runs a shell that runs node, and the whole group is stopped.
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: ROOT,
+      env: { ...BASE_ENV, PORT: '0' },
+      detached: true,
+    })
+    const r: Run = { child, stdout: '', stderr: '' }
+    child.stdout.on('data', (chunk: Buffer) => (r.stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (r.stderr += chunk.toString()))
+    try {
+      const url = await listeningUrl(r)
+      const health = await fetch(`${url}/api/health`)
+      expect(health.status).toBe(200)
+      expect(r.stderr).toMatch(/\(started in \d+ ms\)/)
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM')
+      await exitCode(r)
+    }
+  }, 60_000)
+})
+
 describe('dev mode and replay', () => {
   let server: Run
   let url: string
