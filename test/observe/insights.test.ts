@@ -399,7 +399,8 @@ describe('npm run insights', () => {
     expect(html).not.toContain('<script')
     expect(html).toContain('<svg')
     expect(html).toContain('CustomExtensionInvalidHTTPStatus')
-    expect(html).toContain('Graph exposes no callout latency')
+    expect(html).toContain('carry no time per call')
+    expect(html).not.toContain('UNCONFIRMED')
     expect(html).not.toMatch(/(src|href)="https?:/)
   })
 

@@ -8,7 +8,7 @@ import { describeErrorCode } from './error-codes.js'
 
 export const CALLOUT_RESULT_TYPE = '#microsoft.graph.customExtensionCalloutResult'
 export const LATENCY_NOTE =
-  'Graph exposes no callout latency (contract §8: UNCONFIRMED); use the endpoint telemetry for latency.'
+  "Graph's sign-in logs carry no time per call (none is documented), so latency comes from the endpoint's own telemetry (docs/operations.md)."
 
 const isoDateTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date-time')
 const optionalInt = z.number().int().nullish()
