@@ -47,46 +47,149 @@ const int = (min: number, max: number, fallback: number, unit: string) =>
 
 /** Every variable the endpoint reads. The table in docs/configuration.md is checked against it. */
 export const EnvSchema = z.object({
-  ENTRA_TENANT_ID: z.string({ error: requiredMessage }).regex(GUID_PATTERN, 'must be a GUID'),
-  ENTRA_AUDIENCE: commaList(z.string().max(256), 10, requiredMessage),
+  ENTRA_TENANT_ID: z.string({ error: requiredMessage }).regex(GUID_PATTERN, 'must be a GUID').meta({
+    defaultText: 'none (dev mode when unset, local host only)',
+    description: "The tenant's ID (GUID). Tokens must carry it in `tid` and in `iss`.",
+  }),
+  ENTRA_AUDIENCE: commaList(z.string().max(256), 10, requiredMessage).meta({
+    defaultText: 'required with a tenant',
+    description:
+      "Comma-separated accepted `aud` values: the extension app's client ID (v2 tokens) and/or its identifier URI `api://{host}/{appId}` (v1 tokens).",
+  }),
   ENTRA_ISSUER: commaList(
     z.string().refine(isSecureUrl, 'must be https URLs (http only for loopback hosts)'),
     10,
-  ).optional(),
-  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120, 'seconds'),
-  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000, 'milliseconds'),
-  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000, 'milliseconds'),
-  REQUEST_BUDGET_MS: int(100, 1900, 750, 'milliseconds'),
-  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536, 'bytes'),
-  EXTENSION_CONFIG: z.string().max(4096).optional(),
+  )
+    .optional()
+    .meta({
+      defaultText:
+        '`https://login.microsoftonline.com/{tenant}/v2.0`, `https://{tenant}.ciamlogin.com/{tenant}/v2.0`',
+      description:
+        'Comma-separated accepted issuers, compared exactly with `iss`. Each must contain `/{tenant}/`. Keys come from `{issuer}/.well-known/openid-configuration` → `jwks_uri` (for `https://sts.windows.net/{tenant}/`, v1, from `login.microsoftonline.com/{tenant}/.well-known/openid-configuration`). `http` only for loopback hosts.',
+    }),
+  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120, 'seconds').meta({
+    defaultText: '`120` (0–300)',
+    description: 'Clock skew allowed on `exp` and `nbf`.',
+  }),
+  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000, 'milliseconds').meta({
+    defaultText: '`3000` (100–30000)',
+    description:
+      "Timeout of one metadata + key-set fetch. A fetch during a request is also bounded by that request's budget.",
+  }),
+  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000, 'milliseconds').meta({
+    defaultText: '`30000` (1000–3600000)',
+    description:
+      'At most one refetch per issuer in this period when a token names an unknown `kid`.',
+  }),
+  REQUEST_BUDGET_MS: int(100, 1900, 750, 'milliseconds').meta({
+    defaultText: '`750` (100–1900)',
+    description:
+      'Deadline for one request, outbound work included; past it the answer is `504`. Waits (key fetches, the body, handlers) are cut off within 10 ms of it; CPU-bound steps (a signature check, ~1 ms) finish first. See below.',
+  }),
+  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536, 'bytes').meta({
+    defaultText: '`65536` (1024–1048576)',
+    description:
+      'Largest accepted request body; larger gets `413`: at once when `Content-Length` declares it, otherwise as soon as the streamed bytes pass the limit (the rest is not read).',
+  }),
+  EXTENSION_CONFIG: z.string().max(4096).optional().meta({
+    defaultText: 'the shipped `config/extension-config.example.json`',
+    description:
+      "Path of the product's JSON configuration (relative to the working directory). Unset: the example is used and the start-up banner says so.",
+  }),
   GRAPH_BASE_URL: z
     .string()
     .refine(isHttpsUrl, 'must be an https URL')
-    .default('https://graph.microsoft.com'),
-  AZURE_TENANT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
-  AZURE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional(),
-  AZURE_CLIENT_SECRET: z.string().max(1024).optional(),
-  AZURE_CLIENT_CERTIFICATE_PATH: z.string().max(4096).optional(),
-  MAIL_PROVIDER: z.enum(['acs', 'sendgrid', 'smtp']).optional(),
-  MAIL_FROM: z.email('must be an e-mail address').max(320).optional(),
-  SMTP_URL: z.string().max(2048).optional(),
-  ACS_CONNECTION_STRING: z.string().max(2048).optional(),
-  ACS_ENDPOINT: z.string().refine(isHttpsUrl, 'must be an https URL').optional(),
-  SENDGRID_API_KEY: z.string().max(1024).optional(),
+    .default('https://graph.microsoft.com')
+    .meta({
+      defaultText: '`https://graph.microsoft.com`',
+      description:
+        "Microsoft Graph's origin (https), for national clouds (`https://graph.microsoft.us`, …). Tokens are requested for `{origin}/.default`. Used only when a Graph source is configured.",
+    }),
+  AZURE_TENANT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional().meta({
+    defaultText: '`ENTRA_TENANT_ID`',
+    description: 'The tenant of that app registration.',
+  }),
+  AZURE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional().meta({
+    defaultText: 'none',
+    description:
+      'With `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH`: the app registration Graph is called as. Alone: selects a user-assigned managed identity. Unset: the system-assigned managed identity.',
+  }),
+  AZURE_CLIENT_SECRET: z.string().max(1024).optional().meta({
+    defaultText: 'none',
+    description:
+      'A client secret for Graph (local runs; in Azure prefer the managed identity). Never logged.',
+  }),
+  AZURE_CLIENT_CERTIFICATE_PATH: z.string().max(4096).optional().meta({
+    defaultText: 'none',
+    description: 'A PEM file (certificate and private key) for Graph, instead of a secret.',
+  }),
+  MAIL_PROVIDER: z.enum(['acs', 'sendgrid', 'smtp']).optional().meta({
+    defaultText: 'none (OnOtpSend answers `503 ERR_NOT_CONFIGURED`)',
+    description:
+      '`acs`, `sendgrid` or `smtp`: who delivers OnOtpSend e-mails. Wins over `otpSend.provider` in `EXTENSION_CONFIG`.',
+  }),
+  MAIL_FROM: z.email('must be an e-mail address').max(320).optional().meta({
+    defaultText: '`otpSend.from`',
+    description: 'The sender address (required with a provider).',
+  }),
+  SMTP_URL: z.string().max(2048).optional().meta({
+    defaultText: 'none',
+    description:
+      '`smtp://[user:pass@]host:port` (STARTTLS required unless the host is loopback; port 587 by default) or `smtps://…` (implicit TLS, 465). Never logged.',
+  }),
+  ACS_CONNECTION_STRING: z.string().max(2048).optional().meta({
+    defaultText: 'none',
+    description: 'Azure Communication Services: `endpoint=https://…;accesskey=…`. Never logged.',
+  }),
+  ACS_ENDPOINT: z.string().refine(isHttpsUrl, 'must be an https URL').optional().meta({
+    defaultText: '`otpSend.acsEndpoint`',
+    description:
+      'ACS without a key: `https://<resource>.communication.azure.com`, with the managed identity (`AZURE_CLIENT_ID` picks a user-assigned one).',
+  }),
+  SENDGRID_API_KEY: z
+    .string()
+    .max(1024)
+    .optional()
+    .meta({ defaultText: 'none', description: "SendGrid's API key. Never logged." }),
   SENDGRID_BASE_URL: z
     .string()
     .refine(isSecureUrl, 'must be an https URL (http only for loopback hosts)')
-    .optional(),
-  OTP_STORE_CONNECTION_STRING: z.string().max(2048).optional(),
+    .optional()
+    .meta({
+      defaultText: '`https://api.sendgrid.com`',
+      description:
+        "SendGrid's API origin (`https://api.eu.sendgrid.com` for EU data residency; tests point it at a loopback server).",
+    }),
+  OTP_STORE_CONNECTION_STRING: z.string().max(2048).optional().meta({
+    defaultText: 'none (memory, per instance)',
+    description:
+      'An Azure Storage connection string: the OnOtpSend duplicate check and rate limit are then shared by every instance, in a table. Never logged.',
+  }),
   OTP_STORE_TABLE: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
-    .default('otpsends'),
-  LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
-  AZURE_AUTHORITY_HOST: z.string().refine(isHttpsUrl, 'must be an https URL').optional(),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    .default('otpsends')
+    .meta({ defaultText: '`otpsends`', description: "The table's name (created when missing)." }),
+  LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional().meta({
+    defaultText: 'random per process',
+    description:
+      "Key (≥ 16 characters) of the digests that stand for recipients in logs (and in the OTP store's rows when set); set it to correlate logs across instances. The OTP store needs none.",
+  }),
+  AZURE_AUTHORITY_HOST: z.string().refine(isHttpsUrl, 'must be an https URL').optional().meta({
+    defaultText: '`https://login.microsoftonline.com`',
+    description:
+      'The token authority for the secret or certificate (national clouds); trusted as given (no instance discovery).',
+  }),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').meta({
+    defaultText: '`info`',
+    description: '`debug`, `info`, `warn` or `error`. `info` writes one audit line per request.',
+  }),
   // Read by src/telemetry/azure-monitor.ts before the rest (and by the Functions host itself).
-  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().max(4096).optional(),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().max(4096).optional().meta({
+    defaultText: 'unset',
+    description:
+      'Application Insights: when set, the endpoint sends its OpenTelemetry spans and metrics there through Azure Monitor (see [Telemetry](operations.md#telemetry)); unset, nothing is started or imported. `infra/main.bicep` sets it.',
+  }),
 })
 
 /** How the endpoint authenticates to Microsoft Graph (only used when a Graph source exists). */

@@ -12,6 +12,7 @@ import { ExtensionConfigSchema } from '../src/extension-config/schema.js'
 import { INFRA_EVENTS_FILE, infraEventsJson } from '../src/events/infra-events.js'
 import { EVENT_ROUTE_NAMES } from '../src/events/routes.js'
 import { LocalEnvSchema } from '../src/http/local-server.js'
+import { GENERATED_DOCS } from '../tools/docs/reference-tables.js'
 
 const root = new URL('../', import.meta.url)
 const readme = readFileSync(new URL('README.md', root), 'utf8')
@@ -57,6 +58,15 @@ describe('docs', () => {
       'npm run replay -- test/fixtures/events/token-issuance-start.json',
     )
   })
+
+  it.each(GENERATED_DOCS.map((d) => d.file))(
+    '%s holds the reference tables as npm run docs generates them',
+    async (file) => {
+      const current = readFileSync(new URL(file, root), 'utf8')
+      const generated = GENERATED_DOCS.find((d) => d.file === file)
+      expect(await generated?.generate(current)).toBe(current)
+    },
+  )
 
   it(`${INFRA_EVENTS_FILE} is generated from the event descriptors (run npm run schema)`, () => {
     expect(readFileSync(new URL(INFRA_EVENTS_FILE, root), 'utf8')).toBe(infraEventsJson())

@@ -20,8 +20,14 @@ import type { Telemetry } from '../telemetry/telemetry.js'
 
 /** Variables only the local host reads (the table in docs/configuration.md is checked against these too). */
 export const LocalEnvSchema = z.object({
-  HOST: z.string().min(1).max(255).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(7071),
+  HOST: z.string().min(1).max(255).default('127.0.0.1').meta({
+    defaultText: '`127.0.0.1`',
+    description: 'Local host only (`npm start`): the address to listen on.',
+  }),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(7071).meta({
+    defaultText: '`7071`',
+    description: 'Local host only: the port (`0` picks a free one).',
+  }),
 })
 
 export interface LocalServer {
