@@ -331,6 +331,8 @@ describe('OnPasswordSubmit configuration', () => {
       PASSWORD_HASHES_FILE: hashes,
     })
     try {
+      // No passwordSubmit section: hashes mode with the default limit, healthy once both loaded.
+      expect((await fetch(`${started.url}/api/health`)).status).toBe(200)
       for (const k of [key, next]) {
         const res = await started.post(
           'onPasswordSubmit',
