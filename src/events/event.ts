@@ -48,6 +48,11 @@ export interface EventRegistration {
   readonly listenerType: string
   /** `@odata.type` of the listener's handler. */
   readonly handlerType: string
+  /**
+   * false: `register` and `doctor` leave this event alone, because they cannot register it yet
+   * (OnPasswordSubmit needs Graph beta, a key credential and an extension property: issue 17).
+   */
+  readonly byTools?: false
 }
 
 /** What every code handler's `ctx` holds, whatever the event (src/api, docs/api.md). */

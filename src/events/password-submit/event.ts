@@ -37,6 +37,7 @@ export const passwordSubmit = defineEvent({
     extensionType: '#microsoft.graph.onPasswordSubmitCustomExtension',
     listenerType: '#microsoft.graph.onPasswordSubmitListener',
     handlerType: '#microsoft.graph.onPasswordMigrationCustomExtensionHandler',
+    byTools: false, // register --event passwordSubmit and its doctor checks come later
   },
   fixtures: ['password-submit'],
   createHandler: createPasswordSubmitHandler,
