@@ -402,6 +402,7 @@ output ON_TOKEN_ISSUANCE_START_URL string = '${baseUrl}/onTokenIssuanceStart'
 output ON_ATTRIBUTE_COLLECTION_START_URL string = '${baseUrl}/onAttributeCollectionStart'
 output ON_ATTRIBUTE_COLLECTION_SUBMIT_URL string = '${baseUrl}/onAttributeCollectionSubmit'
 output ON_OTP_SEND_URL string = '${baseUrl}/onOtpSend'
+output ON_PASSWORD_SUBMIT_URL string = '${baseUrl}/onPasswordSubmit'
 output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
 output KEY_VAULT_NAME string = vault.name
 // The gateway URLs to register instead of the ones above when deployApim; empty strings otherwise.
@@ -410,3 +411,4 @@ output APIM_ON_TOKEN_ISSUANCE_START_URL string = deployApim ? apim.outputs.event
 output APIM_ON_ATTRIBUTE_COLLECTION_START_URL string = deployApim ? apim.outputs.eventUrls.onAttributeCollectionStart : ''
 output APIM_ON_ATTRIBUTE_COLLECTION_SUBMIT_URL string = deployApim ? apim.outputs.eventUrls.onAttributeCollectionSubmit : ''
 output APIM_ON_OTP_SEND_URL string = deployApim ? apim.outputs.eventUrls.onOtpSend : ''
+output APIM_ON_PASSWORD_SUBMIT_URL string = deployApim ? apim.outputs.eventUrls.onPasswordSubmit : ''

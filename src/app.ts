@@ -40,6 +40,8 @@ import { createGraphConnection, createGraphSource, type GraphConnection } from '
 import { createGraphTokenSource } from './sources/graph-credential.js'
 import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
 import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
+import { createPasswordMigration } from './passwords/password-migration.js'
+import type { KeyObject } from 'node:crypto'
 
 /** What the health route needs of its request. */
 export interface HealthCall {
@@ -58,6 +60,8 @@ export interface Endpoint {
   health(call?: HealthCall): Promise<Reply>
   /** Settles when every issuer's first key fetch has finished, whatever its outcome. */
   readonly warmedUp: Promise<void>
+  /** OnPasswordSubmit's encryption (public) key, when it has a decryption key: dev mode and tests. */
+  readonly passwordEncryptionKey: KeyObject | undefined
 }
 
 export interface EndpointOptions {
@@ -69,6 +73,8 @@ export interface EndpointOptions {
   readonly openHealthDetails?: boolean
   /** Handlers written in code (the package's API); the other events run EXTENSION_CONFIG's. */
   readonly code?: CodeHandlers
+  /** OnPasswordSubmit's key when PASSWORD_DECRYPTION_KEY_PATH is unset: dev mode makes one. */
+  readonly passwordDevKey?: KeyObject
 }
 
 export function createEndpoint(config: Config, options: EndpointOptions): Endpoint {
@@ -99,6 +105,10 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     sources: sourceRunner(config, now, options.log),
     remoteValidator: remoteValidator(config),
     otpMailing: otpMailing(config, options.log, warm),
+    passwordMigration: createPasswordMigration(config.password, {
+      devKey: options.passwordDevKey,
+      hashKey: config.logHashKey,
+    }),
   }
   const handlers = Object.fromEntries(
     EVENTS.map((event) => {
@@ -146,13 +156,20 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   return {
     handle,
     warmedUp: Promise.all([keys.warmUp(), ...warm]).then(() => undefined),
+    passwordEncryptionKey: deps.passwordMigration?.encryptionKey,
     async health(call) {
       const issuers = keys.status()
-      const ready = issuers.some((issuer) => issuer.keys > 0)
-      const reason = ready
-        ? undefined
-        : (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
+      const keysReady = issuers.some((issuer) => issuer.keys > 0)
+      // OnPasswordSubmit, when configured, needs its key (its hashes file loads at start or fails).
+      const passwordReady =
+        !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
+      const ready = keysReady && passwordReady
+      const reason = !keysReady
+        ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
+        : !passwordReady
+          ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH)'
+          : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
       loggedReason = reason
@@ -340,6 +357,7 @@ export function createMisconfiguredEndpoint(log: Logger): Endpoint {
   return {
     handle: () => Promise.resolve(errorReply(error, log)),
     warmedUp: Promise.resolve(),
+    passwordEncryptionKey: undefined,
     // The problems were logged when the configuration was read; the route says no more.
     health: () =>
       Promise.resolve({

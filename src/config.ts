@@ -9,6 +9,7 @@ import { ExtensionConfigSchema, type ExtensionConfig } from './extension-config/
 import type { LogLevel } from './log.js'
 import { readMailConfig, type MailConfig } from './mail/mail-config.js'
 import { packageRoot } from './package-root.js'
+import { readPasswordSettings, type PasswordSettings } from './passwords/migration.js'
 import { isHttpsUrl, isSecureUrl } from './secure-url.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
@@ -170,6 +171,20 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
     .default('otpsends')
     .meta({ defaultText: '`otpsends`', description: "The table's name (created when missing)." }),
+  PASSWORD_DECRYPTION_KEY_PATH: commaList(z.string().max(4096), 2).optional().meta({
+    defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`; dev mode makes a key)',
+    description:
+      "A PEM file of the PKCS#8 RSA private key (2048 bits or more) whose certificate Entra encrypts OnPasswordSubmit's context to; two paths, comma-separated, during a rotation. PFX is not read: convert it with openssl.",
+  }),
+  PASSWORD_DECRYPTION_KEY_PASSPHRASE: z.string().max(1024).optional().meta({
+    defaultText: 'none',
+    description: 'The passphrase of an encrypted PEM key. Never logged.',
+  }),
+  PASSWORD_HASHES_FILE: z.string().max(4096).optional().meta({
+    defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`)',
+    description:
+      'JSON lines `{"username", "hash"}` of the legacy system (bcrypt, argon2id/argon2i, scrypt, PBKDF2, ASP.NET Core Identity; see [password migration](password-migration.md)), read at start; a bad line stops the start naming its number.',
+  }),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional().meta({
     defaultText: 'random per process',
     description:
@@ -228,6 +243,8 @@ export type Config = Readonly<{
   mail: MailConfig | undefined
   /** Azure Table Storage for the duplicate check shared by instances; memory when undefined. */
   otpStore: Readonly<{ connectionString: string; tableName: string }> | undefined
+  /** OnPasswordSubmit's decryption keys and legacy hashes (PASSWORD_*). */
+  password: PasswordSettings
   /** The key of recipient digests in logs and the duplicate check (random per process if unset). */
   logHashKey: string | undefined
   /** Where the extension configuration came from, for the start-up banner. */
@@ -292,6 +309,9 @@ export function loadConfig(
   const mailProblems: string[] = []
   const mail = readMailConfig(e, extension, { cwd, packageRoot: packageRoot() }, mailProblems)
   if (mailProblems.length > 0) throw new ConfigError(mailProblems)
+  const passwordProblems: string[] = []
+  const password = readPasswordSettings(e, cwd, passwordProblems)
+  if (passwordProblems.length > 0) throw new ConfigError(passwordProblems)
   const graphCredential = readGraphCredential(e, tenantId)
   if (typeof graphCredential === 'string') throw new ConfigError([graphCredential])
   const foreign = issuers.filter((issuer) => !issuer.toLowerCase().includes(`/${tenantId}/`))
@@ -314,6 +334,7 @@ export function loadConfig(
     secrets: Object.freeze(secrets),
     graph: Object.freeze({ baseUrl: e.GRAPH_BASE_URL, credential: graphCredential }),
     mail,
+    password,
     logHashKey: e.LOG_HASH_KEY,
     otpStore:
       e.OTP_STORE_CONNECTION_STRING === undefined

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_MALFORMED_JSON'
   | 'ERR_INVALID_REQUEST'
+  | 'ERR_INVALID_PASSWORD_CONTEXT'
   | 'ERR_UNSUPPORTED_EVENT'
   | 'ERR_WRONG_EVENT_TYPE'
   | 'ERR_KEYS_UNAVAILABLE'
@@ -40,6 +41,8 @@ const STATUS = {
   ERR_REQUEST_TIMEOUT: 408,
   ERR_MALFORMED_JSON: 400,
   ERR_INVALID_REQUEST: 400,
+  // OnPasswordSubmit: the context does not decrypt or read; one fixed message (no oracle).
+  ERR_INVALID_PASSWORD_CONTEXT: 400,
   ERR_UNSUPPORTED_EVENT: 400,
   ERR_WRONG_EVENT_TYPE: 400,
   // Our dependency (the issuer's key set) is down: not the caller's fault, so not a 401.

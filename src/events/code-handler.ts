@@ -5,6 +5,7 @@ import type * as z from 'zod'
 import { causeChainTypes, EndpointError } from '../errors.js'
 import type { CodeContext, EndpointDependencies, EventDescriptor, EventHandler } from './event.js'
 import type { AnyEvent } from './index.js'
+import type { LogFields, Logger } from '../log.js'
 
 /** The handler a user writes for event E: its view and `ctx` in, one of E's answers out. */
 export type CodeHandlerOf<E> =
@@ -52,13 +53,15 @@ export function runCodeHandler<Request, Response, View, Actions>(
   deps: EndpointDependencies,
 ): EventHandler<Request, Response> {
   return async function handleInCode(request, context) {
+    const secrets = (await event.code.prepare?.(request, context, deps)) ?? []
+    const log = secrets.length === 0 ? context.log : redacting(context.log, secrets)
     const ctx: CodeContext<Response> & Actions = {
       ...event.code.actions(request, context, deps),
       get signal() {
         return context.signal
       },
       remainingMs: () => context.remainingMs(),
-      log: context.log,
+      log,
       defaults: async () => declarative(request, context),
     }
     try {
@@ -72,5 +75,25 @@ export function runCodeHandler<Request, Response, View, Actions>(
       })
       throw new EndpointError('ERR_INTERNAL', 'internal error', { cause: err })
     }
+  }
+}
+
+/** `log`, with any field that holds one of `secrets` replaced by "[redacted]". */
+function redacting(log: Logger, secrets: readonly string[]): Logger {
+  const clean = (fields?: LogFields): LogFields | undefined => {
+    if (fields === undefined) return undefined
+    const out: Record<string, LogFields[string]> = {}
+    for (const [name, value] of Object.entries(fields))
+      out[name] =
+        typeof value === 'string' && secrets.some((secret) => value.includes(secret))
+          ? '[redacted]'
+          : value
+    return out
+  }
+  return {
+    debug: (event, fields) => log.debug(event, clean(fields)),
+    info: (event, fields) => log.info(event, clean(fields)),
+    warn: (event, fields) => log.warn(event, clean(fields)),
+    error: (event, fields) => log.error(event, clean(fields)),
   }
 }

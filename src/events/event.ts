@@ -10,6 +10,7 @@ import type { SourceRunner } from '../sources/run-sources.js'
 import type { RemoteValidator } from '../sign-up/remote-validation.js'
 import type { OtpMailing } from '../mail/otp-mailing.js'
 import type { HandlerContext } from './handler-context.js'
+import type { PasswordMigration } from '../passwords/password-migration.js'
 
 /**
  * What a declarative handler may ask for besides its own section of EXTENSION_CONFIG: built once
@@ -26,6 +27,8 @@ export interface EndpointDependencies {
   readonly remoteValidator: RemoteValidator | undefined
   /** The OnOtpSend mail provider and its stores, when MAIL_PROVIDER is set. */
   readonly otpMailing: OtpMailing | undefined
+  /** OnPasswordSubmit's decryption keys, legacy hashes and digest key, when configured. */
+  readonly passwordMigration: PasswordMigration | undefined
 }
 
 /** A handler of one event: the validated request in, the answer out (validated by the pipeline). */
@@ -45,6 +48,11 @@ export interface EventRegistration {
   readonly listenerType: string
   /** `@odata.type` of the listener's handler. */
   readonly handlerType: string
+  /**
+   * false: `register` and `doctor` leave this event alone, because they cannot register it yet
+   * (OnPasswordSubmit needs Graph beta, a key credential and an extension property: issue 17).
+   */
+  readonly byTools?: false
 }
 
 /** What every code handler's `ctx` holds, whatever the event (src/api, docs/api.md). */
@@ -61,6 +69,15 @@ export interface CodeContext<Response> {
 
 /** How code handlers see one event: a plain view of the request and this event's actions. */
 export interface EventCode<Request, View, Actions> {
+  /**
+   * Work before `view` and `actions` may run (OnPasswordSubmit decrypts its context). Returns the
+   * values `ctx.log` must never print: a line holding one has it replaced by "[redacted]".
+   */
+  prepare?(
+    event: Request,
+    context: HandlerContext,
+    deps: EndpointDependencies,
+  ): Promise<readonly string[]>
   view(event: Request): View
   actions(event: Request, context: HandlerContext, deps: EndpointDependencies): Actions
 }
@@ -101,6 +118,14 @@ export interface EventDescriptor<
   ): EventHandler<z.output<Request>, z.output<Response>>
   /** The code API's view of the request and its action builders (events.onX(handler)). */
   readonly code: EventCode<z.output<Request>, View, Actions>
+  /**
+   * What the response schema cannot see: why this answer does not fit this request (OnPasswordSubmit:
+   * the nonce), or undefined. The pipeline refuses such an answer (500 ERR_INVALID_RESPONSE).
+   */
+  readonly answerProblem?: (
+    request: z.output<Request>,
+    answer: z.output<Response>,
+  ) => string | undefined
 }
 
 /** Checks a descriptor against the shape while keeping its literal types. */

@@ -3,6 +3,7 @@
 import { attributeCollectionStart } from './attribute-collection-start/event.js'
 import { attributeCollectionSubmit } from './attribute-collection-submit/event.js'
 import { otpSend } from './otp-send/event.js'
+import { passwordSubmit } from './password-submit/event.js'
 import { tokenIssuanceStart } from './token-issuance-start/event.js'
 
 export const EVENTS = [
@@ -10,6 +11,7 @@ export const EVENTS = [
   attributeCollectionStart,
   attributeCollectionSubmit,
   otpSend,
+  passwordSubmit,
 ] as const
 
 export type AnyEvent = (typeof EVENTS)[number]

@@ -83,6 +83,15 @@ export function createRequestHandler(options: PipelineOptions): HandleRequest {
         cause: checked.error,
       })
     }
+    // What the schema cannot see (OnPasswordSubmit: the nonce must be the request's own).
+    const answerProblem = (
+      spec as { answerProblem?: (request: unknown, answer: unknown) => string | undefined }
+    ).answerProblem?.(parsed.data, checked.data)
+    if (answerProblem !== undefined) {
+      throw new EndpointError('ERR_INVALID_RESPONSE', 'the answer does not match the contract', {
+        cause: new Error(answerProblem),
+      })
+    }
     return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(checked.data) }
   }
 

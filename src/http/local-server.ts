@@ -1,7 +1,9 @@
 // The local host: the same endpoint as functions/, on node:http, with no Azure. Routes mirror the
 // Functions app (/api/<route>, case-insensitive as there). Without ENTRA_TENANT_ID it runs in dev
 // mode with an in-process issuer, on loopback only.
+import { generateKeyPair, randomUUID, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { promisify } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import * as z from 'zod'
 import { createEndpoint, type Endpoint } from '../app.js'
@@ -14,6 +16,7 @@ import { EndpointError } from '../errors.js'
 import { EVENT_ROUTE_NAMES, type EventRoute } from '../events/routes.js'
 import type { Logger } from '../log.js'
 import { errorReply, JSON_HEADERS } from './error-reply.js'
+import { encryptPasswordContext } from '../passwords/password-context.js'
 import type { IncomingCall, Reply } from './types.js'
 import { telemetryFromEnvironment } from '../telemetry/azure-monitor.js'
 import type { Telemetry } from '../telemetry/telemetry.js'
@@ -132,7 +135,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     throw err
   }
   const telemetry = options.telemetry ?? (await telemetryFromEnvironment(env, log))
+  // Dev mode without PASSWORD_DECRYPTION_KEY_PATH: OnPasswordSubmit's key is made here, in memory.
+  const passwordDevKey =
+    devIssuer !== undefined && config.password.keys.length === 0 ? await devRsaKey() : undefined
   const endpoint = createEndpoint(config, {
+    ...(passwordDevKey === undefined ? {} : { passwordDevKey }),
     log,
     telemetry,
     ...(options.now ? { now: options.now } : {}),
@@ -220,7 +227,47 @@ async function route(
       body: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }),
     }
   }
+  if (path === '/api/dev/passwordcontext' && devIssuer !== undefined) {
+    if (req.method !== 'POST')
+      throw new EndpointError('ERR_METHOD_NOT_ALLOWED', 'only POST is allowed')
+    return devPasswordContext(req, endpoint)
+  }
   throw new EndpointError('ERR_NOT_FOUND', 'no such route')
+}
+
+const devRsaKey = async (): Promise<KeyObject> =>
+  (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey
+
+const DevPasswordContextSchema = z.object({
+  username: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+  nonce: z.string().min(1).max(128).optional(),
+})
+
+/** Dev mode: `{ username, password }` encrypted as Entra would, to the endpoint's key. */
+async function devPasswordContext(req: IncomingMessage, endpoint: Endpoint): Promise<Reply> {
+  const key = endpoint.passwordEncryptionKey
+  if (key === undefined)
+    throw new EndpointError('ERR_NOT_CONFIGURED', 'OnPasswordSubmit has no key')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > 8192) throw new EndpointError('ERR_BODY_TOO_LARGE', 'the body is too large')
+    chunks.push(chunk)
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not JSON')
+  }
+  const parsed = DevPasswordContextSchema.safeParse(body)
+  if (!parsed.success)
+    throw new EndpointError('ERR_INVALID_REQUEST', 'give "username" and "password" as strings')
+  const { username, password, nonce = randomUUID() } = parsed.data
+  const encryptedPasswordContext = await encryptPasswordContext({ username, password, nonce }, key)
+  return { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ encryptedPasswordContext }) }
 }
 
 function toIncomingCall(req: IncomingMessage): IncomingCall {

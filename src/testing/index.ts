@@ -3,7 +3,9 @@
 // (a dev token, the schemas, the deadline) and devToken signs tokens for tests over real sockets.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createPublicKey, generateKeyPair, randomUUID, type KeyObject } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
 import type * as z from 'zod'
 import { INTERNALS, type EventsCore, type ServingEndpoint } from '../api/authentication-events.js'
 import { createEndpoint, type Endpoint } from '../app.js'
@@ -12,6 +14,7 @@ import { DEV_AUDIENCE, DEV_TENANT_ID, startDevIssuer, type DevIssuer } from '../
 import { EVENT_ROUTES, type EventOf, type EventRoute } from '../events/routes.js'
 import type { Logger } from '../log.js'
 import { packageRoot } from '../package-root.js'
+import { encryptPasswordContext } from '../passwords/password-context.js'
 
 /** An event's name, as its handler method is named: 'onTokenIssuanceStart', … */
 export type EventName = EventRoute
@@ -116,6 +119,32 @@ export async function devToken(server?: ServingEndpoint): Promise<string> {
 let issuer: Promise<DevIssuer> | undefined
 const sharedIssuer = () => (issuer ??= startDevIssuer({ unref: true }))
 
+/** OnPasswordSubmit's key of invoke()'s endpoints (without PASSWORD_DECRYPTION_KEY_PATH). */
+let passwordKey: Promise<KeyObject> | undefined
+const sharedPasswordKey = () =>
+  (passwordKey ??= promisify(generateKeyPair)('rsa', { modulusLength: 2048 }).then(
+    (pair) => pair.privateKey,
+  ))
+
+/**
+ * An OnPasswordSubmit `encryptedPasswordContext`, as Entra makes it: for invoke() (its endpoints'
+ * own key), or for the endpoint serve() started in dev mode. The nonce is random unless given.
+ */
+export async function passwordContext(
+  context: { readonly username: string; readonly password: string; readonly nonce?: string },
+  server?: ServingEndpoint,
+): Promise<string> {
+  const key = server?.endpoint.passwordEncryptionKey ?? createPublicKey(await sharedPasswordKey())
+  return encryptPasswordContext(
+    {
+      username: context.username,
+      password: context.password,
+      nonce: context.nonce ?? randomUUID(),
+    },
+    key,
+  )
+}
+
 const endpoints = new WeakMap<EventsCore, Map<string, Promise<Endpoint>>>()
 
 /** One endpoint per events object and settings, made on first use and kept for the process. */
@@ -141,7 +170,11 @@ async function startEndpoint(events: EventsCore, extra: Readonly<Record<string, 
     ENTRA_AUDIENCE: DEV_AUDIENCE,
     ENTRA_ISSUER: dev.issuer,
   })
-  const endpoint = createEndpoint(config, { log: quiet(log), code: take() })
+  const endpoint = createEndpoint(config, {
+    log: quiet(log),
+    code: take(),
+    ...(config.password.keys.length === 0 ? { passwordDevKey: await sharedPasswordKey() } : {}),
+  })
   await endpoint.warmedUp
   return endpoint
 }

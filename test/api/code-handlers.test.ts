@@ -269,6 +269,7 @@ describe('serve() and register(app)', () => {
       'onAttributeCollectionStart',
       'onAttributeCollectionSubmit',
       'onOtpSend',
+      'onPasswordSubmit',
       'health',
     ])
     // register() never runs in dev mode: with no tenant, every call is 500 ERR_CONFIG_INVALID.

@@ -192,6 +192,7 @@ describe('functions/auth-events.ts registrations', () => {
           authLevel: 'anonymous',
         },
         onOtpSend: { name: 'onOtpSend', methods: every, authLevel: 'anonymous' },
+        onPasswordSubmit: { name: 'onPasswordSubmit', methods: every, authLevel: 'anonymous' },
         health: { name: 'health', methods: ['GET'], authLevel: 'anonymous' },
       })
       expect(

@@ -4,7 +4,8 @@
 // Whatever arrives, the answer is 200, 400, 413 or 415, never 5xx, always JSON; a refusal has the
 // pipeline's error shape and stays short (no echo of the input); every request answers within a
 // few seconds; and after each property the host still answers the recorded events with 200.
-// OnOtpSend has an e-mail provider (the SMTP stand-in), so a valid request is a 200 there too.
+// OnOtpSend has an e-mail provider (the SMTP stand-in), and OnPasswordSubmit a key and a hashes
+// file, so a valid request is a 200 there too.
 // fast-check prints the seed and the shrunk counterexample of a failure; rerun it with
 // fc.assert(…, { seed, path }). FUZZ_SCALE=10 runs ten times as many cases (a longer hunt).
 import { isUtf8 } from 'node:buffer'
@@ -16,6 +17,7 @@ import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../s
 import { FIXTURE_ROUTES, fixture, type FixtureName } from '../support/fixtures.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
 import { startSmtpServer, type SmtpStandIn } from '../support/smtp-server.js'
+import { writeHashesFile, writePasswordKey } from '../support/password.js'
 import { isRecipientAddress } from '../../src/events/otp-send/schema.js'
 
 const LIMIT = 16_384 // LIMIT_BODY_BYTES of the main endpoint: 413 within reach
@@ -31,6 +33,7 @@ const ROUTES = [
   'onAttributeCollectionStart',
   'onAttributeCollectionSubmit',
   'onOtpSend',
+  'onPasswordSubmit',
 ] as const
 type Route = (typeof ROUTES)[number]
 
@@ -39,12 +42,14 @@ const EVENT_TYPES = [
   'microsoft.graph.authenticationEvent.attributeCollectionStart',
   'microsoft.graph.authenticationEvent.attributeCollectionSubmit',
   'microsoft.graph.authenticationEvent.emailOtpSend',
+  'microsoft.graph.authenticationEvent.passwordSubmit',
 ]
 const DATA_TYPES = [
   'microsoft.graph.onTokenIssuanceStartCalloutData',
   'microsoft.graph.onAttributeCollectionStartCalloutData',
   'microsoft.graph.onAttributeCollectionSubmitCalloutData',
   'microsoft.graph.onOtpSendCalloutData',
+  'microsoft.graph.onPasswordSubmitCalloutData',
 ]
 const FIXTURE_NAMES = Object.keys(FIXTURE_ROUTES) as FixtureName[]
 const routeOf = (name: FixtureName) => FIXTURE_ROUTES[name]
@@ -57,6 +62,8 @@ let smtp: SmtpStandIn
 let main: TestEndpoint
 let roomy: TestEndpoint
 let token: string
+/** The recorded OnPasswordSubmit's context, encrypted to the endpoints' key (made at start). */
+let passwordContext: string
 
 beforeAll(async () => {
   issuer = await startTestIssuer()
@@ -65,7 +72,19 @@ beforeAll(async () => {
     readFileSync(new URL('../../config/extension-config.example.json', import.meta.url), 'utf8'),
   ) as Record<string, unknown>
   delete example.$schema
+  const passwordKey = writePasswordKey()
+  passwordContext = await passwordKey.encrypt({
+    username: 'fuzz@example.org',
+    password: 'Fuzz-1234',
+  })
   const env = {
+    PASSWORD_DECRYPTION_KEY_PATH: passwordKey.path,
+    PASSWORD_HASHES_FILE: writeHashesFile([
+      {
+        username: 'fuzz@example.org',
+        hash: '$2b$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+      },
+    ]),
     REQUEST_BUDGET_MS: '1900', // the maximum: a loaded 2-core machine must not turn into 504s
     MAIL_PROVIDER: 'smtp',
     MAIL_FROM: 'no-reply@contoso.example',
@@ -410,6 +429,8 @@ function freshFixture(name: FixtureName): Node {
     event.data.otpContext.identifier = `user${otpCounter}@example.org`
     event.data.otpContext.oneTimeCode = String(10_000_000 + otpCounter)
   }
+  // One context for every call: its nonce repeats, so it is answered from the cache after the first.
+  if (name === 'password-submit') event.data.encryptedPasswordContext = passwordContext
   return event as Node
 }
 
@@ -624,7 +645,9 @@ describe('fuzzing the four routes with a valid token', () => {
       // Free fields: every string but the event and data types, the correlation id and the OTP
       // recipient (each has a format of its own). At most 20 UTF-16 units: within every bound.
       const fixed = (path: Path) =>
-        ['type', 'correlationId', 'identifier'].includes(String(path.at(-1))) ||
+        ['type', 'correlationId', 'identifier', 'encryptedPasswordContext'].includes(
+          String(path.at(-1)),
+        ) ||
         (path.length === 2 && path[1] === '@odata.type')
       const text = oddText.map((t) => t.slice(0, 20)).filter((t) => t.length > 0)
       const attributeValue = fc.oneof(

@@ -1,6 +1,7 @@
 // Redaction (issue 8): every event, end to end through the real local host with a capturing log
 // sink, with distinctive sentinel values wherever personal data or secrets can enter — the
-// request's user, sign-up attributes and identities, the client IP, the one-time code, the bearer
+// request's user, sign-up attributes and identities, the client IP, the one-time code, the
+// OnPasswordSubmit username and password (and their encrypted context), the bearer
 // token, claim values from configuration, Graph and an HTTP API, mail-provider and API secrets —
 // on success and failure paths. No log line (serialised with JSON.stringify) and nothing the
 // process writes to stdout, stderr or the console may hold any of them: not as is, not in another
@@ -33,6 +34,8 @@ import {
 import { startSendGridApi, type SendGridStandIn } from '../support/sendgrid-api.js'
 import { startSmtpServer, type SmtpStandIn } from '../support/smtp-server.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { writeHashesFile, writePasswordKey, type PasswordKey } from '../support/password.js'
+import bcrypt from 'bcryptjs'
 
 // --- sentinels --------------------------------------------------------------------------------
 
@@ -61,6 +64,9 @@ const USER = {
   blockedCity: 'Zyxblockedcityqw',
   interests: 'ZyxHobbyA,ZyxHobbyB',
   badName: 'Zyxbadname9',
+  passwordUser: 'sentinel.pwuser.7f3a@contoso-redact.test',
+  passwordWeakUser: 'sentinel.pwweak.7f3a@contoso-redact.test',
+  passwordUnknownUser: 'sentinel.pwunknown.7f3a@contoso-redact.test',
 } as const
 
 /** Claim values, each from one place. */
@@ -101,6 +107,9 @@ const SECRET = {
   graphClientSecret: 'zyx-graph-client-secret-7f3a9c2e',
   logHashKey: 'zyx-log-hash-key-7f3a9c2e4b1d',
   tokenClaim: 'ZyxTokenClaim-2f2f',
+  password: 'Zyx-Pass-7f3a-Strong1',
+  weakPassword: 'zyxweakpass7f3a',
+  wrongPassword: 'Zyx-Wrong-7f3a-Pass2',
 } as const
 const GRAPH_CLIENT_ID = '0a7f3a00-1111-4222-8333-7f3a7f3a7f3a'
 
@@ -1306,6 +1315,87 @@ describe('OnOtpSend through SendGrid', () => {
   })
 })
 
+// --- OnPasswordSubmit ---------------------------------------------------------------------------
+
+describe('OnPasswordSubmit checking passwords against a hashes file', () => {
+  const state = {} as { key: PasswordKey; hashes: string }
+  beforeAll(() => {
+    state.key = writePasswordKey()
+    state.hashes = writeHashesFile([
+      { username: USER.passwordUser, hash: bcrypt.hashSync(SECRET.password, 4) },
+      { username: USER.passwordWeakUser, hash: bcrypt.hashSync(SECRET.weakPassword, 4) },
+    ])
+  })
+  const it$ = withEndpoint(
+    'password',
+    () => ({ passwordSubmit: { attemptLimit: { maxAttempts: 2 } } }),
+    () => ({ PASSWORD_DECRYPTION_KEY_PATH: state.key.path, PASSWORD_HASHES_FILE: state.hashes }),
+  )
+  const submit = async (
+    status: number,
+    context: { username: string; password: string; nonce?: string },
+  ) => {
+    const jwe = await state.key.encrypt(context)
+    sentTokens.push(jwe)
+    const event = fixture('password-submit')
+    event.data.authenticationContext.correlationId = nextCorrelationId()
+    event.data.authenticationContext.client.ip = USER.ipv4
+    event.data.authenticationContext.user.userPrincipalName = USER.upn
+    event.data.encryptedPasswordContext = jwe
+    const result = await call(it$.endpoint, 'onPasswordSubmit', event, { status })
+    // The answer gives nothing away either.
+    expect(detector.scan([result.res.text])).toEqual([])
+    return result
+  }
+  const action = (res: TestResponse) =>
+    (res.json as { data: { actions: [{ '@odata.type': string }] } }).data.actions[0]['@odata.type']
+
+  it('answers each row of the decision table, logging a digest of the username only', async () => {
+    const right = await submit(200, { username: USER.passwordUser, password: SECRET.password })
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    expect(right.lines.find((line) => line.event === 'password_checked')?.fields.user).toMatch(
+      /^[0-9a-f]{16}$/,
+    )
+    const weak = await submit(200, {
+      username: USER.passwordWeakUser,
+      password: SECRET.weakPassword,
+    })
+    expect(action(weak.res)).toBe('microsoft.graph.passwordSubmit.UpdatePassword')
+    const unknown = await submit(200, {
+      username: USER.passwordUnknownUser,
+      password: SECRET.password,
+    })
+    expect(action(unknown.res)).toBe('microsoft.graph.passwordSubmit.Retry')
+  })
+
+  it('a repeated nonce, the same nonce with other credentials, and the attempt limit', async () => {
+    const nonce = '7f3a0000-aaaa-4000-8000-00000000beef'
+    const context = { username: USER.passwordWeakUser, password: SECRET.wrongPassword, nonce }
+    const first = await submit(200, context)
+    expect(action(first.res)).toBe('microsoft.graph.passwordSubmit.Retry')
+    const again = await submit(200, context)
+    expect(events(again.lines)).toContain('password_repeated')
+    await submit(400, { ...context, password: SECRET.password })
+    const blocked = await submit(200, {
+      username: USER.passwordWeakUser,
+      password: SECRET.weakPassword,
+    })
+    expect(action(blocked.res)).toBe('microsoft.graph.passwordSubmit.Block')
+    expect(events(blocked.lines)).toContain('password_blocked')
+  })
+
+  it('a context for another key: 400, logged without its content', async () => {
+    const other = writePasswordKey()
+    const jwe = await other.encrypt({ username: USER.passwordUser, password: SECRET.password })
+    sentTokens.push(jwe)
+    const event = fixture('password-submit')
+    event.data.authenticationContext.correlationId = nextCorrelationId()
+    event.data.encryptedPasswordContext = jwe
+    const { res } = await call(it$.endpoint, 'onPasswordSubmit', event, { status: 400 })
+    expect(detector.scan([res.text])).toEqual([])
+  })
+})
+
 // --- start-up -------------------------------------------------------------------------------
 
 describe('start-up', () => {
@@ -1411,6 +1501,9 @@ describe('the whole run', () => {
       'otp_duplicate',
       'otp_send_failed',
       'otp_rate_limited',
+      'password_checked',
+      'password_repeated',
+      'password_blocked',
     ])
       expect(seen, event).toContain(event)
     expect([...allLogs.keys()].sort()).toEqual(
@@ -1419,6 +1512,7 @@ describe('the whole run', () => {
         'graph-token-failed',
         'keyed-by-address',
         'managed-identity',
+        'password',
         'refusals',
         'required',
         'sendgrid',

@@ -1,6 +1,7 @@
 // Faults inside the pipeline that no configuration can cause today: a handler that answers outside
 // the contract (our bug: 500) and one that outlives the deadline (504, with its work aborted).
 // The handlers are deliberately broken; the token check and the key store are the real ones.
+import { retryPassword } from '../../src/events/password-submit/actions.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSigningKeyStore } from '../../src/auth/signing-keys.js'
 import { createCallerVerifier } from '../../src/auth/verify-caller.js'
@@ -43,6 +44,7 @@ async function pipelineWith(onTokenIssuanceStart: EventHandlers['onTokenIssuance
     onAttributeCollectionStart: () => Promise.resolve(continueSignUp()),
     onAttributeCollectionSubmit: () => Promise.resolve(continueSubmit()),
     onOtpSend: () => Promise.resolve(otpSent()),
+    onPasswordSubmit: () => Promise.resolve(retryPassword('unused')),
   }
   return createRequestHandler({
     verifier,

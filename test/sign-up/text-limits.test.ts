@@ -1,6 +1,7 @@
 // Finding 11 of the security and tolerance review: a configuration that loads must never produce an
 // answer that fails the response schema. Every text of EXTENSION_CONFIG that Entra is sent is
 // bounded by the answer field it ends up in.
+import { BLOCK, PasswordSubmitResponseSchema } from '../../src/events/password-submit/schema.js'
 import * as z from 'zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AttributeCollectionStartResponseSchema } from '../../src/events/attribute-collection-start/schema.js'
@@ -56,7 +57,8 @@ function localizedTexts(node: JsonSchema, at = ''): { path: string; maxLength: n
 /** The maxLength of one field of one action in an answer schema. */
 function answerLimit(schema: z.ZodType, action: string, field: string[]): number {
   const json = z.toJSONSchema(schema, { io: 'output' }) as JsonSchema
-  const actions = json.properties?.data?.properties?.actions?.prefixItems?.[0]?.oneOf ?? []
+  const first = json.properties?.data?.properties?.actions?.prefixItems?.[0]
+  const actions = first?.oneOf ?? first?.anyOf ?? []
   let node = actions.find((option) => option.properties?.['@odata.type']?.const === action)
   for (const key of field)
     node = key === '*' ? (node?.additionalProperties as JsonSchema) : node?.properties?.[key]
@@ -87,6 +89,9 @@ const ANSWER_FIELD_OF: Record<string, () => number> = {
     submitLimit('showBlockPage', 'title'),
   'attributeCollectionSubmit.remoteValidation.onFailure.message': () =>
     submitLimit('showBlockPage', 'message'),
+  'passwordSubmit.block.title': () => answerLimit(PasswordSubmitResponseSchema, BLOCK, ['title']),
+  'passwordSubmit.block.message': () =>
+    answerLimit(PasswordSubmitResponseSchema, BLOCK, ['message']),
 }
 describe('finding 11: config text limits are the answer schema limits', () => {
   const texts = localizedTexts(JSON.parse(extensionConfigJsonSchema()) as JsonSchema)

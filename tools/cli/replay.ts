@@ -7,7 +7,8 @@ import { describeIssue } from '../../src/describe-issue.js'
 import { EVENT_ROUTES, routeForEventType } from '../../src/events/routes.js'
 
 const USAGE =
-  'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]'
+  'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]\n' +
+  '       OnPasswordSubmit: [--username <name>] [--password <password>] (dev mode encrypts them)'
 const TIMEOUT_MS = 10_000
 
 function readArgs() {
@@ -17,6 +18,8 @@ function readArgs() {
       options: {
         url: { type: 'string', default: 'http://127.0.0.1:7071' },
         token: { type: 'string' },
+        username: { type: 'string', default: 'avery@example.org' },
+        password: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -52,6 +55,32 @@ async function obtainToken(): Promise<string> {
   return body.access_token
 }
 
+interface PasswordEvent {
+  data?: { encryptedPasswordContext?: unknown }
+}
+
+/**
+ * OnPasswordSubmit's context must be encrypted to the endpoint's key: with --password (or when the
+ * event holds the fixture's placeholder), the dev route encrypts --username and --password.
+ */
+async function fillPasswordContext(event: PasswordEvent): Promise<void> {
+  const context = event.data?.encryptedPasswordContext
+  const placeholder = typeof context === 'string' && context.startsWith('PLACEHOLDER.')
+  if (values.password === undefined && !placeholder) return
+  if (values.password === undefined || event.data === undefined)
+    throw new Error('this OnPasswordSubmit event needs --password (and --username)')
+  const res = await fetch(`${base}/api/dev/passwordContext`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: values.username, password: values.password }),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  })
+  const body = (await res.json()) as { encryptedPasswordContext?: unknown }
+  if (res.status !== 200 || typeof body.encryptedPasswordContext !== 'string')
+    throw new Error(`${base} cannot encrypt a password context (dev mode only)`)
+  event.data.encryptedPasswordContext = body.encryptedPasswordContext
+}
+
 async function replay(file: string, token: string): Promise<boolean> {
   let source: string
   try {
@@ -71,9 +100,10 @@ async function replay(file: string, token: string): Promise<boolean> {
   const type = (event as { type?: unknown } | null)?.type
   const route = typeof type === 'string' ? routeForEventType(type) : undefined
   if (route === undefined) {
-    process.stdout.write(`${file}: "type" is not one of the four events\n`)
+    process.stdout.write(`${file}: "type" is not an event this endpoint serves\n`)
     return false
   }
+  if (route === 'onPasswordSubmit') await fillPasswordContext(event as PasswordEvent)
   process.stdout.write(`${file} -> POST ${base}/api/${route}\n`)
   const started = performance.now()
   const res = await fetch(`${base}/api/${route}`, {

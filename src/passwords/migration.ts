@@ -1,0 +1,78 @@
+// What OnPasswordSubmit needs from the environment, loaded at start-up (src/config.ts): the
+// decryption keys (two during a rotation) and the legacy hashes. Fails closed: every problem
+// names its variable, never a value.
+import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { ParsedHash } from './hash-formats.js'
+import { readHashesFile } from './hashes-file.js'
+
+export interface PasswordSettings {
+  /** PASSWORD_DECRYPTION_KEY_PATH's keys; empty when unset (the route answers 503). */
+  readonly keys: readonly KeyObject[]
+  /** PASSWORD_HASHES_FILE's users by normalised username; undefined when unset. */
+  readonly hashes: ReadonlyMap<string, ParsedHash> | undefined
+  /** Whether either variable is set: health then waits for both. */
+  readonly configured: boolean
+}
+
+function readKey(path: string, passphrase: string | undefined, problems: string[]) {
+  let pem: string
+  try {
+    pem = readFileSync(path, 'utf8')
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'
+    problems.push(`PASSWORD_DECRYPTION_KEY_PATH: ${reason}`)
+    return undefined
+  }
+  if (!pem.includes('-----BEGIN')) {
+    problems.push(
+      'PASSWORD_DECRYPTION_KEY_PATH: must be a PEM file (PKCS#8 RSA private key); convert a PFX with openssl pkcs12 -nocerts -nodes',
+    )
+    return undefined
+  }
+  let key: KeyObject
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem', ...(passphrase ? { passphrase } : {}) })
+  } catch {
+    problems.push(
+      passphrase === undefined && pem.includes('ENCRYPTED')
+        ? 'PASSWORD_DECRYPTION_KEY_PASSPHRASE: is required for an encrypted key'
+        : 'PASSWORD_DECRYPTION_KEY_PATH: is not a readable RSA private key (or PASSWORD_DECRYPTION_KEY_PASSPHRASE is wrong)',
+    )
+    return undefined
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  if (key.asymmetricKeyType !== 'rsa' || bits < 2048) {
+    problems.push('PASSWORD_DECRYPTION_KEY_PATH: must be an RSA private key of 2048 bits or more')
+    return undefined
+  }
+  return key
+}
+
+export function readPasswordSettings(
+  env: {
+    readonly PASSWORD_DECRYPTION_KEY_PATH?: readonly string[] | undefined
+    readonly PASSWORD_DECRYPTION_KEY_PASSPHRASE?: string | undefined
+    readonly PASSWORD_HASHES_FILE?: string | undefined
+  },
+  cwd: string,
+  problems: string[],
+): PasswordSettings {
+  const keys: KeyObject[] = []
+  for (const path of env.PASSWORD_DECRYPTION_KEY_PATH ?? []) {
+    const key = readKey(resolve(cwd, path), env.PASSWORD_DECRYPTION_KEY_PASSPHRASE, problems)
+    if (key !== undefined) keys.push(key)
+  }
+  const hashes =
+    env.PASSWORD_HASHES_FILE === undefined
+      ? undefined
+      : readHashesFile(resolve(cwd, env.PASSWORD_HASHES_FILE), problems)
+  return Object.freeze({
+    keys: Object.freeze(keys),
+    hashes,
+    configured:
+      env.PASSWORD_DECRYPTION_KEY_PATH !== undefined || env.PASSWORD_HASHES_FILE !== undefined,
+  })
+}

@@ -1,0 +1,389 @@
+// OnPasswordSubmit (issue 17, hashes mode) through the real local host: the context decrypts with
+// the allowlisted algorithms only, the answer follows the decision table and carries the nonce,
+// attempts are limited, a repeated nonce is answered from the cache, and configuration fails
+// closed naming the variable. Keys and hashes are made at test time.
+import { randomUUID } from 'node:crypto'
+import bcrypt from 'bcryptjs'
+import { CompactEncrypt } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { authenticationEvents } from '../../functions/index.js'
+import { ConfigError } from '../../src/config.js'
+import { invoke, passwordContext, sampleEvent } from '../../src/testing/index.js'
+import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../support/endpoint.js'
+import { fixture } from '../support/fixtures.js'
+import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
+import { writeHashesFile, writePasswordKey, type PasswordKey } from '../support/password.js'
+
+// "U*U" and its bcrypt hash: the crypt_blowfish (Openwall) test vectors.
+const BCRYPT_USER = {
+  username: 'Avery@Example.org',
+  hash: '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+}
+// "my password": ASP.NET Core Identity's PasswordHasherTest (v3, SHA256, 10000 iterations).
+const MY_PASSWORD = 'my password'
+const ASPNET_USER = {
+  username: 'weak@example.org',
+  hash: 'AQAAAAEAACcQAAAAEAABAgMEBQYHCAkKCwwNDg+yWU7rLgUwPZb1Itsmra7cbxw2EFpwpVFIEtP+JIuUEw==',
+}
+// RFC 7914 §11 PBKDF2-HMAC-SHA256 vector (P="Password", S="NaCl", c=80000), as a PHC string.
+const PBKDF2_USER = {
+  username: 'strong@example.org',
+  hash: `$pbkdf2-sha256$i=80000$${Buffer.from('NaCl').toString('base64').replace(/=+$/, '')}$${Buffer.from(
+    '4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d',
+    'hex',
+  )
+    .toString('base64')
+    .replace(/=+$/, '')}`,
+}
+
+let issuer: TestIssuer
+let key: PasswordKey
+let hashes: string
+let endpoint: TestEndpoint
+
+beforeAll(async () => {
+  issuer = await startTestIssuer()
+  key = writePasswordKey()
+  // A strong password's hash, made here: the published vectors are all of weak passwords.
+  const strong = { username: 'migrate@example.org', hash: bcrypt.hashSync('Strong-Pass-1', 4) }
+  hashes = writeHashesFile([BCRYPT_USER, ASPNET_USER, PBKDF2_USER, strong])
+  endpoint = await startTestEndpoint(issuer, {
+    PASSWORD_DECRYPTION_KEY_PATH: key.path,
+    PASSWORD_HASHES_FILE: hashes,
+    EXTENSION_CONFIG: writeExtensionConfig({
+      passwordSubmit: {
+        attemptLimit: { maxAttempts: 3 },
+        block: {
+          title: { en: 'Blocked', sv: 'Spärrad' },
+          message: { en: 'Too many attempts.', sv: 'För många försök.' },
+        },
+      },
+    }),
+  })
+}, 30_000)
+
+afterAll(async () => {
+  await endpoint?.close()
+  await issuer?.close()
+})
+
+function submission(encryptedPasswordContext: string, locale = 'en-us') {
+  const event = fixture('password-submit')
+  event.data.encryptedPasswordContext = encryptedPasswordContext
+  event.data.authenticationContext.client.locale = locale
+  return event
+}
+
+async function submit(
+  context: { username: string; password: string; nonce?: string },
+  target: TestEndpoint = endpoint,
+) {
+  const nonce = context.nonce ?? randomUUID()
+  const res = await target.post(
+    'onPasswordSubmit',
+    submission(await key.encrypt({ ...context, nonce })),
+  )
+  return { res, nonce }
+}
+
+const actionOf = (json: unknown) =>
+  (json as { data: { actions: [{ '@odata.type': string }] } }).data.actions[0]['@odata.type']
+
+describe('OnPasswordSubmit decision table', () => {
+  it('a right password that meets the policy: MigratePassword, with the request nonce', async () => {
+    const { res, nonce } = await submit({
+      username: 'migrate@example.org',
+      password: 'Strong-Pass-1',
+    })
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({
+      data: {
+        '@odata.type': 'microsoft.graph.onPasswordSubmitResponseData',
+        actions: [{ '@odata.type': 'microsoft.graph.passwordSubmit.MigratePassword' }],
+        nonce,
+      },
+    })
+  })
+
+  it('a right password below the policy: UpdatePassword (PBKDF2 PHC and ASP.NET v3 hashes)', async () => {
+    // "Password" and "my password" have two character classes of four: weak.
+    const pbkdf2 = await submit({ username: PBKDF2_USER.username, password: 'Password' })
+    expect(actionOf(pbkdf2.res.json)).toBe('microsoft.graph.passwordSubmit.UpdatePassword')
+    const aspnet = await submit({ username: ASPNET_USER.username, password: MY_PASSWORD })
+    expect(actionOf(aspnet.res.json)).toBe('microsoft.graph.passwordSubmit.UpdatePassword')
+  })
+
+  it('a wrong password, or an unknown user: Retry', async () => {
+    const wrong = await submit({ username: 'strong@example.org', password: 'Password1!' })
+    expect(actionOf(wrong.res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    const unknown = await submit({ username: 'nobody@example.org', password: 'Password1!' })
+    expect(actionOf(unknown.res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+  })
+
+  it('matches the username case-insensitively (bcrypt $2a$ hash)', async () => {
+    const { res } = await submit({ username: 'AVERY@example.ORG', password: 'U*U' })
+    expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.UpdatePassword')
+  })
+})
+
+describe('OnPasswordSubmit safety', () => {
+  it('blocks past the attempt limit, with the localized block page', async () => {
+    const username = `limited-${randomUUID()}@example.org`
+    for (let i = 0; i < 3; i++) {
+      const { res } = await submit({ username, password: 'wrong' })
+      expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    }
+    const nonce = randomUUID()
+    const res = await endpoint.post(
+      'onPasswordSubmit',
+      submission(await key.encrypt({ username, password: 'wrong', nonce }), 'sv-se'),
+    )
+    expect(res.json).toEqual({
+      data: {
+        '@odata.type': 'microsoft.graph.onPasswordSubmitResponseData',
+        actions: [
+          {
+            '@odata.type': 'microsoft.graph.passwordSubmit.Block',
+            title: 'Spärrad',
+            message: 'För många försök.',
+          },
+        ],
+        nonce,
+      },
+    })
+  })
+
+  it('answers a repeated nonce with the first answer, without counting an attempt', async () => {
+    const username = `repeat-${randomUUID()}@example.org`
+    const jwe = await key.encrypt({ username, password: 'wrong' })
+    for (let i = 0; i < 5; i++) {
+      const res = await endpoint.post('onPasswordSubmit', submission(jwe))
+      expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    }
+    // Five calls with one nonce were one attempt: two more are within the limit of three.
+    for (let i = 0; i < 2; i++) {
+      const { res } = await submit({ username, password: 'wrong' })
+      expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    }
+    const { res } = await submit({ username, password: 'wrong' })
+    expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Block')
+  })
+
+  it('refuses a known nonce that comes with other credentials', async () => {
+    const nonce = randomUUID()
+    await submit({ username: 'a@example.org', password: 'one', nonce })
+    const { res } = await submit({ username: 'a@example.org', password: 'two', nonce })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({
+      error: {
+        code: 'ERR_INVALID_PASSWORD_CONTEXT',
+        message: 'the password context cannot be read',
+      },
+    })
+  })
+})
+
+describe('OnPasswordSubmit decryption', () => {
+  const FIXED = {
+    error: { code: 'ERR_INVALID_PASSWORD_CONTEXT', message: 'the password context cannot be read' },
+  }
+
+  it.each([
+    ['RSA-OAEP', 'A128GCM'],
+    ['RSA-OAEP', 'A192GCM'],
+    ['RSA-OAEP-256', 'A256GCM'],
+    ['RSA-OAEP-256', 'A128CBC-HS256'],
+    ['RSA-OAEP', 'A256CBC-HS512'],
+  ] as const)('accepts %s with %s', async (alg, enc) => {
+    const jwe = await key.encrypt({ username: 'AVERY@example.org', password: 'U*U' }, { alg, enc })
+    const res = await endpoint.post('onPasswordSubmit', submission(jwe))
+    expect(res.status).toBe(200)
+  })
+
+  it('accepts a plaintext that is a nested unsigned JWT (as Microsoft’s sample reads it)', async () => {
+    const jwe = await key.encrypt(
+      { username: 'migrate@example.org', password: 'Strong-Pass-1' },
+      { nested: true },
+    )
+    const res = await endpoint.post('onPasswordSubmit', submission(jwe))
+    expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+  })
+
+  it('refuses, with one fixed message, a wrong key, a tampered part and an algorithm off the list', async () => {
+    const other = writePasswordKey()
+    const wrongKey = await other.encrypt({ username: 'a@example.org', password: 'x' })
+    const good = (await key.encrypt({ username: 'a@example.org', password: 'x' })).split('.')
+    const tag = good[4] ?? ''
+    const tampered = [
+      ...good.slice(0, 4),
+      `${tag.slice(0, -2)}${tag.endsWith('AA') ? 'BA' : 'AA'}`,
+    ].join('.')
+    const offList = await new CompactEncrypt(
+      new TextEncoder().encode(JSON.stringify({ 'user-password': 'x', username: 'a', nonce: 'n' })),
+    )
+      .setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM' })
+      .encrypt(new Uint8Array(32))
+    const notClaims = await new CompactEncrypt(new TextEncoder().encode('{"username": 1}'))
+      .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM' })
+      .encrypt(key.publicKey)
+    for (const jwe of [wrongKey, tampered, offList, notClaims]) {
+      const res = await endpoint.post('onPasswordSubmit', submission(jwe))
+      expect(res.status).toBe(400)
+      expect(res.json).toEqual(FIXED)
+    }
+  })
+
+  it('refuses a context that is not a compact JWE at the schema, naming the field', async () => {
+    const res = await endpoint.post('onPasswordSubmit', submission('a.b.c'))
+    expect(res.status).toBe(400)
+    expect(res.text).toContain('encryptedPasswordContext')
+  })
+})
+
+describe('OnPasswordSubmit configuration', () => {
+  it('answers 503 ERR_NOT_CONFIGURED without a key, and health stays 503 when the hashes are set', async () => {
+    const bare = await startTestEndpoint(issuer, { PASSWORD_HASHES_FILE: hashes })
+    try {
+      const res = await bare.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'a', password: 'b' })),
+      )
+      expect(res.status).toBe(503)
+      expect((res.json as { error: { code: string } }).error.code).toBe('ERR_NOT_CONFIGURED')
+      const health = await fetch(`${bare.url}/api/health`)
+      expect(health.status).toBe(503)
+    } finally {
+      await bare.close()
+    }
+    const health = await fetch(`${endpoint.url}/api/health`)
+    expect(health.status).toBe(200)
+  })
+
+  it('fails closed at start naming the variable and the line, never the content', async () => {
+    const secretUser = 'zyx-secret-user@example.org'
+    const cases: [Record<string, string>, string][] = [
+      [
+        {
+          PASSWORD_DECRYPTION_KEY_PATH: key.path,
+          PASSWORD_HASHES_FILE: writeHashesFile([
+            BCRYPT_USER,
+            `{"username": "${secretUser}", "hash": `,
+          ]),
+        },
+        'PASSWORD_HASHES_FILE: line 2: not valid JSON',
+      ],
+      [
+        {
+          PASSWORD_DECRYPTION_KEY_PATH: key.path,
+          PASSWORD_HASHES_FILE: writeHashesFile([
+            '',
+            { username: secretUser, hash: 'md5:0123456789abcdef' },
+          ]),
+        },
+        'PASSWORD_HASHES_FILE: line 2: "hash" is not in a supported format (docs/password-migration.md)',
+      ],
+      [
+        { PASSWORD_DECRYPTION_KEY_PATH: hashes },
+        'PASSWORD_DECRYPTION_KEY_PATH: must be a PEM file (PKCS#8 RSA private key); convert a PFX with openssl pkcs12 -nocerts -nodes',
+      ],
+      [
+        { PASSWORD_DECRYPTION_KEY_PATH: writePasswordKey({ passphrase: 'zyx-passphrase' }).path },
+        'PASSWORD_DECRYPTION_KEY_PASSPHRASE: is required for an encrypted key',
+      ],
+      [{ PASSWORD_HASHES_FILE: `${hashes}.missing` }, 'PASSWORD_HASHES_FILE: file not found'],
+    ]
+    for (const [env, problem] of cases) {
+      const err: unknown = await startTestEndpoint(issuer, env).then(
+        async (started) => {
+          await started.close()
+          return undefined
+        },
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).problems).toEqual([problem])
+      expect((err as ConfigError).message).not.toContain(secretUser)
+    }
+  })
+
+  it('reads an encrypted PKCS#8 key with PASSWORD_DECRYPTION_KEY_PASSPHRASE', async () => {
+    const encrypted = writePasswordKey({ passphrase: 'zyx-passphrase' })
+    const started = await startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: encrypted.path,
+      PASSWORD_DECRYPTION_KEY_PASSPHRASE: 'zyx-passphrase',
+      PASSWORD_HASHES_FILE: hashes,
+    })
+    try {
+      const res = await started.post(
+        'onPasswordSubmit',
+        submission(await encrypted.encrypt({ username: 'avery@example.org', password: 'U*U' })),
+      )
+      expect(res.status).toBe(200)
+    } finally {
+      await started.close()
+    }
+  })
+
+  it('decrypts with either of two keys during a rotation', async () => {
+    const next = writePasswordKey()
+    const started = await startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: `${key.path},${next.path}`,
+      PASSWORD_HASHES_FILE: hashes,
+    })
+    try {
+      // No passwordSubmit section: hashes mode with the default limit, healthy once both loaded.
+      expect((await fetch(`${started.url}/api/health`)).status).toBe(200)
+      for (const k of [key, next]) {
+        const res = await started.post(
+          'onPasswordSubmit',
+          submission(await k.encrypt({ username: 'avery@example.org', password: 'U*U' })),
+        )
+        expect(res.status).toBe(200)
+      }
+    } finally {
+      await started.close()
+    }
+  })
+})
+
+describe('events.onPasswordSubmit (code API)', () => {
+  const env = { PATH: process.env.PATH ?? '' }
+
+  it('sees the decrypted username and password, and answers with the nonce', async () => {
+    const events = authenticationEvents({ env }).onPasswordSubmit((event, ctx) =>
+      event.username === 'code@example.org' && event.password === 'Right-Pass-1'
+        ? ctx.migrate()
+        : ctx.block('No', 'Not you.'),
+    )
+    const nonce = randomUUID()
+    const body = sampleEvent('onPasswordSubmit', {
+      data: {
+        encryptedPasswordContext: await passwordContext({
+          username: 'code@example.org',
+          password: 'Right-Pass-1',
+          nonce,
+        }),
+      },
+    })
+    const result = await invoke(events, 'onPasswordSubmit', body)
+    expect(result.body).toEqual({
+      data: {
+        '@odata.type': 'microsoft.graph.onPasswordSubmitResponseData',
+        actions: [{ '@odata.type': 'microsoft.graph.passwordSubmit.MigratePassword' }],
+        nonce,
+      },
+    })
+  })
+
+  it('refuses an answer whose nonce is not the request’s (500 ERR_INVALID_RESPONSE)', async () => {
+    const events = authenticationEvents({ env }).onPasswordSubmit((_event, ctx) => ({
+      data: { ...ctx.retry().data, nonce: 'another-nonce' },
+    }))
+    const body = sampleEvent('onPasswordSubmit', {
+      data: { encryptedPasswordContext: await passwordContext({ username: 'a', password: 'b' }) },
+    })
+    const result = await invoke(events, 'onPasswordSubmit', body)
+    expect(result.status).toBe(500)
+    expect(result.body).toMatchObject({ error: { code: 'ERR_INVALID_RESPONSE' } })
+  })
+})
