@@ -1,6 +1,5 @@
 // Start-up configuration: the environment (EnvSchema) and the EXTENSION_CONFIG file, parsed once,
 // every problem reported at once, frozen. Problems name variables and fields, never values.
-import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as z from 'zod'
 import { describeIssue } from './describe-issue.js'
@@ -11,6 +10,7 @@ import { readMailConfig, type MailConfig } from './mail/mail-config.js'
 import { packageRoot } from './package-root.js'
 import { readPasswordSettings, type PasswordSettings } from './passwords/migration.js'
 import { isHttpsUrl, isSecureUrl } from './secure-url.js'
+import { readSettingFile } from './read-setting-file.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : undefined
@@ -487,15 +487,8 @@ export function loadExtensionConfig(
 }
 
 function readExtensionConfig(path: string, problems: string[]): ExtensionConfig | undefined {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'
-    problems.push(`EXTENSION_CONFIG: ${path}: ${reason}`)
-    return undefined
-  }
+  const text = readSettingFile(path, `EXTENSION_CONFIG: ${path}`, problems)
+  if (text === undefined) return undefined
   let json: unknown
   try {
     json = JSON.parse(text)

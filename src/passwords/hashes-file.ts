@@ -1,8 +1,8 @@
 // PASSWORD_HASHES_FILE: the legacy system's users, one JSON object a line,
 // {"username": "...", "hash": "..."}. Read once at start-up; a line that cannot be used is a
 // configuration error naming its number, never its content (it holds a username and a hash).
-import { readFileSync } from 'node:fs'
 import { parseHash, type ParsedHash } from './hash-formats.js'
+import { readSettingFile } from '../read-setting-file.js'
 
 /** Usernames compare case-insensitively: normalised once here, compared exactly afterwards. */
 export const normaliseUsername = (username: string) => username.trim().toLowerCase()
@@ -15,15 +15,8 @@ export function readHashesFile(
   path: string,
   problems: string[],
 ): ReadonlyMap<string, ParsedHash> | undefined {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'
-    problems.push(`PASSWORD_HASHES_FILE: ${reason}`)
-    return undefined
-  }
+  const text = readSettingFile(path, 'PASSWORD_HASHES_FILE', problems)
+  if (text === undefined) return undefined
   const lines = text.split('\n')
   if (lines.length > MAX_LINES) {
     problems.push(`PASSWORD_HASHES_FILE: more than ${MAX_LINES} lines`)

@@ -2,10 +2,10 @@
 // decryption keys (two during a rotation) and the legacy hashes. Fails closed: every problem
 // names its variable, never a value.
 import { createPrivateKey, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ParsedHash } from './hash-formats.js'
 import { readHashesFile } from './hashes-file.js'
+import { readSettingFile } from '../read-setting-file.js'
 
 export interface PasswordSettings {
   /** PASSWORD_DECRYPTION_KEY_PATH's keys; empty when unset (the route answers 503). */
@@ -17,15 +17,8 @@ export interface PasswordSettings {
 }
 
 function readKey(path: string, passphrase: string | undefined, problems: string[]) {
-  let pem: string
-  try {
-    pem = readFileSync(path, 'utf8')
-  } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'
-    problems.push(`PASSWORD_DECRYPTION_KEY_PATH: ${reason}`)
-    return undefined
-  }
+  const pem = readSettingFile(path, 'PASSWORD_DECRYPTION_KEY_PATH', problems)
+  if (pem === undefined) return undefined
   if (!pem.includes('-----BEGIN')) {
     problems.push(
       'PASSWORD_DECRYPTION_KEY_PATH: must be a PEM file (PKCS#8 RSA private key); convert a PFX with openssl pkcs12 -nocerts -nodes',
