@@ -80,6 +80,45 @@ export class EndpointError extends Error {
   }
 }
 
+/** What each code means, for the reference table of docs/operations.md (npm run docs). */
+export const ERROR_MEANINGS = {
+  ERR_NOT_FOUND: 'No such route.',
+  ERR_METHOD_NOT_ALLOWED: 'The route takes another method (the `Allow` header says which).',
+  ERR_TOKEN_MISSING: 'No `Authorization: Bearer` token.',
+  ERR_TOKEN_INVALID:
+    'The token fails a check (signature, issuer, audience, lifetime); the message names it.',
+  ERR_CALLER_NOT_ALLOWED:
+    "A valid token, but not from Entra's authentication events service (`azp`/`appid`).",
+  ERR_UNSUPPORTED_MEDIA_TYPE: 'The body is not `application/json` in UTF-8.',
+  ERR_BODY_TOO_LARGE: 'The body is over `LIMIT_BODY_BYTES`.',
+  ERR_REQUEST_TIMEOUT: 'The body did not arrive in time.',
+  ERR_MALFORMED_JSON: 'The body is not valid UTF-8 JSON.',
+  ERR_INVALID_REQUEST: 'A field the answer needs is missing or malformed; the message names it.',
+  ERR_INVALID_PASSWORD_CONTEXT:
+    'OnPasswordSubmit: the encrypted context does not decrypt or read (one fixed message).',
+  ERR_UNSUPPORTED_EVENT: 'A `type` this endpoint does not serve.',
+  ERR_WRONG_EVENT_TYPE: "Another event's body on this event's route.",
+  ERR_KEYS_UNAVAILABLE: "The issuer's signing keys could not be fetched.",
+  ERR_NOT_CONFIGURED:
+    'The event lacks what it needs (a mail provider, a decryption key, a source).',
+  ERR_DEADLINE_EXCEEDED: 'No answer within `REQUEST_BUDGET_MS`.',
+  ERR_UPSTREAM_TIMEOUT: 'A required data source did not answer in time.',
+  ERR_UPSTREAM_FAILED: 'A required data source failed.',
+  ERR_CLAIMS_TOO_LARGE: "A required source's claims do not fit in Entra's 3 KB.",
+  ERR_MAIL_REJECTED: 'OnOtpSend: the mail provider refused the message.',
+  ERR_MAIL_UNAVAILABLE:
+    'OnOtpSend: the mail provider is unavailable, or a handler could not deliver the code.',
+  ERR_MAIL_TIMEOUT: 'OnOtpSend: the mail provider did not confirm in time.',
+  ERR_RATE_LIMITED: 'OnOtpSend: too many codes to this recipient in the window.',
+  ERR_INVALID_RESPONSE:
+    "Our answer failed its own schema: a bug or a handler's wrong answer; logged.",
+  ERR_CONFIG_INVALID: 'The app started with a configuration problem; the problems are in its log.',
+  ERR_INTERNAL: 'An unexpected error; details in the log, never in the answer.',
+} as const satisfies Record<ErrorCode, string>
+
+/** Every code with its status, in the order of the type. */
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[]
+
 export function statusOf(code: ErrorCode): number {
   return STATUS[code]
 }

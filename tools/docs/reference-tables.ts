@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { format, resolveConfig } from 'prettier'
 import type * as z from 'zod'
 import { EnvSchema } from '../../src/config.js'
+import { ERROR_CODES, ERROR_MEANINGS, statusOf } from '../../src/errors.js'
 import { LocalEnvSchema } from '../../src/http/local-server.js'
 
 export interface GeneratedDoc {
@@ -30,6 +31,14 @@ export function environmentTable(): string {
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n')
 }
 
+/** | status | code | meaning |, one row per code of src/errors.ts. */
+export function errorCodeTable(): string {
+  const rows = ERROR_CODES.map(
+    (code) => `| ${statusOf(code)} | \`${code}\` | ${ERROR_MEANINGS[code]} |`,
+  )
+  return ['| status | code | meaning |', '| --- | --- | --- |', ...rows].join('\n')
+}
+
 function replaceRegion(text: string, name: string, content: string): string {
   const start = `<!-- generated: ${name} (npm run docs) -->`
   const end = `<!-- end of generated: ${name} -->`
@@ -45,6 +54,11 @@ async function formatted(file: string, text: string): Promise<string> {
 }
 
 export const GENERATED_DOCS: readonly GeneratedDoc[] = [
+  {
+    file: 'docs/operations.md',
+    generate: (current) =>
+      formatted('docs/operations.md', replaceRegion(current, 'error codes', errorCodeTable())),
+  },
   {
     file: 'docs/configuration.md',
     generate: (current) =>
