@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
 import * as z from 'zod'
 import { createEndpoint, type Endpoint } from '../app.js'
 import type { CodeHandlers } from '../events/code-handler.js'
+import { createDeadlineClock } from '../deadline.js'
+import { readBoundedBody } from './read-body.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import { describeIssue } from '../describe-issue.js'
@@ -235,6 +237,9 @@ async function route(
   throw new EndpointError('ERR_NOT_FOUND', 'no such route')
 }
 
+const devRouteDeadlines = createDeadlineClock()
+const DEV_ROUTE_BUDGET_MS = 5_000
+
 const devRsaKey = async (): Promise<KeyObject> =>
   (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey
 
@@ -249,16 +254,17 @@ async function devPasswordContext(req: IncomingMessage, endpoint: Endpoint): Pro
   const key = endpoint.passwordEncryptionKey
   if (key === undefined)
     throw new EndpointError('ERR_NOT_CONFIGURED', 'OnPasswordSubmit has no key')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > 8192) throw new EndpointError('ERR_BODY_TOO_LARGE', 'the body is too large')
-    chunks.push(chunk)
+  // The pipeline's bounded reader, under a deadline of its own (this route has no request budget).
+  const deadline = devRouteDeadlines.start(DEV_ROUTE_BUDGET_MS)
+  let text: string
+  try {
+    text = (await readBoundedBody(toIncomingCall(req), 8192, deadline)).toString('utf8')
+  } finally {
+    deadline.finish(true)
   }
   let body: unknown
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    body = JSON.parse(text)
   } catch {
     throw new EndpointError('ERR_MALFORMED_JSON', 'the body is not JSON')
   }
