@@ -7,6 +7,7 @@ import type * as z from 'zod'
 import { EnvSchema } from '../../src/config.js'
 import { ERROR_CODES, ERROR_MEANINGS, statusOf } from '../../src/errors.js'
 import { LocalEnvSchema } from '../../src/http/local-server.js'
+import { extensionConfigReference } from './config-reference.js'
 
 export interface GeneratedDoc {
   readonly file: string
@@ -63,6 +64,14 @@ export const GENERATED_DOCS: readonly GeneratedDoc[] = [
     file: 'docs/configuration.md',
     generate: (current) =>
       formatted('docs/configuration.md', replaceRegion(current, 'environment', environmentTable())),
+  },
+  {
+    file: 'docs/extension-config.md',
+    generate: (current) =>
+      formatted(
+        'docs/extension-config.md',
+        replaceRegion(current, 'extension config', extensionConfigReference()),
+      ),
   },
 ]
 
