@@ -9,7 +9,7 @@ import { GUID } from '../registration/entra-objects.js'
 import { GraphApiError } from '../registration/graph-api.js'
 import { readTenant } from '../registration/read-tenant.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
+import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
 
 const USAGE = `usage: npm run doctor -- --url <deployed base URL> [options]
 
@@ -163,5 +163,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  fail(1, err instanceof Error ? err.message : String(err))
+  fail(err instanceof SignInError ? 2 : 1, err instanceof Error ? err.message : String(err))
 })

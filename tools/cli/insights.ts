@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorTokenGetter, readOperatorCredential } from './operator-credential.js'
+import { operatorTokenGetter, readOperatorCredential, SignInError } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
@@ -154,6 +154,7 @@ async function main(): Promise<void> {
         ),
     })
   } catch (err) {
+    if (err instanceof SignInError) fail(2, err.message)
     fail(1, err instanceof GraphQueryError ? err.message : 'reading the sign-in logs failed')
   }
   if (fetched.truncated)
@@ -181,5 +182,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  fail(1, err instanceof Error ? err.message : String(err))
+  fail(err instanceof SignInError ? 2 : 1, err instanceof Error ? err.message : String(err))
 })

@@ -100,10 +100,40 @@ export function operatorGraphApi(
 }
 
 /**
+ * No credential of the chain could sign in: nobody ran `az login`, and no AZURE_* variables. The
+ * CLIs exit 2 on it (a usage problem, like a missing flag), not 1 (Graph refused something).
+ */
+export class SignInError extends Error {
+  override readonly name = 'SignInError'
+}
+
+/** The first line of each failure in a credential chain (nested chains flattened), in order. */
+function chainReasons(err: unknown): { reasons: string[]; unavailable: boolean } {
+  const reasons: string[] = []
+  let unavailable = true
+  const visit = (error: unknown): void => {
+    const nested =
+      error instanceof Error && 'errors' in error && Array.isArray(error.errors)
+        ? (error.errors as unknown[])
+        : undefined
+    if (nested !== undefined && nested.length > 0) return nested.forEach(visit)
+    if (!(error instanceof Error && error.name === 'CredentialUnavailableError'))
+      unavailable = false
+    const text = error instanceof Error ? error.message : String(error)
+    reasons.push(
+      (text.split('\n')[0] ?? '').replace(/^CredentialUnavailableError: /, '').slice(0, 240),
+    )
+  }
+  visit(err)
+  return { reasons, unavailable }
+}
+
+/**
  * A bearer-token getter for an operator CLI's Graph calls. A token may take a person's device-code
- * sign-in, so it gets minutes; a failure becomes `toError("no Graph access token: <why>")`, with
- * the first line of the credential's own reason (never a secret: @azure/identity's messages name
- * the failure, not the credential).
+ * sign-in, so it gets minutes. When no credential of the chain was even available, the error is a
+ * SignInError that lists what each one said and how to sign in; any other failure (a wrong secret,
+ * a refused consent) becomes `toError("no Graph access token: <reasons>")`. @azure/identity's
+ * messages name the failure, never the secret.
  */
 export function operatorTokenGetter(
   credential: OperatorCredential,
@@ -115,9 +145,20 @@ export function operatorTokenGetter(
     try {
       return await tokens.getToken(AbortSignal.timeout(300_000), 300_000)
     } catch (err) {
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-      const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]
-      throw toError(`no Graph access token: ${why?.slice(0, 300) ?? ''}`)
+      const cause = err instanceof Error && err.cause !== undefined ? err.cause : err
+      const { reasons, unavailable } = chainReasons(cause)
+      if (credential.kind === 'default' && unavailable) {
+        const tenant = credential.tenantId ?? '<tenant id>'
+        throw new SignInError(
+          [
+            'not signed in: no credential could get a Microsoft Graph token. What each one said:',
+            ...reasons.map((reason) => `  - ${reason}`),
+            `Sign in with: az login --tenant ${tenant} --allow-no-subscriptions`,
+            '(or set AZURE_CLIENT_ID and AZURE_TENANT_ID with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH), then run this again.',
+          ].join('\n'),
+        )
+      }
+      throw toError(`no Graph access token: ${reasons.join('; ').slice(0, 1200)}`)
     }
   }
 }

@@ -20,7 +20,7 @@ import {
   type RegisterResult,
 } from '../registration/register.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorGraphApi, readOperatorCredential } from './operator-credential.js'
+import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
 
 const ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
 
@@ -275,5 +275,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  fail(1, err instanceof Error ? err.message : String(err))
+  fail(err instanceof SignInError ? 2 : 1, err instanceof Error ? err.message : String(err))
 })

@@ -1,0 +1,53 @@
+// The operator CLIs with nobody signed in: no AZURE_* variables, no az / azd / PowerShell on the
+// PATH, no managed identity. Each must say what every credential of the chain answered and how to
+// sign in, and exit 2 (not the first line of an aggregate error, exit 1). (No IDENTITY_ENDPOINT:
+// the managed identity then probes IMDS, which answers nothing off Azure.)
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const TENANT = '11111111-2222-3333-4444-555555555555'
+
+function run(script: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
+    cwd: join(import.meta.dirname, '../..'),
+    // Only the node binary's folder on the PATH: neither az nor azd nor pwsh can be found.
+    env: {
+      PATH: join(process.execPath, '..'),
+      HOME: mkdtempSync(join(tmpdir(), 'no-login-')),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise<{ code: number | null; stderr: string }>((done) =>
+    child.on('close', (code) => done({ code, stderr })),
+  )
+}
+
+describe('operator CLIs without a sign-in', () => {
+  it.each([
+    ['register', ['--url', 'https://auth.contoso.example', '--app', TENANT, '--dry-run'], {}],
+    [
+      'doctor',
+      ['--url', 'https://auth.contoso.example', '--app', TENANT],
+      { ENTRA_TENANT_ID: TENANT, ENTRA_AUDIENCE: TENANT },
+    ],
+    ['insights', ['--since', '1d'], {}],
+  ] as const)(
+    '%s lists each credential and how to sign in, and exits 2',
+    async (script, args, env) => {
+      const { code, stderr } = await run(script, [...args], { ...env, AZURE_TENANT_ID: TENANT })
+      expect(code).toBe(2)
+      expect(stderr).toContain('not signed in')
+      expect(stderr).toMatch(/- EnvironmentCredential is unavailable/)
+      expect(stderr).toMatch(/- Azure CLI could not be found/)
+      expect(stderr).toContain(`az login --tenant ${TENANT} --allow-no-subscriptions`)
+      expect(stderr).not.toContain('ChainedTokenCredential authentication failed')
+    },
+    60_000,
+  )
+})
