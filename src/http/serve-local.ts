@@ -40,7 +40,8 @@ try {
       ? `  EXTENSION_CONFIG is not set: using the example configuration ${server.config.extensionSource.path}`
       : `  configuration: ${server.config.extensionSource.path}`,
     `  request budget: ${server.config.requestBudgetMs} ms`,
-    `  try: npm run replay -- test/fixtures/events/token-issuance-start.json --url ${server.url}`,
+    // Off dev mode, replay has no development issuer to ask: it needs a token of the tenant's.
+    `  try: npm run replay -- test/fixtures/events/token-issuance-start.json --url ${server.url}${server.devIssuer === undefined ? ' --token <an access token for ENTRA_AUDIENCE>' : ''}`,
   )
   process.stderr.write(`${banner.join('\n')}\n`)
 

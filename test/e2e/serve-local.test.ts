@@ -100,6 +100,26 @@ describe('npm start itself', () => {
   }, 60_000)
 })
 
+describe('npm start with a tenant', () => {
+  it('suggests replay with a token of the tenant (no development issuer to ask)', async () => {
+    const r = run('src/http/serve-local.ts', [], {
+      PORT: '0',
+      ENTRA_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+      ENTRA_AUDIENCE: '11111111-2222-4333-8444-555555555556',
+    })
+    try {
+      while (!/ {2}try: .*\n/.test(r.stderr)) {
+        if (r.child.exitCode !== null) throw new Error(`server exited: ${r.stderr}`)
+        await once(r.child.stderr ?? r.child, 'data')
+      }
+      expect(r.stderr).toMatch(/ {2}try: npm run replay -- \S+ --url http:\S+ --token </)
+    } finally {
+      r.child.kill('SIGTERM')
+      await exitCode(r)
+    }
+  }, 60_000)
+})
+
 describe('dev mode and replay', () => {
   let server: Run
   let url: string
