@@ -224,6 +224,9 @@ function checkAzureYaml(yamlText: string, text: string): string[] {
     problems.push('services.api: must be project . on host function')
   else if (api.language !== 'js' && api.language !== 'ts')
     problems.push('services.api.language: must be js or ts')
+  // What azd zips is the bundle that `npm run build` writes (tools/build/functions-package.ts).
+  if (typeof api === 'object' && api.dist !== 'dist/deploy')
+    problems.push('services.api.dist: must be dist/deploy (the Functions bundle)')
   if (!text.includes("'azd-service-name': 'api'")) problems.push('no Function App tagged for api')
   return problems
 }
@@ -648,6 +651,9 @@ describe('infra', () => {
     ])
     expect(checkAzureYaml(azureYaml.replace('module: main', 'module: mian'), bicep)).toEqual([
       'infra: module file not found',
+    ])
+    expect(checkAzureYaml(azureYaml.replace('    dist: dist/deploy\n', ''), bicep)).toEqual([
+      'services.api.dist: must be dist/deploy (the Functions bundle)',
     ])
     expect(() => parseYaml('services:\n   api: x\n')).toThrow(/bad indent/)
     expect(() => parseYaml('- item\n')).toThrow(/not a key/)
