@@ -51,6 +51,9 @@ export async function buildFunctionsPackage(
     // (under the Azure SDKs) tries it in a try/catch; it is here only as a dev dependency's.
     external: ['@azure/functions-core', 'supports-color'],
     banner: { js: REQUIRE_SHIM },
+    // Not minified: whitespace and syntax minification made importing main.js ≈ 30 % faster
+    // here, but the cold start to the first 200 did not move beyond the noise (9 alternating
+    // spawns each: median 802 ms plain, 840 ms minified), and readable code is worth keeping.
     sourcemap: options.sourcemap === true ? 'linked' : false,
     metafile: true,
     logLevel: 'warning',
