@@ -76,7 +76,7 @@ param acsConnectionString string = ''
 param graphClientSecret string = ''
 
 @secure()
-@description('OTP_STORE_CONNECTION_STRING: storage for the OnOtpSend duplicate check shared by all instances.')
+@description('OTP_STORE_CONNECTION_STRING: another storage account for the OnOtpSend duplicate check; empty = this deployment\'s own account through OTP_STORE_ENDPOINT and the identity.')
 param otpStoreConnectionString string = ''
 
 @secure()
@@ -163,9 +163,8 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// For an OTP duplicate table in this account. Note: the code reaches the table through
-// OTP_STORE_CONNECTION_STRING only, and this account refuses shared keys, so today this role
-// prepares an identity-based store rather than enabling one.
+// The shared OTP store (duplicate check, rate limit) in this account's Table service, reached with
+// the identity through OTP_STORE_ENDPOINT (the account refuses shared keys).
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -350,6 +349,10 @@ var appSettings = {
   ACS_ENDPOINT: acsEndpoint
   SENDGRID_BASE_URL: sendgridBaseUrl
   OTP_STORE_TABLE: otpStoreTable
+  // The shared OTP store in this deployment's storage account, with the identity (Storage Table
+  // Data Contributor above), unless a connection string names another account.
+  OTP_STORE_ENDPOINT: empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''
+  OTP_STORE_CLIENT_ID: empty(otpStoreConnectionString) ? identity.properties.clientId : ''
   LOG_LEVEL: logLevel
   SMTP_URL: empty(smtpUrl) ? '' : '${kvRefPrefix}smtp-url/)'
   SENDGRID_API_KEY: empty(sendgridApiKey) ? '' : '${kvRefPrefix}sendgrid-api-key/)'

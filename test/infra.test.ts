@@ -179,6 +179,52 @@ function checkHardening(text: string): string[] {
   return expected.filter((line) => !text.includes(line)).map((line) => `missing ${line}`)
 }
 
+/** Built-in role definition IDs (the same in every tenant), as Azure documents them. */
+const BUILT_IN_ROLES = {
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+} as const
+
+/**
+ * Problems with granting the identity `role` on `scope`: the role's ID in `var roles`, one role
+ * assignment to the identity's principal, and the app settings waiting for it.
+ */
+function checkRoleGranted(
+  text: string,
+  scope: string,
+  role: keyof typeof BUILT_IN_ROLES,
+): string[] {
+  const problems: string[] = []
+  if (!text.includes(`  ${role}: '${BUILT_IN_ROLES[role]}'`))
+    problems.push(`roles.${role}: not the built-in role ${BUILT_IN_ROLES[role]}`)
+  const assignment = new RegExp(
+    `^resource (\\w+) 'Microsoft\\.Authorization/roleAssignments@[\\w-]+' = \\{\\n` +
+      `  scope: ${scope}\\n` +
+      `  name: guid\\(${scope}\\.id, identity\\.id, roles\\.${role}\\)\\n` +
+      `  properties: \\{\\n` +
+      `    roleDefinitionId: subscriptionResourceId\\('Microsoft\\.Authorization/roleDefinitions', roles\\.${role}\\)\\n` +
+      `    principalId: identity\\.properties\\.principalId\\n`,
+    'm',
+  ).exec(text)
+  if (!assignment) problems.push(`${role}: not granted to the identity on ${scope}`)
+  else if (!new RegExp(`dependsOn: \\[[^\\]]*\\b${assignment[1]}\\b`).test(text))
+    problems.push(`${role}: the app settings do not wait for ${assignment[1]}`)
+  return problems
+}
+
+function checkOtpStore(text: string): string[] {
+  const settings = parseAppSettings(text)
+  const problems = checkRoleGranted(text, 'storage', 'storageTableDataContributor')
+  const expected = {
+    OTP_STORE_ENDPOINT:
+      "empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+    OTP_STORE_CLIENT_ID: "empty(otpStoreConnectionString) ? identity.properties.clientId : ''",
+  }
+  for (const [name, expr] of Object.entries(expected))
+    if (settings.get(name) !== expr) problems.push(`${name}: must be ${expr}`)
+  return problems
+}
+
 type Yaml = { [key: string]: string | Yaml }
 
 /** The YAML subset azure.yaml uses: nested maps of scalars, two-space indents, comments. */
@@ -632,6 +678,31 @@ describe('infra', () => {
     expect(bicep).toContain("runtime: { name: 'node', version: '22' }")
     // Rejected for Flex Consumption sites in some regions (error 51021).
     expect(bicep).not.toMatch(/^\s*ftpsState:/m)
+  })
+
+  it('reaches the shared OTP store with the identity: its own table endpoint, the table role', () => {
+    expect(checkOtpStore(bicep)).toEqual([])
+    expect(
+      checkOtpStore(
+        bicep.replace(
+          "OTP_STORE_ENDPOINT: empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+          'OTP_STORE_ENDPOINT: storage.properties.primaryEndpoints.table',
+        ),
+      ),
+    ).toEqual([
+      "OTP_STORE_ENDPOINT: must be empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+    ])
+    expect(
+      checkOtpStore(
+        bicep.replace(
+          'scope: storage\n  name: guid(storage.id, identity.id, roles.storageTable',
+          'scope: vault\n  name: guid(storage.id, identity.id, roles.storageTable',
+        ),
+      ),
+    ).toEqual(['storageTableDataContributor: not granted to the identity on storage'])
+    expect(checkOtpStore(bicep.replace('    tableContributor\n', ''))).toEqual([
+      'storageTableDataContributor: the app settings do not wait for tableContributor',
+    ])
   })
 
   it('requires HTTPS and TLS 1.2 everywhere', () => {
