@@ -119,6 +119,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -193,6 +194,20 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: logs.id
+    // Ingestion with Entra tokens only (the identity below), not with the connection string's key.
+    DisableLocalAuth: true
+  }
+}
+
+// The host (APPLICATIONINSIGHTS_AUTHENTICATION_STRING) and the endpoint's exporter send telemetry
+// as the identity.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, identity.id, roles.monitoringMetricsPublisher)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
   }
 }
 
@@ -334,6 +349,7 @@ var appSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.properties.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
   // The endpoint (src/config.ts EnvSchema)
   ENTRA_TENANT_ID: entraTenantId
   ENTRA_AUDIENCE: entraAudience
@@ -370,6 +386,7 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     secretsUser
     tableContributor
+    metricsPublisher
     smtpUrlSecret
     sendgridApiKeySecret
     acsConnectionStringSecret

@@ -11,6 +11,7 @@ import { packageRoot } from './package-root.js'
 import { readPasswordSettings, type PasswordSettings } from './passwords/migration.js'
 import { isHttpsUrl, isSecureUrl } from './secure-url.js'
 import { readSettingFile } from './read-setting-file.js'
+import { parseAuthenticationString } from './telemetry/authentication-string.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : undefined
@@ -220,6 +221,19 @@ export const EnvSchema = z.object({
     description:
       'Application Insights: when set, the endpoint sends its OpenTelemetry spans and metrics there through Azure Monitor (see [Telemetry](operations.md#telemetry)); unset, nothing is started or imported. `infra/main.bicep` sets it.',
   }),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z
+    .string()
+    .max(256)
+    .refine(
+      (value) => parseAuthenticationString(value) !== undefined,
+      'must be `Authorization=AAD` or `Authorization=AAD;ClientId=<GUID>`',
+    )
+    .optional()
+    .meta({
+      defaultText: 'unset (ingestion by the connection string alone)',
+      description:
+        'Entra-authenticated ingestion, for an Application Insights resource with local authentication off: the exporter then gets a token of the managed identity (`ClientId` names a user-assigned one). `infra/main.bicep` sets it.',
+    }),
 })
 
 /** How the endpoint authenticates to Microsoft Graph (only used when a Graph source exists). */

@@ -225,6 +225,20 @@ function checkOtpStore(text: string): string[] {
   return problems
 }
 
+function checkTelemetryIdentity(text: string): string[] {
+  const problems = checkRoleGranted(text, 'appInsights', 'monitoringMetricsPublisher')
+  const component =
+    /^resource appInsights 'Microsoft\.Insights\/components@[\w-]+' = \{\n([\s\S]*?)\n\}$/m.exec(
+      text,
+    )?.[1]
+  if (component === undefined || !/^ {4}DisableLocalAuth: true$/m.test(component))
+    problems.push('appInsights: DisableLocalAuth must be true')
+  const expected = "'Authorization=AAD;ClientId=${identity.properties.clientId}'"
+  if (parseAppSettings(text).get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING') !== expected)
+    problems.push(`APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be ${expected}`)
+  return problems
+}
+
 type Yaml = { [key: string]: string | Yaml }
 
 /** The YAML subset azure.yaml uses: nested maps of scalars, two-space indents, comments. */
@@ -702,6 +716,36 @@ describe('infra', () => {
     ).toEqual(['storageTableDataContributor: not granted to the identity on storage'])
     expect(checkOtpStore(bicep.replace('    tableContributor\n', ''))).toEqual([
       'storageTableDataContributor: the app settings do not wait for tableContributor',
+    ])
+  })
+
+  it('sends telemetry with Entra tokens only: local auth off, the identity, the publisher role', () => {
+    expect(checkTelemetryIdentity(bicep)).toEqual([])
+    expect(checkTelemetryIdentity(bicep.replace('    DisableLocalAuth: true\n', ''))).toEqual([
+      'appInsights: DisableLocalAuth must be true',
+    ])
+    expect(
+      checkTelemetryIdentity(
+        bicep.replace(
+          "  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'\n",
+          '',
+        ),
+      ),
+    ).toEqual([
+      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be 'Authorization=AAD;ClientId=${identity.properties.clientId}'",
+    ])
+    expect(checkTelemetryIdentity(bicep.replace('    metricsPublisher\n', ''))).toEqual([
+      'monitoringMetricsPublisher: the app settings do not wait for metricsPublisher',
+    ])
+    expect(
+      checkTelemetryIdentity(
+        bicep.replace(
+          "monitoringMetricsPublisher: '3913510d",
+          "monitoringMetricsPublisher: '3913510e",
+        ),
+      ),
+    ).toEqual([
+      'roles.monitoringMetricsPublisher: not the built-in role 3913510d-42f4-4e42-8a64-420c390055eb',
     ])
   })
 
