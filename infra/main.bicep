@@ -76,7 +76,7 @@ param acsConnectionString string = ''
 param graphClientSecret string = ''
 
 @secure()
-@description('OTP_STORE_CONNECTION_STRING: storage for the OnOtpSend duplicate check shared by all instances.')
+@description('OTP_STORE_CONNECTION_STRING: another storage account for the OnOtpSend duplicate check; empty = this deployment\'s own account through OTP_STORE_ENDPOINT and the identity.')
 param otpStoreConnectionString string = ''
 
 @secure()
@@ -119,6 +119,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -163,9 +164,8 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// For an OTP duplicate table in this account. Note: the code reaches the table through
-// OTP_STORE_CONNECTION_STRING only, and this account refuses shared keys, so today this role
-// prepares an identity-based store rather than enabling one.
+// The shared OTP store (duplicate check, rate limit) in this account's Table service, reached with
+// the identity through OTP_STORE_ENDPOINT (the account refuses shared keys).
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
@@ -194,6 +194,20 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: logs.id
+    // Ingestion with Entra tokens only (the identity below), not with the connection string's key.
+    DisableLocalAuth: true
+  }
+}
+
+// The host (APPLICATIONINSIGHTS_AUTHENTICATION_STRING) and the endpoint's exporter send telemetry
+// as the identity.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, identity.id, roles.monitoringMetricsPublisher)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
   }
 }
 
@@ -335,6 +349,7 @@ var appSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.properties.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
   // The endpoint (src/config.ts EnvSchema)
   ENTRA_TENANT_ID: entraTenantId
   ENTRA_AUDIENCE: entraAudience
@@ -350,6 +365,10 @@ var appSettings = {
   ACS_ENDPOINT: acsEndpoint
   SENDGRID_BASE_URL: sendgridBaseUrl
   OTP_STORE_TABLE: otpStoreTable
+  // The shared OTP store in this deployment's storage account, with the identity (Storage Table
+  // Data Contributor above), unless a connection string names another account.
+  OTP_STORE_ENDPOINT: empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''
+  OTP_STORE_CLIENT_ID: empty(otpStoreConnectionString) ? identity.properties.clientId : ''
   LOG_LEVEL: logLevel
   SMTP_URL: empty(smtpUrl) ? '' : '${kvRefPrefix}smtp-url/)'
   SENDGRID_API_KEY: empty(sendgridApiKey) ? '' : '${kvRefPrefix}sendgrid-api-key/)'
@@ -367,6 +386,7 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     secretsUser
     tableContributor
+    metricsPublisher
     smtpUrlSecret
     sendgridApiKeySecret
     acsConnectionStringSecret

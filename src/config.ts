@@ -11,6 +11,7 @@ import { packageRoot } from './package-root.js'
 import { readPasswordSettings, type PasswordSettings } from './passwords/migration.js'
 import { isHttpsUrl, isSecureUrl } from './secure-url.js'
 import { readSettingFile } from './read-setting-file.js'
+import { parseAuthenticationString } from './telemetry/authentication-string.js'
 
 const requiredMessage = (issue: { input?: unknown }) =>
   issue.input === undefined ? 'is required' : undefined
@@ -166,6 +167,21 @@ export const EnvSchema = z.object({
     description:
       'An Azure Storage connection string: the OnOtpSend duplicate check and rate limit are then shared by every instance, in a table. Never logged.',
   }),
+  OTP_STORE_ENDPOINT: z
+    .string()
+    .max(2048)
+    .refine(isHttpsUrl, 'must be an https URL (a table service endpoint)')
+    .optional()
+    .meta({
+      defaultText: 'none',
+      description:
+        'The shared OTP store by table service URL (`https://<account>.table.core.windows.net`) and managed identity (role Storage Table Data Contributor), without a key. Set this or `OTP_STORE_CONNECTION_STRING`, not both.',
+    }),
+  OTP_STORE_CLIENT_ID: z.string().regex(GUID_PATTERN, 'must be a GUID').optional().meta({
+    defaultText: '`AZURE_CLIENT_ID`',
+    description:
+      'The client ID of the user-assigned managed identity used with `OTP_STORE_ENDPOINT`, when `AZURE_CLIENT_ID` names an app registration (a Graph client secret or certificate).',
+  }),
   OTP_STORE_TABLE: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
@@ -205,6 +221,19 @@ export const EnvSchema = z.object({
     description:
       'Application Insights: when set, the endpoint sends its OpenTelemetry spans and metrics there through Azure Monitor (see [Telemetry](operations.md#telemetry)); unset, nothing is started or imported. `infra/main.bicep` sets it.',
   }),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z
+    .string()
+    .max(256)
+    .refine(
+      (value) => parseAuthenticationString(value) !== undefined,
+      'must be `Authorization=AAD` or `Authorization=AAD;ClientId=<GUID>`',
+    )
+    .optional()
+    .meta({
+      defaultText: 'unset (ingestion by the connection string alone)',
+      description:
+        'Entra-authenticated ingestion, for an Application Insights resource with local authentication off: the exporter then gets a token of the managed identity (`ClientId` names a user-assigned one). `infra/main.bicep` sets it.',
+    }),
 })
 
 /** How the endpoint authenticates to Microsoft Graph (only used when a Graph source exists). */
@@ -241,8 +270,11 @@ export type Config = Readonly<{
   graph: Readonly<{ baseUrl: string; credential: GraphCredentialConfig }>
   /** OnOtpSend's provider and templates; undefined when no provider is set (503 ERR_NOT_CONFIGURED). */
   mail: MailConfig | undefined
-  /** Azure Table Storage for the duplicate check shared by instances; memory when undefined. */
-  otpStore: Readonly<{ connectionString: string; tableName: string }> | undefined
+  /**
+   * Azure Table Storage for the duplicate check shared by instances, by connection string or by
+   * endpoint with the managed identity; memory when undefined.
+   */
+  otpStore: OtpStoreConfig | undefined
   /** OnPasswordSubmit's decryption keys and legacy hashes (PASSWORD_*). */
   password: PasswordSettings
   /** The key of recipient digests in logs and the duplicate check (random per process if unset). */
@@ -250,6 +282,10 @@ export type Config = Readonly<{
   /** Where the extension configuration came from, for the start-up banner. */
   extensionSource: Readonly<{ kind: 'example' | 'file'; path: string }>
 }>
+
+export type OtpStoreConfig =
+  | Readonly<{ connectionString: string; tableName: string }>
+  | Readonly<{ endpoint: string; clientId: string | undefined; tableName: string }>
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -312,6 +348,10 @@ export function loadConfig(
   const passwordProblems: string[] = []
   const password = readPasswordSettings(e, cwd, passwordProblems)
   if (passwordProblems.length > 0) throw new ConfigError(passwordProblems)
+  if (e.OTP_STORE_CONNECTION_STRING !== undefined && e.OTP_STORE_ENDPOINT !== undefined)
+    throw new ConfigError([
+      'OTP_STORE_ENDPOINT, OTP_STORE_CONNECTION_STRING: set one of them, not both (the endpoint uses the managed identity)',
+    ])
   const graphCredential = readGraphCredential(e, tenantId)
   if (typeof graphCredential === 'string') throw new ConfigError([graphCredential])
   const foreign = issuers.filter((issuer) => !issuer.toLowerCase().includes(`/${tenantId}/`))
@@ -336,18 +376,26 @@ export function loadConfig(
     mail,
     password,
     logHashKey: e.LOG_HASH_KEY,
-    otpStore:
-      e.OTP_STORE_CONNECTION_STRING === undefined
-        ? undefined
-        : Object.freeze({
-            connectionString: e.OTP_STORE_CONNECTION_STRING,
-            tableName: e.OTP_STORE_TABLE,
-          }),
+    otpStore: readOtpStore(e),
     extensionSource: Object.freeze({
       kind: present.EXTENSION_CONFIG === undefined ? 'example' : 'file',
       path: extensionPath,
     } as const),
   })
+}
+
+/** The shared OTP store: by connection string (Azurite, local runs) or by endpoint and identity. */
+function readOtpStore(e: z.infer<typeof EnvSchema>): OtpStoreConfig | undefined {
+  const tableName = e.OTP_STORE_TABLE
+  if (e.OTP_STORE_CONNECTION_STRING !== undefined)
+    return Object.freeze({ connectionString: e.OTP_STORE_CONNECTION_STRING, tableName })
+  if (e.OTP_STORE_ENDPOINT !== undefined)
+    return Object.freeze({
+      endpoint: e.OTP_STORE_ENDPOINT,
+      clientId: e.OTP_STORE_CLIENT_ID ?? e.AZURE_CLIENT_ID,
+      tableName,
+    })
+  return undefined
 }
 
 /** Contract §2: workforce v2 and External ID (ciamlogin.com) issuers of the tenant. */

@@ -179,6 +179,66 @@ function checkHardening(text: string): string[] {
   return expected.filter((line) => !text.includes(line)).map((line) => `missing ${line}`)
 }
 
+/** Built-in role definition IDs (the same in every tenant), as Azure documents them. */
+const BUILT_IN_ROLES = {
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+} as const
+
+/**
+ * Problems with granting the identity `role` on `scope`: the role's ID in `var roles`, one role
+ * assignment to the identity's principal, and the app settings waiting for it.
+ */
+function checkRoleGranted(
+  text: string,
+  scope: string,
+  role: keyof typeof BUILT_IN_ROLES,
+): string[] {
+  const problems: string[] = []
+  if (!text.includes(`  ${role}: '${BUILT_IN_ROLES[role]}'`))
+    problems.push(`roles.${role}: not the built-in role ${BUILT_IN_ROLES[role]}`)
+  const assignment = new RegExp(
+    `^resource (\\w+) 'Microsoft\\.Authorization/roleAssignments@[\\w-]+' = \\{\\n` +
+      `  scope: ${scope}\\n` +
+      `  name: guid\\(${scope}\\.id, identity\\.id, roles\\.${role}\\)\\n` +
+      `  properties: \\{\\n` +
+      `    roleDefinitionId: subscriptionResourceId\\('Microsoft\\.Authorization/roleDefinitions', roles\\.${role}\\)\\n` +
+      `    principalId: identity\\.properties\\.principalId\\n`,
+    'm',
+  ).exec(text)
+  if (!assignment) problems.push(`${role}: not granted to the identity on ${scope}`)
+  else if (!new RegExp(`dependsOn: \\[[^\\]]*\\b${assignment[1]}\\b`).test(text))
+    problems.push(`${role}: the app settings do not wait for ${assignment[1]}`)
+  return problems
+}
+
+function checkOtpStore(text: string): string[] {
+  const settings = parseAppSettings(text)
+  const problems = checkRoleGranted(text, 'storage', 'storageTableDataContributor')
+  const expected = {
+    OTP_STORE_ENDPOINT:
+      "empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+    OTP_STORE_CLIENT_ID: "empty(otpStoreConnectionString) ? identity.properties.clientId : ''",
+  }
+  for (const [name, expr] of Object.entries(expected))
+    if (settings.get(name) !== expr) problems.push(`${name}: must be ${expr}`)
+  return problems
+}
+
+function checkTelemetryIdentity(text: string): string[] {
+  const problems = checkRoleGranted(text, 'appInsights', 'monitoringMetricsPublisher')
+  const component =
+    /^resource appInsights 'Microsoft\.Insights\/components@[\w-]+' = \{\n([\s\S]*?)\n\}$/m.exec(
+      text,
+    )?.[1]
+  if (component === undefined || !/^ {4}DisableLocalAuth: true$/m.test(component))
+    problems.push('appInsights: DisableLocalAuth must be true')
+  const expected = "'Authorization=AAD;ClientId=${identity.properties.clientId}'"
+  if (parseAppSettings(text).get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING') !== expected)
+    problems.push(`APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be ${expected}`)
+  return problems
+}
+
 type Yaml = { [key: string]: string | Yaml }
 
 /** The YAML subset azure.yaml uses: nested maps of scalars, two-space indents, comments. */
@@ -224,6 +284,9 @@ function checkAzureYaml(yamlText: string, text: string): string[] {
     problems.push('services.api: must be project . on host function')
   else if (api.language !== 'js' && api.language !== 'ts')
     problems.push('services.api.language: must be js or ts')
+  // What azd zips is the bundle that `npm run build` writes (tools/build/functions-package.ts).
+  if (typeof api === 'object' && api.dist !== 'dist/deploy')
+    problems.push('services.api.dist: must be dist/deploy (the Functions bundle)')
   if (!text.includes("'azd-service-name': 'api'")) problems.push('no Function App tagged for api')
   return problems
 }
@@ -631,6 +694,61 @@ describe('infra', () => {
     expect(bicep).not.toMatch(/^\s*ftpsState:/m)
   })
 
+  it('reaches the shared OTP store with the identity: its own table endpoint, the table role', () => {
+    expect(checkOtpStore(bicep)).toEqual([])
+    expect(
+      checkOtpStore(
+        bicep.replace(
+          "OTP_STORE_ENDPOINT: empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+          'OTP_STORE_ENDPOINT: storage.properties.primaryEndpoints.table',
+        ),
+      ),
+    ).toEqual([
+      "OTP_STORE_ENDPOINT: must be empty(otpStoreConnectionString) ? storage.properties.primaryEndpoints.table : ''",
+    ])
+    expect(
+      checkOtpStore(
+        bicep.replace(
+          'scope: storage\n  name: guid(storage.id, identity.id, roles.storageTable',
+          'scope: vault\n  name: guid(storage.id, identity.id, roles.storageTable',
+        ),
+      ),
+    ).toEqual(['storageTableDataContributor: not granted to the identity on storage'])
+    expect(checkOtpStore(bicep.replace('    tableContributor\n', ''))).toEqual([
+      'storageTableDataContributor: the app settings do not wait for tableContributor',
+    ])
+  })
+
+  it('sends telemetry with Entra tokens only: local auth off, the identity, the publisher role', () => {
+    expect(checkTelemetryIdentity(bicep)).toEqual([])
+    expect(checkTelemetryIdentity(bicep.replace('    DisableLocalAuth: true\n', ''))).toEqual([
+      'appInsights: DisableLocalAuth must be true',
+    ])
+    expect(
+      checkTelemetryIdentity(
+        bicep.replace(
+          "  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'\n",
+          '',
+        ),
+      ),
+    ).toEqual([
+      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be 'Authorization=AAD;ClientId=${identity.properties.clientId}'",
+    ])
+    expect(checkTelemetryIdentity(bicep.replace('    metricsPublisher\n', ''))).toEqual([
+      'monitoringMetricsPublisher: the app settings do not wait for metricsPublisher',
+    ])
+    expect(
+      checkTelemetryIdentity(
+        bicep.replace(
+          "monitoringMetricsPublisher: '3913510d",
+          "monitoringMetricsPublisher: '3913510e",
+        ),
+      ),
+    ).toEqual([
+      'roles.monitoringMetricsPublisher: not the built-in role 3913510d-42f4-4e42-8a64-420c390055eb',
+    ])
+  })
+
   it('requires HTTPS and TLS 1.2 everywhere', () => {
     expect(checkHardening(bicep)).toEqual([])
     expect(checkHardening(bicep.replace('httpsOnly: true', 'httpsOnly: false'))).toEqual([
@@ -648,6 +766,9 @@ describe('infra', () => {
     ])
     expect(checkAzureYaml(azureYaml.replace('module: main', 'module: mian'), bicep)).toEqual([
       'infra: module file not found',
+    ])
+    expect(checkAzureYaml(azureYaml.replace('    dist: dist/deploy\n', ''), bicep)).toEqual([
+      'services.api.dist: must be dist/deploy (the Functions bundle)',
     ])
     expect(() => parseYaml('services:\n   api: x\n')).toThrow(/bad indent/)
     expect(() => parseYaml('- item\n')).toThrow(/not a key/)

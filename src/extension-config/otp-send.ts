@@ -60,7 +60,7 @@ export const OtpSendConfigSchema = z.strictObject({
     })
     .default({ maxPerRecipient: 5, windowSeconds: 600 })
     .describe(
-      'Sends per recipient and window, shared by instances through OTP_STORE_CONNECTION_STRING (else per instance); beyond it: 429 ERR_RATE_LIMITED.',
+      'Sends per recipient and window, shared by instances through OTP_STORE_ENDPOINT or OTP_STORE_CONNECTION_STRING (else per instance); beyond it: 429 ERR_RATE_LIMITED.',
     ),
 })
 export type OtpSendConfig = z.infer<typeof OtpSendConfigSchema>

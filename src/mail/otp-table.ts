@@ -1,7 +1,10 @@
 // The OTP store's one table client, shared by the duplicate check, the rate limit and the shared
-// key row: plain http only towards a loopback emulator, no retries inside the client, every call
+// key row: by connection string (plain http only towards a loopback emulator), or by table service
+// endpoint (https) with the managed identity; no retries inside the client, every call
 // time-boxed. Never logs: callers report failures by name and status only.
 import { TableClient } from '@azure/data-tables'
+import { ManagedIdentityCredential } from '@azure/identity'
+import type { OtpStoreConfig } from '../config.js'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 
 /** One table operation may take this long at most; less when the request has less time left. */
@@ -15,19 +18,8 @@ export interface OtpTable {
   readonly ensureTable: (budgetMs: number) => Promise<void>
 }
 
-export function openOtpTable(options: {
-  readonly connectionString: string
-  readonly tableName: string
-}): OtpTable {
-  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(options.connectionString)?.[1]
-  const loopback =
-    endpoint !== undefined &&
-    URL.canParse(endpoint) &&
-    LOOPBACK_HOSTS.has(new URL(endpoint).hostname)
-  const client = TableClient.fromConnectionString(options.connectionString, options.tableName, {
-    allowInsecureConnection: loopback,
-    retryOptions: { maxRetries: 0 },
-  })
+export function openOtpTable(options: OtpStoreConfig): OtpTable {
+  const client = tableClient(options)
   const timeout = (budgetMs = CALL_TIMEOUT_MS) => ({
     abortSignal: AbortSignal.timeout(Math.max(1, Math.round(Math.min(CALL_TIMEOUT_MS, budgetMs)))),
   })
@@ -41,6 +33,28 @@ export function openOtpTable(options: {
         throw err
       })),
   }
+}
+
+function tableClient(options: OtpStoreConfig): TableClient {
+  const retryOptions = { maxRetries: 0 }
+  if ('endpoint' in options) {
+    const credential =
+      options.clientId === undefined
+        ? new ManagedIdentityCredential()
+        : new ManagedIdentityCredential({ clientId: options.clientId })
+    // Bicep's primaryEndpoints.table ends with a slash; the client appends its own paths.
+    const url = options.endpoint.replace(/\/+$/, '')
+    return new TableClient(url, options.tableName, credential, { retryOptions })
+  }
+  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(options.connectionString)?.[1]
+  const loopback =
+    endpoint !== undefined &&
+    URL.canParse(endpoint) &&
+    LOOPBACK_HOSTS.has(new URL(endpoint).hostname)
+  return TableClient.fromConnectionString(options.connectionString, options.tableName, {
+    allowInsecureConnection: loopback,
+    retryOptions,
+  })
 }
 
 /** The HTTP status of a failed table call (409 exists, 412 ETag mismatch, 404 missing). */

@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { TableClient } from '@azure/data-tables'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../src/config.js'
 import { startAzurite, type Azurite } from '../support/azurite.js'
 import {
   startTestEndpoint,
@@ -14,7 +15,8 @@ import {
   type TestEndpoint,
 } from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
-import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
+import { craftToken, startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
+import { startManagedIdentity, type ManagedIdentityStandIn } from '../support/managed-identity.js'
 import { startSendGridApi, type SendGridStandIn } from '../support/sendgrid-api.js'
 
 const ADDRESS = 'avery@example.org' // the fixture's recipient
@@ -52,14 +54,17 @@ beforeEach(() => {
   sendgrid.reset()
 })
 
-async function instance(connectionString: string): Promise<TestEndpoint> {
+async function instance(
+  connectionString: string,
+  store: Record<string, string> = { OTP_STORE_CONNECTION_STRING: connectionString },
+): Promise<TestEndpoint> {
   const endpoint = await startTestEndpoint(issuer, {
     EXTENSION_CONFIG: writeExtensionConfig({ otpSend: { rateLimit: ROOMY_LIMIT } }),
     MAIL_PROVIDER: 'sendgrid',
     MAIL_FROM: FROM,
     SENDGRID_BASE_URL: sendgrid.baseUrl,
     SENDGRID_API_KEY: sendgrid.apiKey,
-    OTP_STORE_CONNECTION_STRING: connectionString,
+    ...store,
     OTP_STORE_TABLE: TABLE,
     LOG_HASH_KEY,
     REQUEST_BUDGET_MS: '1500',
@@ -179,6 +184,92 @@ describe('two instances sharing the table', () => {
       expect(row.rowKey).toMatch(/^[0-9a-f]{16}$/)
       expect(row.sends).toMatch(/^\d{13}(,\d{13})*$/)
     }
+  })
+})
+
+describe('by endpoint with the managed identity (OTP_STORE_ENDPOINT)', () => {
+  // Azurite over https with --oauth basic: it reads the bearer token's issuer, audience and
+  // lifetime (not its signature), so the identity stand-in hands out JWT-shaped tokens.
+  const IDENTITY_CLIENT_ID = '0d0d0d0d-0000-4000-8000-00000000c1d0'
+  let store: Azurite
+  let identity: ManagedIdentityStandIn
+  let restoreEnvironment: () => void
+  let a: TestEndpoint
+  let b: TestEndpoint
+  beforeAll(async () => {
+    store = await startAzurite({ oauth: true })
+    identity = await startManagedIdentity({
+      token: (resource) => {
+        const now = Math.floor(Date.now() / 1000)
+        return craftToken(
+          { alg: 'none', typ: 'JWT' },
+          {
+            aud: resource,
+            iss: `https://sts.windows.net/${issuer.tenantId}/`,
+            iat: now,
+            nbf: now - 60,
+            exp: now + 3600,
+          },
+        )
+      },
+    })
+    restoreEnvironment = identity.useEnvironment()
+    const env = { OTP_STORE_ENDPOINT: store.tableEndpoint, OTP_STORE_CLIENT_ID: IDENTITY_CLIENT_ID }
+    a = await instance('', env)
+    b = await instance('', env)
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    restoreEnvironment?.()
+    await identity?.close()
+    await store?.stop()
+  })
+
+  it('shares the duplicate check through a bearer token of the identity: one message', async () => {
+    const code = freshCode()
+    const first = await post(a, code)
+    expect(first.status, first.text).toBe(200)
+    const retry = await post(b, code)
+    expect(retry.status, retry.text).toBe(200)
+    expect(sendgrid.messages).toHaveLength(1)
+    expect(lastLog(b, 'otp_duplicate')).toMatchObject({ state: 'sent' })
+    expect(lastLog(a, 'otp_store_unavailable')).toBeUndefined()
+    // The token was asked for storage, as the user-assigned identity named.
+    expect(identity.requests.length).toBeGreaterThan(0)
+    for (const { query } of identity.requests) {
+      expect(query.get('resource')).toBe('https://storage.azure.com')
+      expect(query.get('client_id')).toBe(IDENTITY_CLIENT_ID)
+    }
+    // The rows are in that account's table.
+    const rows: unknown[] = []
+    const table = TableClient.fromConnectionString(store.connectionString, TABLE)
+    for await (const row of table.listEntities()) rows.push(row)
+    expect(rows.length).toBeGreaterThan(0)
+  })
+
+  it('refuses both settings at once, and an endpoint that is not https, naming the variables', () => {
+    const base = { ENTRA_TENANT_ID: issuer.tenantId, ENTRA_AUDIENCE: 'api://x' }
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env })
+        return []
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err
+        return err.problems
+      }
+    }
+    expect(
+      problems({
+        OTP_STORE_ENDPOINT: store.tableEndpoint,
+        OTP_STORE_CONNECTION_STRING: store.connectionString,
+      }),
+    ).toEqual([
+      'OTP_STORE_ENDPOINT, OTP_STORE_CONNECTION_STRING: set one of them, not both (the endpoint uses the managed identity)',
+    ])
+    const plain = problems({ OTP_STORE_ENDPOINT: 'http://127.0.0.1:10002/devstoreaccount1' })
+    expect(plain).toHaveLength(1)
+    expect(plain[0]).toMatch(/^OTP_STORE_ENDPOINT: /)
   })
 })
 

@@ -7,11 +7,12 @@
 // killed by stop(), when this process exits, and — through an IPC channel it watches — when this
 // process dies without running its exit handlers.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { testTls } from './test-ca.js'
 
 /** Azurite's development account: the documented, public name and key. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1'
@@ -79,7 +80,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-async function launch(port: number, location: string, timeoutMs: number): Promise<ChildProcess> {
+async function launch(
+  port: number,
+  location: string,
+  timeoutMs: number,
+  tls: readonly string[],
+): Promise<ChildProcess> {
   const args = [
     '--import',
     ORPHAN_GUARD,
@@ -91,6 +97,7 @@ async function launch(port: number, location: string, timeoutMs: number): Promis
     '--inMemoryPersistence',
     '--silent',
     '--disableTelemetry',
+    ...tls,
   ]
   const child = spawn(process.execPath, args, {
     // Azurite takes no --location with --inMemoryPersistence, and otherwise works in its cwd:
@@ -143,19 +150,31 @@ async function launch(port: number, location: string, timeoutMs: number): Promis
   return child
 }
 
-/** Starts Azurite's Table service on 127.0.0.1 (a free port), in memory. */
+/**
+ * Starts Azurite's Table service on 127.0.0.1 (a free port), in memory. With `oauth`, over https
+ * (the test CA's certificate) with `--oauth basic`: bearer tokens are accepted besides SharedKey
+ * (Azurite checks their issuer, audience and lifetime, not their signature).
+ */
 export async function startAzurite(
-  options: { readonly timeoutMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly oauth?: boolean } = {},
 ): Promise<Azurite> {
   const started = performance.now()
   const location = mkdtempSync(join(tmpdir(), 'azurite-'))
+  const tls: string[] = []
+  if (options.oauth === true) {
+    const { cert, key } = await testTls()
+    writeFileSync(join(location, 'cert.pem'), cert)
+    writeFileSync(join(location, 'key.pem'), key)
+    tls.push('--cert', join(location, 'cert.pem'), '--key', join(location, 'key.pem'))
+    tls.push('--oauth', 'basic')
+  }
   let child: ChildProcess | undefined
   let port = 0
   let lastError: unknown
   for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
     port = await freePort()
     try {
-      child = await launch(port, location, options.timeoutMs ?? 20_000)
+      child = await launch(port, location, options.timeoutMs ?? 20_000, tls)
     } catch (error) {
       lastError = error // most likely the port was taken in between: try another
     }
@@ -165,10 +184,11 @@ export async function startAzurite(
     throw lastError
   }
   const startupMs = Math.round(performance.now() - started)
-  const tableEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`
+  const protocol = options.oauth === true ? 'https' : 'http'
+  const tableEndpoint = `${protocol}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`
   const proc = child
   return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};TableEndpoint=${tableEndpoint};`,
+    connectionString: `DefaultEndpointsProtocol=${protocol};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};TableEndpoint=${tableEndpoint};`,
     tableEndpoint,
     port,
     startupMs,

@@ -37,7 +37,13 @@ export interface ManagedIdentityStandIn {
   close(): Promise<void>
 }
 
-export async function startManagedIdentity(): Promise<ManagedIdentityStandIn> {
+/**
+ * `token` makes each access token (default: an opaque string); a JWT-shaped one for a service that
+ * reads its claims, as Azurite with `--oauth basic` does.
+ */
+export async function startManagedIdentity(
+  options: { readonly token?: (resource: string) => string } = {},
+): Promise<ManagedIdentityStandIn> {
   const secret = randomBytes(16).toString('hex')
   const hanging = new Set<ServerResponse>()
   const json = (res: ServerResponse, status: number, body: unknown) =>
@@ -69,7 +75,9 @@ export async function startManagedIdentity(): Promise<ManagedIdentityStandIn> {
       json(res, mode.status, { error: { code: 'Unavailable', message: 'identity failure' } })
       return
     }
-    const token = `mi-token-${state.issued.length + 1}-${randomBytes(8).toString('hex')}`
+    const token =
+      options.token?.(resource) ??
+      `mi-token-${state.issued.length + 1}-${randomBytes(8).toString('hex')}`
     state.issued.push(token)
     json(res, 200, {
       access_token: token,

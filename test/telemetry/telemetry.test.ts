@@ -20,10 +20,22 @@ import {
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.js'
-import { telemetryFromEnvironment } from '../../src/telemetry/azure-monitor.js'
+import { ConfigError, loadConfig } from '../../src/config.js'
+import {
+  AUTHENTICATION_STRING_VARIABLE,
+  parseAuthenticationString,
+} from '../../src/telemetry/authentication-string.js'
+import { monitorCredential, telemetryFromEnvironment } from '../../src/telemetry/azure-monitor.js'
 import { createTelemetry, INSTRUMENTATION_NAME } from '../../src/telemetry/telemetry.js'
 import { startCustomerApi, type CustomerApi } from '../support/customer-api.js'
-import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../support/endpoint.js'
+import {
+  capturingLogger,
+  startTestEndpoint,
+  writeExtensionConfig,
+  type LogLine,
+  type TestEndpoint,
+} from '../support/endpoint.js'
+import { startManagedIdentity } from '../support/managed-identity.js'
 import { fixture } from '../support/fixtures.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
 
@@ -257,5 +269,81 @@ describe('telemetryFromEnvironment', () => {
         )
       ).enabled,
     ).toBe(false)
+  })
+})
+
+describe('Entra-authenticated ingestion (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)', () => {
+  const CLIENT_ID = '0d0d0d0d-0000-4000-8000-00000000a1a1'
+
+  it('reads the two forms Azure documents, and nothing else', () => {
+    expect(parseAuthenticationString(`Authorization=AAD;ClientId=${CLIENT_ID}`)).toEqual({
+      clientId: CLIENT_ID,
+    })
+    expect(parseAuthenticationString(`authorization=aad; clientid=${CLIENT_ID};`)).toEqual({
+      clientId: CLIENT_ID,
+    })
+    expect(parseAuthenticationString('Authorization=AAD')).toEqual({ clientId: undefined })
+    for (const bad of [
+      '',
+      'AAD',
+      'Authorization=Key',
+      `ClientId=${CLIENT_ID}`,
+      'Authorization=AAD;ClientId=not-a-guid',
+      `Authorization=AAD;ClientId=${CLIENT_ID};ClientId=${CLIENT_ID}`,
+      `Authorization=AAD;ClientId=${CLIENT_ID};Secret=x`,
+    ])
+      expect(parseAuthenticationString(bad), bad).toBeUndefined()
+  })
+
+  it('gives the exporter a token of the user-assigned identity it names', async () => {
+    const identity = await startManagedIdentity()
+    const restore = identity.useEnvironment()
+    try {
+      const parsed = parseAuthenticationString(`Authorization=AAD;ClientId=${CLIENT_ID}`)
+      if (parsed === undefined) throw new Error('not parsed')
+      const credential = await monitorCredential(parsed)
+      const token = await credential.getToken('https://monitor.azure.com//.default')
+      expect(token?.token).toBe(identity.issued.at(-1))
+      expect(identity.requests.at(-1)?.query.get('client_id')).toBe(CLIENT_ID)
+      expect(identity.requests.at(-1)?.query.get('resource')).toBe('https://monitor.azure.com/')
+    } finally {
+      restore()
+      await identity.close()
+    }
+  })
+
+  it('a malformed setting: no telemetry (nothing started), and the configuration names it', async () => {
+    const logs: LogLine[] = []
+    const secretish = 'Authorization=Key;Secret=do-not-log-me'
+    const telemetry = await telemetryFromEnvironment(
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING:
+          'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+        [AUTHENTICATION_STRING_VARIABLE]: secretish,
+      },
+      capturingLogger(logs),
+    )
+    expect(telemetry.enabled).toBe(false)
+    expect(logs.map((l) => [l.event, l.fields.reason])).toEqual([
+      [
+        'telemetry_unavailable',
+        `${AUTHENTICATION_STRING_VARIABLE}: must be Authorization=AAD or Authorization=AAD;ClientId=<GUID>`,
+      ],
+    ])
+    expect(JSON.stringify(logs)).not.toContain('do-not-log-me')
+    let problems: readonly string[] = []
+    try {
+      loadConfig({
+        ENTRA_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+        ENTRA_AUDIENCE: 'api://x',
+        [AUTHENTICATION_STRING_VARIABLE]: secretish,
+      })
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems = err.problems
+    }
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(new RegExp(`^${AUTHENTICATION_STRING_VARIABLE}: `))
+    expect(problems[0]).not.toContain('do-not-log-me')
   })
 })
