@@ -40,6 +40,7 @@ import { createGraphConnection, createGraphSource, type GraphConnection } from '
 import { createGraphTokenSource } from './sources/graph-credential.js'
 import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
 import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
+import { openSharedAttempts } from './passwords/attempt-limit.js'
 import { createPasswordMigration } from './passwords/password-migration.js'
 import type { KeyObject } from 'node:crypto'
 
@@ -108,6 +109,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     passwordMigration: createPasswordMigration(config.password, {
       devKey: options.passwordDevKey,
       hashKey: config.logHashKey,
+      sharedAttempts: passwordAttempts(config, options.log, warm),
     }),
   }
   const handlers = Object.fromEntries(
@@ -287,6 +289,12 @@ function otpStore(
   )
   warm.push(shared.ready)
   return { duplicates, limiter, keys: shared.keys }
+}
+
+/** OnPasswordSubmit's attempt limit in the OTP store's table, when it is configured and used. */
+function passwordAttempts(config: Config, log: Logger, warm: Promise<void>[]) {
+  if (config.otpStore === undefined || !config.password.configured) return undefined
+  return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

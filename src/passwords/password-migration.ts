@@ -1,5 +1,6 @@
 // OnPasswordSubmit's long-lived parts, built once per process by src/app.ts.
 import { createHmac, createPublicKey, randomBytes, type KeyObject } from 'node:crypto'
+import type { SharedAttempts } from './attempt-limit.js'
 import type { ParsedHash } from './hash-formats.js'
 import type { PasswordSettings } from './migration.js'
 
@@ -12,11 +13,17 @@ export interface PasswordMigration {
   readonly encryptionKey: KeyObject | undefined
   /** A keyed digest (hex): the attempt limit, the repeated-nonce cache and logs use it. */
   digest(text: string): string
+  /** The attempt limit's shared table (OTP_STORE_CONNECTION_STRING); undefined: memory only. */
+  readonly sharedAttempts: SharedAttempts | undefined
 }
 
 export function createPasswordMigration(
   settings: PasswordSettings,
-  options: { readonly devKey?: KeyObject | undefined; readonly hashKey?: string | undefined },
+  options: {
+    readonly devKey?: KeyObject | undefined
+    readonly hashKey?: string | undefined
+    readonly sharedAttempts?: SharedAttempts | undefined
+  },
 ): PasswordMigration | undefined {
   const keys =
     settings.keys.length > 0 ? settings.keys : options.devKey === undefined ? [] : [options.devKey]
@@ -28,5 +35,6 @@ export function createPasswordMigration(
     hashes: settings.hashes,
     encryptionKey: first === undefined ? undefined : createPublicKey(first),
     digest: (text) => createHmac('sha256', secret).update(`password\0${text}`).digest('hex'),
+    sharedAttempts: options.sharedAttempts,
   }
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticationEvents } from '../../functions/index.js'
 import { ConfigError } from '../../src/config.js'
 import { invoke, passwordContext, sampleEvent } from '../../src/testing/index.js'
+import { startAzurite, type Azurite } from '../support/azurite.js'
 import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
@@ -385,5 +386,70 @@ describe('events.onPasswordSubmit (code API)', () => {
     const result = await invoke(events, 'onPasswordSubmit', body)
     expect(result.status).toBe(500)
     expect(result.body).toMatchObject({ error: { code: 'ERR_INVALID_RESPONSE' } })
+  })
+})
+
+describe('OnPasswordSubmit attempt limit shared through the table store', () => {
+  let azurite: Azurite
+  const started: TestEndpoint[] = []
+  const limited = (env: Record<string, string>) =>
+    startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: key.path,
+      PASSWORD_HASHES_FILE: hashes,
+      EXTENSION_CONFIG: writeExtensionConfig({
+        passwordSubmit: { attemptLimit: { maxAttempts: 3 } },
+      }),
+      REQUEST_BUDGET_MS: '1500',
+      ...env,
+    }).then((endpoint) => {
+      started.push(endpoint)
+      return endpoint
+    })
+
+  beforeAll(async () => {
+    azurite = await startAzurite()
+  }, 30_000)
+  afterAll(async () => {
+    await Promise.all(started.map((endpoint) => endpoint.close()))
+    await azurite?.stop()
+  })
+
+  it('counts attempts made on two instances (no LOG_HASH_KEY) against one limit', async () => {
+    const store = { OTP_STORE_CONNECTION_STRING: azurite.connectionString }
+    const [one, two] = await Promise.all([limited(store), limited(store)])
+    const username = `shared-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (const target of [one, two, one, two, one]) {
+      const { res } = await submit({ username, password: 'wrong' }, target)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Block',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+    // Another user is not affected, on either instance.
+    const other = await submit({ username: 'migrate@example.org', password: 'Strong-Pass-1' }, two)
+    expect(actionOf(other.res.json)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    for (const endpoint of [one, two])
+      expect(endpoint.logs.map((line) => line.event)).not.toContain('password_store_unavailable')
+  })
+
+  it('still limits per instance when the store cannot be reached, and says so in the log', async () => {
+    const dead = azurite.connectionString.replace(`:${azurite.port}/`, ':1/')
+    const endpoint = await limited({ OTP_STORE_CONNECTION_STRING: dead })
+    const username = `store-down-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const { res } = await submit({ username, password: 'wrong' }, endpoint)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions.slice(0, 3)).toEqual(Array(3).fill('microsoft.graph.passwordSubmit.Retry'))
+    expect(actions[3]).toBe('microsoft.graph.passwordSubmit.Block')
+    const unavailable = endpoint.logs.filter((line) => line.event === 'password_store_unavailable')
+    expect(unavailable.length).toBeGreaterThan(0)
+    expect(JSON.stringify(endpoint.logs)).not.toContain(username)
   })
 })

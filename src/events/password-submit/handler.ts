@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache'
 import { EndpointError } from '../../errors.js'
 import type { PasswordSubmitConfig } from '../../extension-config/password-submit.js'
 import { compileText } from '../../extension-config/localized-text.js'
-import { createRateLimiter } from '../../mail/rate-limit.js'
+import { createAttemptLimit } from '../../passwords/attempt-limit.js'
 import { normaliseUsername } from '../../passwords/hashes-file.js'
 import {
   invalidPasswordContext,
@@ -27,6 +27,9 @@ import type { PasswordSubmitEvent, PasswordSubmitResponse } from './schema.js'
 /** How long a nonce's answer is kept: Entra's retries of one submission come within seconds. */
 const REPEAT_TTL_MS = 10 * 60_000
 const REPEAT_MAX = 50_000
+/** The shared attempt count may take this share of the time left, at most this long. */
+const ATTEMPT_STORE_SHARE = 0.3
+const ATTEMPT_STORE_MAX_MS = 500
 
 /** The decryption keys, or 503 ERR_NOT_CONFIGURED (also for handlers written in code). */
 export function requireKeys(migration: PasswordMigration | undefined): PasswordMigration {
@@ -45,10 +48,13 @@ export function createPasswordSubmitHandler(
   const migration = deps.passwordMigration
   const title = compileText(section.block.title, deps.defaultLocale)
   const message = compileText(section.block.message, deps.defaultLocale)
-  const limiter = createRateLimiter({
-    max: section.attemptLimit.maxAttempts,
-    windowMs: section.attemptLimit.windowSeconds * 1000,
-  })
+  const limiter = createAttemptLimit(
+    {
+      max: section.attemptLimit.maxAttempts,
+      windowMs: section.attemptLimit.windowSeconds * 1000,
+    },
+    migration?.sharedAttempts,
+  )
   /** By the nonce's digest: a digest of the credentials, and the answer given. */
   const answered = new LRUCache<
     string,
@@ -64,7 +70,8 @@ export function createPasswordSubmitHandler(
     const username = normaliseUsername(password.username)
     const user = migration.digest(`user\0${username}`).slice(0, 16)
     const started = context.now()
-    if (!(await limiter.take(user, started, context.remainingMs()))) {
+    const limitBudget = Math.min(ATTEMPT_STORE_MAX_MS, context.remainingMs() * ATTEMPT_STORE_SHARE)
+    if (!(await limiter.take(username, user, started, limitBudget))) {
       context.log.warn('password_blocked', { user, reason: 'attempt_limit' })
       const locale = event.data.authenticationContext.client?.locale
       return blockSignIn(password.nonce, title(locale), message(locale))
