@@ -41,6 +41,7 @@ import { createGraphTokenSource } from './sources/graph-credential.js'
 import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
 import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
 import { openSharedAttempts } from './passwords/attempt-limit.js'
+import { createPasswordCheck } from './passwords/password-check.js'
 import { createPasswordMigration } from './passwords/password-migration.js'
 import type { KeyObject } from 'node:crypto'
 
@@ -110,6 +111,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       devKey: options.passwordDevKey,
       hashKey: config.logHashKey,
       sharedAttempts: passwordAttempts(config, options.log, warm),
+      check: createPasswordCheck(config.password, config.extension.passwordSubmit.check, warm),
     }),
   }
   const handlers = Object.fromEntries(

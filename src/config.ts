@@ -185,6 +185,19 @@ export const EnvSchema = z.object({
     description:
       'JSON lines `{"username", "hash"}` of the legacy system (bcrypt, argon2id/argon2i, scrypt, PBKDF2, ASP.NET Core Identity; see [password migration](password-migration.md)), read at start; a bad line stops the start naming its number.',
   }),
+  PASSWORD_HASHES_CONNECTION_STRING: z.string().max(2048).optional().meta({
+    defaultText: 'none',
+    description:
+      'Instead of `PASSWORD_HASHES_FILE`: an Azure Storage connection string whose table holds the legacy hashes, one row per user named by the SHA-256 of the normalised username ([password migration](password-migration.md)). Never logged.',
+  }),
+  PASSWORD_HASHES_TABLE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
+    .default('passwordhashes')
+    .meta({
+      defaultText: '`passwordhashes`',
+      description: 'The hashes table of `PASSWORD_HASHES_CONNECTION_STRING` (never created here).',
+    }),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional().meta({
     defaultText: 'random per process',
     description:
@@ -310,7 +323,12 @@ export function loadConfig(
   const mail = readMailConfig(e, extension, { cwd, packageRoot: packageRoot() }, mailProblems)
   if (mailProblems.length > 0) throw new ConfigError(mailProblems)
   const passwordProblems: string[] = []
-  const password = readPasswordSettings(e, cwd, passwordProblems)
+  const password = readPasswordSettings(
+    e,
+    extension.passwordSubmit.check.mode,
+    cwd,
+    passwordProblems,
+  )
   if (passwordProblems.length > 0) throw new ConfigError(passwordProblems)
   const graphCredential = readGraphCredential(e, tenantId)
   if (typeof graphCredential === 'string') throw new ConfigError([graphCredential])

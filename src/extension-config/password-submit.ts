@@ -1,10 +1,24 @@
-// EXTENSION_CONFIG passwordSubmit: the attempt limit and the block page of OnPasswordSubmit. The
-// key and the hashes come from the environment (PASSWORD_DECRYPTION_KEY_PATH, PASSWORD_HASHES_FILE).
+// EXTENSION_CONFIG passwordSubmit: how OnPasswordSubmit checks a password (`check`, by `mode`), the
+// attempt limit and the block pages. The key and the hashes' store come from the environment
+// (PASSWORD_DECRYPTION_KEY_*, PASSWORD_HASHES_*); secrets only by the name of an app setting.
 import * as z from 'zod'
 import { ANSWER_TEXT_MAX } from '../events/attribute-collection.js'
 import { localizedText } from './localized-text.js'
 
+const HashesCheckSchema = z
+  .strictObject({ mode: z.literal('hashes') })
+  .describe(
+    "The legacy hashes, from PASSWORD_HASHES_FILE or PASSWORD_HASHES_CONNECTION_STRING's table.",
+  )
+
+export const PasswordCheckSchema = z.discriminatedUnion('mode', [HashesCheckSchema])
+export type PasswordCheckConfig = z.output<typeof PasswordCheckSchema>
+export type PasswordCheckMode = PasswordCheckConfig['mode']
+
 export const PasswordSubmitConfigSchema = z.strictObject({
+  check: PasswordCheckSchema.default({ mode: 'hashes' }).describe(
+    'How the typed password is checked against the legacy system (default: hashes).',
+  ),
   attemptLimit: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(100).default(5),
@@ -21,5 +35,14 @@ export const PasswordSubmitConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('The block page shown past the attempt limit.'),
+  locked: z
+    .strictObject({
+      title: localizedText(ANSWER_TEXT_MAX.title).default('Account locked'),
+      message: localizedText(ANSWER_TEXT_MAX.message).default(
+        'Your account is locked. Contact support, or reset your password.',
+      ),
+    })
+    .prefault({})
+    .describe('The block page shown when the legacy system says the account is locked.'),
 })
 export type PasswordSubmitConfig = z.output<typeof PasswordSubmitConfigSchema>

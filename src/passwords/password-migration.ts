@@ -1,14 +1,14 @@
 // OnPasswordSubmit's long-lived parts, built once per process by src/app.ts.
 import { createHmac, createPublicKey, randomBytes, type KeyObject } from 'node:crypto'
 import type { SharedAttempts } from './attempt-limit.js'
-import type { ParsedHash } from './hash-formats.js'
+import type { PasswordCheck } from './check.js'
 import type { PasswordSettings } from './migration.js'
 
 export interface PasswordMigration {
   /** The decryption keys, tried in order; empty: the route answers 503 ERR_NOT_CONFIGURED. */
   readonly keys: readonly KeyObject[]
-  /** The legacy hashes by normalised username; undefined: no check is configured (503). */
-  readonly hashes: ReadonlyMap<string, ParsedHash> | undefined
+  /** How a password is checked (the configured mode); undefined: none is configured (503). */
+  readonly check: PasswordCheck | undefined
   /** The public key of the first decryption key: dev mode and tests encrypt contexts with it. */
   readonly encryptionKey: KeyObject | undefined
   /** A keyed digest (hex): the attempt limit, the repeated-nonce cache and logs use it. */
@@ -23,6 +23,7 @@ export function createPasswordMigration(
     readonly devKey?: KeyObject | undefined
     readonly hashKey?: string | undefined
     readonly sharedAttempts?: SharedAttempts | undefined
+    readonly check?: PasswordCheck | undefined
   },
 ): PasswordMigration | undefined {
   const keys =
@@ -32,7 +33,7 @@ export function createPasswordMigration(
   const first = keys[0]
   return {
     keys,
-    hashes: settings.hashes,
+    check: options.check,
     encryptionKey: first === undefined ? undefined : createPublicKey(first),
     digest: (text) => createHmac('sha256', secret).update(`password\0${text}`).digest('hex'),
     sharedAttempts: options.sharedAttempts,
