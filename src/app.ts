@@ -111,7 +111,12 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       devKey: options.passwordDevKey,
       hashKey: config.logHashKey,
       sharedAttempts: passwordAttempts(config, options.log, warm),
-      check: createPasswordCheck(config.password, config.extension.passwordSubmit.check, warm),
+      check: createPasswordCheck(
+        config.password,
+        config.extension.passwordSubmit.check,
+        { authFor: (auth) => outboundAuth(config, auth), secrets: config.secrets },
+        warm,
+      ),
     }),
   }
   const handlers = Object.fromEntries(
@@ -194,9 +199,11 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
 function usesAzureCredential(config: Config): boolean {
   const sources = Object.values(config.extension.tokenIssuanceStart.sources)
   const remote = config.extension.attributeCollectionSubmit.remoteValidation
+  const password = config.extension.passwordSubmit.check
   return (
     sources.some((s) => s.type === 'graph' || s.auth?.type === 'managedIdentity') ||
-    remote?.auth?.type === 'managedIdentity'
+    remote?.auth?.type === 'managedIdentity' ||
+    (password.mode === 'legacyApi' && password.auth?.type === 'managedIdentity')
   )
 }
 

@@ -425,6 +425,11 @@ function readSecrets(
         source.auth.secretSetting,
       ])
   }
+  const check = extension.passwordSubmit.check
+  if (check.mode === 'legacyApi' && check.auth?.type === 'header')
+    named.push(['passwordSubmit.check.auth.secretSetting', check.auth.secretSetting])
+  if (check.mode === 'ropc' && check.clientSecretSetting !== undefined)
+    named.push(['passwordSubmit.check.clientSecretSetting', check.clientSecretSetting])
   const secrets: Record<string, string> = {}
   for (const [path, setting] of named) {
     const value = env[setting]

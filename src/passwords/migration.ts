@@ -70,7 +70,7 @@ export function readPasswordSettings(
   }
   if (mode !== 'hashes' && (file !== undefined || table !== undefined)) {
     problems.push(
-      `${file !== undefined ? 'PASSWORD_HASHES_FILE' : 'PASSWORD_HASHES_CONNECTION_STRING'}: is read in hashes mode only, and EXTENSION_CONFIG passwordSubmit.check.mode is "${String(mode)}"`,
+      `${file !== undefined ? 'PASSWORD_HASHES_FILE' : 'PASSWORD_HASHES_CONNECTION_STRING'}: is read in hashes mode only, and EXTENSION_CONFIG passwordSubmit.check.mode is "${mode}"`,
     )
     return emptySettings
   }
