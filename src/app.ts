@@ -117,6 +117,8 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         { authFor: (auth) => outboundAuth(config, auth), secrets: config.secrets },
         warm,
       ),
+      log: options.log,
+      warm,
     }),
   }
   const handlers = Object.fromEntries(
@@ -169,7 +171,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     async health(call) {
       const issuers = keys.status()
       const keysReady = issuers.some((issuer) => issuer.keys > 0)
-      // OnPasswordSubmit, when configured, needs its key (its hashes file loads at start or fails).
+      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read).
       const passwordReady =
         !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
       const ready = keysReady && passwordReady
@@ -177,7 +179,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
         : !passwordReady
-          ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH)'
+          ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
           : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })

@@ -174,12 +174,31 @@ export const EnvSchema = z.object({
   PASSWORD_DECRYPTION_KEY_PATH: commaList(z.string().max(4096), 2).optional().meta({
     defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`; dev mode makes a key)',
     description:
-      "A PEM file of the PKCS#8 RSA private key (2048 bits or more) whose certificate Entra encrypts OnPasswordSubmit's context to; two paths, comma-separated, during a rotation. PFX is not read: convert it with openssl.",
+      "The RSA private key (2048 bits or more) whose certificate Entra encrypts OnPasswordSubmit's context to: a PEM file (PKCS#8 or PKCS#1, with its certificate or not) or a PFX; two paths, comma-separated, during a rotation.",
   }),
   PASSWORD_DECRYPTION_KEY_PASSPHRASE: z.string().max(1024).optional().meta({
     defaultText: 'none',
-    description: 'The passphrase of an encrypted PEM key. Never logged.',
+    description: 'The passphrase of an encrypted PEM key or of a PFX. Never logged.',
   }),
+  PASSWORD_DECRYPTION_KEY_VAULT_URL: z
+    .string()
+    .refine(isHttpsUrl, 'must be an https URL')
+    .optional()
+    .meta({
+      defaultText: 'none',
+      description:
+        'Instead of `PASSWORD_DECRYPTION_KEY_PATH`: the Key Vault (`https://<vault>.vault.azure.net`) holding the certificate, read once at start with the managed identity (`AZURE_CLIENT_ID` picks a user-assigned one; it needs the *Key Vault Secrets User* role). `/api/health` is 503 until it is read.',
+    }),
+  PASSWORD_DECRYPTION_CERT_NAME: commaList(
+    z.string().regex(/^[A-Za-z0-9-]{1,127}$/, 'must be a Key Vault certificate name'),
+    2,
+  )
+    .optional()
+    .meta({
+      defaultText: 'none',
+      description:
+        "The Key Vault certificate's name (its private key is read as the secret of that name); two, comma-separated, during a rotation.",
+    }),
   PASSWORD_HASHES_FILE: z.string().max(4096).optional().meta({
     defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`)',
     description:

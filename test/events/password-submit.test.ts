@@ -288,7 +288,7 @@ describe('OnPasswordSubmit configuration', () => {
       ],
       [
         { PASSWORD_DECRYPTION_KEY_PATH: hashes },
-        'PASSWORD_DECRYPTION_KEY_PATH: must be a PEM file (PKCS#8 RSA private key); convert a PFX with openssl pkcs12 -nocerts -nodes',
+        'PASSWORD_DECRYPTION_KEY_PATH: is neither a PEM private key nor a readable PFX (or PASSWORD_DECRYPTION_KEY_PASSPHRASE is wrong)',
       ],
       [
         { PASSWORD_DECRYPTION_KEY_PATH: writePasswordKey({ passphrase: 'zyx-passphrase' }).path },
