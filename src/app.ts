@@ -40,6 +40,8 @@ import { createGraphConnection, createGraphSource, type GraphConnection } from '
 import { createGraphTokenSource } from './sources/graph-credential.js'
 import { createHttpSource, type HttpSourceAuth } from './sources/http-api.js'
 import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
+import { openSharedAttempts } from './passwords/attempt-limit.js'
+import { createPasswordCheck } from './passwords/password-check.js'
 import { createPasswordMigration } from './passwords/password-migration.js'
 import type { KeyObject } from 'node:crypto'
 
@@ -108,6 +110,15 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     passwordMigration: createPasswordMigration(config.password, {
       devKey: options.passwordDevKey,
       hashKey: config.logHashKey,
+      sharedAttempts: passwordAttempts(config, options.log, warm),
+      check: createPasswordCheck(
+        config.password,
+        config.extension.passwordSubmit.check,
+        { authFor: (auth) => outboundAuth(config, auth), secrets: config.secrets },
+        warm,
+      ),
+      log: options.log,
+      warm,
     }),
   }
   const handlers = Object.fromEntries(
@@ -160,7 +171,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     async health(call) {
       const issuers = keys.status()
       const keysReady = issuers.some((issuer) => issuer.keys > 0)
-      // OnPasswordSubmit, when configured, needs its key (its hashes file loads at start or fails).
+      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read).
       const passwordReady =
         !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
       const ready = keysReady && passwordReady
@@ -168,7 +179,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
         : !passwordReady
-          ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH)'
+          ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
           : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
@@ -190,9 +201,11 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
 function usesAzureCredential(config: Config): boolean {
   const sources = Object.values(config.extension.tokenIssuanceStart.sources)
   const remote = config.extension.attributeCollectionSubmit.remoteValidation
+  const password = config.extension.passwordSubmit.check
   return (
     sources.some((s) => s.type === 'graph' || s.auth?.type === 'managedIdentity') ||
-    remote?.auth?.type === 'managedIdentity'
+    remote?.auth?.type === 'managedIdentity' ||
+    (password.mode === 'legacyApi' && password.auth?.type === 'managedIdentity')
   )
 }
 
@@ -287,6 +300,12 @@ function otpStore(
   )
   warm.push(shared.ready)
   return { duplicates, limiter, keys: shared.keys }
+}
+
+/** OnPasswordSubmit's attempt limit in the OTP store's table, when it is configured and used. */
+function passwordAttempts(config: Config, log: Logger, warm: Promise<void>[]) {
+  if (config.otpStore === undefined || !config.password.configured) return undefined
+  return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

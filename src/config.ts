@@ -190,17 +190,49 @@ export const EnvSchema = z.object({
   PASSWORD_DECRYPTION_KEY_PATH: commaList(z.string().max(4096), 2).optional().meta({
     defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`; dev mode makes a key)',
     description:
-      "A PEM file of the PKCS#8 RSA private key (2048 bits or more) whose certificate Entra encrypts OnPasswordSubmit's context to; two paths, comma-separated, during a rotation. PFX is not read: convert it with openssl.",
+      "The RSA private key (2048 bits or more) whose certificate Entra encrypts OnPasswordSubmit's context to: a PEM file (PKCS#8 or PKCS#1, with its certificate or not) or a PFX; two paths, comma-separated, during a rotation.",
   }),
   PASSWORD_DECRYPTION_KEY_PASSPHRASE: z.string().max(1024).optional().meta({
     defaultText: 'none',
-    description: 'The passphrase of an encrypted PEM key. Never logged.',
+    description: 'The passphrase of an encrypted PEM key or of a PFX. Never logged.',
   }),
+  PASSWORD_DECRYPTION_KEY_VAULT_URL: z
+    .string()
+    .refine(isHttpsUrl, 'must be an https URL')
+    .optional()
+    .meta({
+      defaultText: 'none',
+      description:
+        'Instead of `PASSWORD_DECRYPTION_KEY_PATH`: the Key Vault (`https://<vault>.vault.azure.net`) holding the certificate, read once at start with the managed identity (`AZURE_CLIENT_ID` picks a user-assigned one; it needs the *Key Vault Secrets User* role). `/api/health` is 503 until it is read.',
+    }),
+  PASSWORD_DECRYPTION_CERT_NAME: commaList(
+    z.string().regex(/^[A-Za-z0-9-]{1,127}$/, 'must be a Key Vault certificate name'),
+    2,
+  )
+    .optional()
+    .meta({
+      defaultText: 'none',
+      description:
+        "The Key Vault certificate's name (its private key is read as the secret of that name); two, comma-separated, during a rotation.",
+    }),
   PASSWORD_HASHES_FILE: z.string().max(4096).optional().meta({
     defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`)',
     description:
       'JSON lines `{"username", "hash"}` of the legacy system (bcrypt, argon2id/argon2i, scrypt, PBKDF2, ASP.NET Core Identity; see [password migration](password-migration.md)), read at start; a bad line stops the start naming its number.',
   }),
+  PASSWORD_HASHES_CONNECTION_STRING: z.string().max(2048).optional().meta({
+    defaultText: 'none',
+    description:
+      'Instead of `PASSWORD_HASHES_FILE`: an Azure Storage connection string whose table holds the legacy hashes, one row per user named by the SHA-256 of the normalised username ([password migration](password-migration.md)). Never logged.',
+  }),
+  PASSWORD_HASHES_TABLE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)')
+    .default('passwordhashes')
+    .meta({
+      defaultText: '`passwordhashes`',
+      description: 'The hashes table of `PASSWORD_HASHES_CONNECTION_STRING` (never created here).',
+    }),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional().meta({
     defaultText: 'random per process',
     description:
@@ -346,7 +378,12 @@ export function loadConfig(
   const mail = readMailConfig(e, extension, { cwd, packageRoot: packageRoot() }, mailProblems)
   if (mailProblems.length > 0) throw new ConfigError(mailProblems)
   const passwordProblems: string[] = []
-  const password = readPasswordSettings(e, cwd, passwordProblems)
+  const password = readPasswordSettings(
+    e,
+    extension.passwordSubmit.check.mode,
+    cwd,
+    passwordProblems,
+  )
   if (passwordProblems.length > 0) throw new ConfigError(passwordProblems)
   if (e.OTP_STORE_CONNECTION_STRING !== undefined && e.OTP_STORE_ENDPOINT !== undefined)
     throw new ConfigError([
@@ -455,6 +492,11 @@ function readSecrets(
         source.auth.secretSetting,
       ])
   }
+  const check = extension.passwordSubmit.check
+  if (check.mode === 'legacyApi' && check.auth?.type === 'header')
+    named.push(['passwordSubmit.check.auth.secretSetting', check.auth.secretSetting])
+  if (check.mode === 'ropc' && check.clientSecretSetting !== undefined)
+    named.push(['passwordSubmit.check.clientSecretSetting', check.clientSecretSetting])
   const secrets: Record<string, string> = {}
   for (const [path, setting] of named) {
     const value = env[setting]

@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'ERR_MAIL_UNAVAILABLE'
   | 'ERR_MAIL_TIMEOUT'
   | 'ERR_RATE_LIMITED'
+  | 'ERR_PASSWORD_CHECK_UNAVAILABLE'
+  | 'ERR_PASSWORD_CHECK_TIMEOUT'
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_INTERNAL'
@@ -59,6 +61,9 @@ const STATUS = {
   ERR_MAIL_UNAVAILABLE: 503,
   ERR_MAIL_TIMEOUT: 504,
   ERR_RATE_LIMITED: 429,
+  // OnPasswordSubmit: the legacy system cannot say; never Retry (it would call a right password wrong).
+  ERR_PASSWORD_CHECK_UNAVAILABLE: 503,
+  ERR_PASSWORD_CHECK_TIMEOUT: 504,
   ERR_INVALID_RESPONSE: 500,
   ERR_CONFIG_INVALID: 500,
   ERR_INTERNAL: 500,
@@ -110,6 +115,9 @@ export const ERROR_MEANINGS = {
     'OnOtpSend: the mail provider is unavailable, or a handler could not deliver the code.',
   ERR_MAIL_TIMEOUT: 'OnOtpSend: the mail provider did not confirm in time.',
   ERR_RATE_LIMITED: 'OnOtpSend: too many codes to this recipient in the window.',
+  ERR_PASSWORD_CHECK_UNAVAILABLE:
+    'OnPasswordSubmit: the legacy system (hash table, verification API, token endpoint) failed or answered something the mapping does not cover.',
+  ERR_PASSWORD_CHECK_TIMEOUT: 'OnPasswordSubmit: the legacy system did not answer in time.',
   ERR_INVALID_RESPONSE:
     "Our answer failed its own schema: a bug or a handler's wrong answer; logged.",
   ERR_CONFIG_INVALID: 'The app started with a configuration problem; the problems are in its log.',

@@ -210,7 +210,7 @@ const AttributeRuleSchema = z
   )
 export type AttributeRule = z.infer<typeof AttributeRuleSchema>
 
-const SECRET_SETTING = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
+export const SECRET_SETTING = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 export const RemoteAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({

@@ -30,11 +30,17 @@ const parse = (sends: string) =>
 
 export function createTableRateLimiter(
   table: OtpTable,
-  options: { readonly max: number; readonly windowMs: number },
+  options: {
+    readonly max: number
+    readonly windowMs: number
+    /** Of the rows' partitions ("rate"): another limit in the same table takes its own. */
+    readonly partitionPrefix?: string
+  },
 ): RateLimiter {
   const { client, timeout, ensureTable } = table
   // Apart from the message rows (two hex digits) and the key row ("config").
-  const partition = (key: string) => `rate-${key.slice(0, 2)}`
+  const prefix = options.partitionPrefix ?? 'rate'
+  const partition = (key: string) => `${prefix}-${key.slice(0, 2)}`
 
   async function read(key: string, budgetMs: number) {
     try {

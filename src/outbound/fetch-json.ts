@@ -25,6 +25,13 @@ export interface FetchJsonOptions {
   readonly method: 'GET' | 'POST'
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: unknown
+  /** An `application/x-www-form-urlencoded` body instead of JSON (an OAuth token request). */
+  readonly form?: URLSearchParams
+  /**
+   * Resolve with any status, the caller mapping it; the body is then undefined when it is not
+   * JSON. Otherwise only a 2xx JSON answer resolves.
+   */
+  readonly anyStatus?: boolean
   /** This call's own limit; the request deadline (`signal`) may end it sooner. */
   readonly timeoutMs: number
   readonly signal: AbortSignal
@@ -69,7 +76,11 @@ async function fetchJsonWithin(
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...options.headers,
       },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      ...(options.form !== undefined
+        ? { body: options.form }
+        : options.body === undefined
+          ? {}
+          : { body: JSON.stringify(options.body) }),
     })
   } catch (err) {
     throw failed(err)
@@ -80,6 +91,15 @@ async function fetchJsonWithin(
   } catch (err) {
     if (err instanceof OutboundError) throw err
     throw failed(err)
+  }
+  if (options.anyStatus === true) {
+    let body: unknown
+    try {
+      body = JSON.parse(text) as unknown
+    } catch {
+      body = undefined
+    }
+    return { status: res.status, body }
   }
   if (res.status < 200 || res.status > 299) {
     const redirect = res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''

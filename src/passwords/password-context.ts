@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto'
 import { CompactEncrypt, compactDecrypt, decodeJwt, UnsecuredJWT } from 'jose'
 import * as z from 'zod'
 import { EndpointError } from '../errors.js'
+import { keysFor, type DecryptionKey } from './decryption-keys.js'
 
 export const KEY_MANAGEMENT_ALGORITHMS = ['RSA-OAEP', 'RSA-OAEP-256'] as const
 export const CONTENT_ENCRYPTION_ALGORITHMS = [
@@ -39,12 +40,15 @@ function readPlaintext(plaintext: Uint8Array): unknown {
   return decodeJwt(text) // the payload only: an unsigned JWT has nothing to verify
 }
 
-/** Decrypts with each key in turn (two during a rotation); throws the one fixed error. */
+/**
+ * Decrypts with each key in turn (two during a rotation: the one the header names first); throws
+ * the one fixed error.
+ */
 export async function decryptPasswordContext(
   jwe: string,
-  keys: readonly KeyObject[],
+  keys: readonly DecryptionKey[],
 ): Promise<PasswordContext> {
-  for (const key of keys) {
+  for (const { key } of keysFor(jwe, keys)) {
     let plaintext: Uint8Array
     try {
       ;({ plaintext } = await compactDecrypt(jwe, key, {
@@ -76,7 +80,7 @@ const contexts = new WeakMap<object, PasswordContext>()
 export function passwordContextOf(
   event: object,
   jwe: string,
-  keys: readonly KeyObject[],
+  keys: readonly DecryptionKey[],
 ): Promise<PasswordContext> {
   let context = decrypted.get(event)
   if (context === undefined) {
@@ -98,6 +102,9 @@ export interface EncryptOptions {
   readonly enc?: (typeof CONTENT_ENCRYPTION_ALGORITHMS)[number]
   /** The plaintext as a nested unsigned JWT (as Microsoft's sample reads it) instead of JSON. */
   readonly nested?: boolean
+  /** Names the key in the header, as Entra may (a rotation test). */
+  readonly kid?: string
+  readonly x5t?: string
 }
 
 /** Encrypts a context as Entra does: for dev mode, replay and tests (src/testing). */
@@ -114,6 +121,11 @@ export async function encryptPasswordContext(
   const plaintext =
     options.nested === true ? new UnsecuredJWT(claims).encode() : JSON.stringify(claims)
   return new CompactEncrypt(new TextEncoder().encode(plaintext))
-    .setProtectedHeader({ alg: options.alg ?? 'RSA-OAEP-256', enc: options.enc ?? 'A256GCM' })
+    .setProtectedHeader({
+      alg: options.alg ?? 'RSA-OAEP-256',
+      enc: options.enc ?? 'A256GCM',
+      ...(options.kid === undefined ? {} : { kid: options.kid }),
+      ...(options.x5t === undefined ? {} : { x5t: options.x5t }),
+    })
     .encrypt(publicKey)
 }

@@ -3,12 +3,16 @@
 // attempts are limited, a repeated nonce is answered from the cache, and configuration fails
 // closed naming the variable. Keys and hashes are made at test time.
 import { randomUUID } from 'node:crypto'
+import { TableClient } from '@azure/data-tables'
 import bcrypt from 'bcryptjs'
 import { CompactEncrypt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticationEvents } from '../../functions/index.js'
 import { ConfigError } from '../../src/config.js'
+import { hashRow, hashRowKeys } from '../../src/passwords/hash-table.js'
 import { invoke, passwordContext, sampleEvent } from '../../src/testing/index.js'
+import { startAzurite, type Azurite } from '../support/azurite.js'
+import { startSilentServer } from '../support/silent-server.js'
 import { startTestEndpoint, writeExtensionConfig, type TestEndpoint } from '../support/endpoint.js'
 import { fixture } from '../support/fixtures.js'
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
@@ -284,7 +288,7 @@ describe('OnPasswordSubmit configuration', () => {
       ],
       [
         { PASSWORD_DECRYPTION_KEY_PATH: hashes },
-        'PASSWORD_DECRYPTION_KEY_PATH: must be a PEM file (PKCS#8 RSA private key); convert a PFX with openssl pkcs12 -nocerts -nodes',
+        'PASSWORD_DECRYPTION_KEY_PATH: is neither a PEM private key nor a readable PFX (or PASSWORD_DECRYPTION_KEY_PASSPHRASE is wrong)',
       ],
       [
         { PASSWORD_DECRYPTION_KEY_PATH: writePasswordKey({ passphrase: 'zyx-passphrase' }).path },
@@ -385,5 +389,159 @@ describe('events.onPasswordSubmit (code API)', () => {
     const result = await invoke(events, 'onPasswordSubmit', body)
     expect(result.status).toBe(500)
     expect(result.body).toMatchObject({ error: { code: 'ERR_INVALID_RESPONSE' } })
+  })
+})
+
+describe('OnPasswordSubmit on Azure Table Storage (Azurite)', () => {
+  let azurite: Azurite
+  const started: TestEndpoint[] = []
+  const limited = (env: Record<string, string>) =>
+    startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: key.path,
+      PASSWORD_HASHES_FILE: hashes,
+      EXTENSION_CONFIG: writeExtensionConfig({
+        passwordSubmit: { attemptLimit: { maxAttempts: 3 } },
+      }),
+      REQUEST_BUDGET_MS: '1500',
+      ...env,
+    }).then((endpoint) => {
+      started.push(endpoint)
+      return endpoint
+    })
+
+  beforeAll(async () => {
+    azurite = await startAzurite()
+  }, 30_000)
+  afterAll(async () => {
+    await Promise.all(started.map((endpoint) => endpoint.close()))
+    await azurite?.stop()
+  })
+
+  it('counts attempts made on two instances (no LOG_HASH_KEY) against one limit', async () => {
+    const store = { OTP_STORE_CONNECTION_STRING: azurite.connectionString }
+    const [one, two] = await Promise.all([limited(store), limited(store)])
+    const username = `shared-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (const target of [one, two, one, two, one]) {
+      const { res } = await submit({ username, password: 'wrong' }, target)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Block',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+    // Another user is not affected, on either instance.
+    const other = await submit({ username: 'migrate@example.org', password: 'Strong-Pass-1' }, two)
+    expect(actionOf(other.res.json)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    for (const endpoint of [one, two])
+      expect(endpoint.logs.map((line) => line.event)).not.toContain('password_store_unavailable')
+  })
+
+  it('still limits per instance when the store cannot be reached, and says so in the log', async () => {
+    const dead = azurite.connectionString.replace(`:${azurite.port}/`, ':1/')
+    const endpoint = await limited({ OTP_STORE_CONNECTION_STRING: dead })
+    const username = `store-down-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const { res } = await submit({ username, password: 'wrong' }, endpoint)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions.slice(0, 3)).toEqual(Array(3).fill('microsoft.graph.passwordSubmit.Retry'))
+    expect(actions[3]).toBe('microsoft.graph.passwordSubmit.Block')
+    const unavailable = endpoint.logs.filter((line) => line.event === 'password_store_unavailable')
+    expect(unavailable.length).toBeGreaterThan(0)
+    expect(JSON.stringify(endpoint.logs)).not.toContain(username)
+  })
+
+  it('finds hashes in PASSWORD_HASHES_CONNECTION_STRING by the normalised username', async () => {
+    const table = TableClient.fromConnectionString(azurite.connectionString, 'legacyhashes', {
+      allowInsecureConnection: true,
+    })
+    await table.createTable()
+    // Characters Table keys forbid are fine in a username: rows are named by its digest.
+    const odd = 'Odd/User#1?\\@Example.org'
+    for (const [username, hash] of [
+      ['migrate@example.org', bcrypt.hashSync('Strong-Pass-1', 4)],
+      [odd, BCRYPT_USER.hash],
+    ] as const)
+      await table.createEntity(hashRow(username, hash))
+    await table.createEntity({ ...hashRowKeys('broken@example.org'), hash: 'md5:00' })
+    const endpoint = await limited({
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: 'legacyhashes',
+    })
+    const cases = [
+      ['MIGRATE@example.org', 'Strong-Pass-1', 'MigratePassword'],
+      ['migrate@example.org', 'Wrong-Pass-1', 'Retry'],
+      [odd.toLowerCase(), 'U*U', 'UpdatePassword'],
+      ['nobody@example.org', 'Strong-Pass-1', 'Retry'],
+    ] as const
+    for (const [username, password, action] of cases) {
+      const { res } = await submit({ username, password }, endpoint)
+      expect(actionOf(res.json)).toBe(`microsoft.graph.passwordSubmit.${action}`)
+    }
+    // A row whose hash no format reads is the legacy store failing, not a wrong password.
+    const { res } = await submit({ username: 'broken@example.org', password: 'x' }, endpoint)
+    expect(res.status).toBe(503)
+    expect(res.json).toEqual({
+      error: {
+        code: 'ERR_PASSWORD_CHECK_UNAVAILABLE',
+        message: 'the legacy password check failed',
+      },
+    })
+  })
+
+  it('answers 503 when the hash table is down and 504 when it is slow, never Retry', async () => {
+    const dead = await limited({
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString.replace(
+        `:${azurite.port}/`,
+        ':1/',
+      ),
+    })
+    const down = await submit({ username: 'down@example.org', password: 'Strong-Pass-1' }, dead)
+    expect(down.res.status).toBe(503)
+    expect((down.res.json as { error: { code: string } }).error.code).toBe(
+      'ERR_PASSWORD_CHECK_UNAVAILABLE',
+    )
+    const silent = await startSilentServer()
+    try {
+      const slow = await limited({
+        PASSWORD_HASHES_FILE: '',
+        PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString.replace(
+          `:${azurite.port}/`,
+          `:${silent.port}/`,
+        ),
+        REQUEST_BUDGET_MS: '400',
+      })
+      const started = performance.now()
+      const { res } = await submit({ username: 'slow@example.org', password: 'Pass-1' }, slow)
+      expect(res.status).toBe(504)
+      expect((res.json as { error: { code: string } }).error.code).toBe(
+        'ERR_PASSWORD_CHECK_TIMEOUT',
+      )
+      expect(performance.now() - started).toBeLessThan(1000)
+      const failed = slow.logs.find((line) => line.event === 'password_check_failed')
+      expect(failed?.fields).toMatchObject({ mode: 'hashes', code: 'ERR_PASSWORD_CHECK_TIMEOUT' })
+      expect(JSON.stringify([...slow.logs, ...dead.logs])).not.toMatch(/slow@|down@/)
+    } finally {
+      await silent.close()
+    }
+  })
+
+  it('refuses PASSWORD_HASHES_FILE with PASSWORD_HASHES_CONNECTION_STRING at start', async () => {
+    const err: unknown = await limited({
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((err as ConfigError).problems).toEqual([
+      'PASSWORD_HASHES_FILE: set it or PASSWORD_HASHES_CONNECTION_STRING, not both',
+    ])
   })
 })

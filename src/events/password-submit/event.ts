@@ -31,6 +31,8 @@ export const passwordSubmit = defineEvent({
     texts: (section) => [
       [['block', 'title'], section.block.title],
       [['block', 'message'], section.block.message],
+      [['locked', 'title'], section.locked.title],
+      [['locked', 'message'], section.locked.message],
     ],
   },
   registration: {

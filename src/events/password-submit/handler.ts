@@ -1,16 +1,18 @@
-// OnPasswordSubmit in `hashes` mode: check the typed password against PASSWORD_HASHES_FILE.
+// OnPasswordSubmit: check the typed password against the legacy system (the configured mode).
 //   1. decrypt the context (400 ERR_INVALID_PASSWORD_CONTEXT, one fixed message);
 //   2. a nonce seen before gets the first call's answer from a short-lived cache keyed by the
 //      nonce's digest, and is not a second attempt (a nonce seen with other credentials is 400);
-//   3. attempts per username digest in a sliding window; past the limit: Block;
-//   4. right and strong: MigratePassword; right but weak: UpdatePassword; else Retry.
+//   3. attempts per username in a sliding window (src/passwords/attempt-limit.ts); past it: Block;
+//   4. right and strong: MigratePassword; right but weak (ours or the legacy system's word):
+//      UpdatePassword; locked in the legacy system: Block (the `locked` texts); wrong: Retry;
+//      the legacy system cannot say: 503/504 (PasswordCheckError), never Retry.
 // The password, the username and the decrypted context never reach a log line or an answer:
 // logs carry a 16-character keyed digest of the username.
 import { LRUCache } from 'lru-cache'
 import { EndpointError } from '../../errors.js'
 import type { PasswordSubmitConfig } from '../../extension-config/password-submit.js'
 import { compileText } from '../../extension-config/localized-text.js'
-import { createRateLimiter } from '../../mail/rate-limit.js'
+import { createAttemptLimit } from '../../passwords/attempt-limit.js'
 import { normaliseUsername } from '../../passwords/hashes-file.js'
 import {
   invalidPasswordContext,
@@ -18,6 +20,8 @@ import {
   type PasswordContext,
 } from '../../passwords/password-context.js'
 import type { PasswordMigration } from '../../passwords/password-migration.js'
+import { PasswordCheckError, type CheckResult, type PasswordCheck } from '../../passwords/check.js'
+import { ANSWER_RESERVE_MS } from '../../deadline.js'
 import { meetsEntraPolicy } from '../../passwords/strength.js'
 import type { EndpointDependencies } from '../event.js'
 import type { HandlerContext } from '../handler-context.js'
@@ -27,6 +31,9 @@ import type { PasswordSubmitEvent, PasswordSubmitResponse } from './schema.js'
 /** How long a nonce's answer is kept: Entra's retries of one submission come within seconds. */
 const REPEAT_TTL_MS = 10 * 60_000
 const REPEAT_MAX = 50_000
+/** The shared attempt count may take this share of the time left, at most this long. */
+const ATTEMPT_STORE_SHARE = 0.3
+const ATTEMPT_STORE_MAX_MS = 500
 
 /** The decryption keys, or 503 ERR_NOT_CONFIGURED (also for handlers written in code). */
 export function requireKeys(migration: PasswordMigration | undefined): PasswordMigration {
@@ -45,10 +52,15 @@ export function createPasswordSubmitHandler(
   const migration = deps.passwordMigration
   const title = compileText(section.block.title, deps.defaultLocale)
   const message = compileText(section.block.message, deps.defaultLocale)
-  const limiter = createRateLimiter({
-    max: section.attemptLimit.maxAttempts,
-    windowMs: section.attemptLimit.windowSeconds * 1000,
-  })
+  const lockedTitle = compileText(section.locked.title, deps.defaultLocale)
+  const lockedMessage = compileText(section.locked.message, deps.defaultLocale)
+  const limiter = createAttemptLimit(
+    {
+      max: section.attemptLimit.maxAttempts,
+      windowMs: section.attemptLimit.windowSeconds * 1000,
+    },
+    migration?.sharedAttempts,
+  )
   /** By the nonce's digest: a digest of the credentials, and the answer given. */
   const answered = new LRUCache<
     string,
@@ -56,7 +68,8 @@ export function createPasswordSubmitHandler(
   >({ max: REPEAT_MAX, ttl: REPEAT_TTL_MS })
 
   async function decide(
-    migration: PasswordMigration & { hashes: NonNullable<PasswordMigration['hashes']> },
+    migration: PasswordMigration,
+    check: PasswordCheck,
     event: PasswordSubmitEvent,
     password: PasswordContext,
     context: HandlerContext,
@@ -64,23 +77,51 @@ export function createPasswordSubmitHandler(
     const username = normaliseUsername(password.username)
     const user = migration.digest(`user\0${username}`).slice(0, 16)
     const started = context.now()
-    if (!(await limiter.take(user, started, context.remainingMs()))) {
+    const locale = event.data.authenticationContext.client?.locale
+    const limitBudget = Math.min(ATTEMPT_STORE_MAX_MS, context.remainingMs() * ATTEMPT_STORE_SHARE)
+    if (!(await limiter.take(username, user, started, limitBudget))) {
       context.log.warn('password_blocked', { user, reason: 'attempt_limit' })
-      const locale = event.data.authenticationContext.client?.locale
       return blockSignIn(password.nonce, title(locale), message(locale))
     }
-    const stored = migration.hashes.get(username)
-    const valid = stored !== undefined && (await stored.verify(password.password))
-    const outcome = !valid ? 'retry' : meetsEntraPolicy(password.password) ? 'migrate' : 'update'
+    let result: CheckResult
+    try {
+      result = await check.verify(password.username, password.password, {
+        signal: context.signal,
+        timeoutMs: Math.max(1, context.remainingMs() - ANSWER_RESERVE_MS),
+      })
+    } catch (err) {
+      if (err instanceof PasswordCheckError)
+        context.log.warn('password_check_failed', {
+          user,
+          mode: check.mode,
+          code: err.code,
+          reason: err.reason,
+          ms: context.now() - started,
+        })
+      throw err
+    }
+    const outcome =
+      result.outcome === 'valid'
+        ? meetsEntraPolicy(password.password)
+          ? 'migrate'
+          : 'update'
+        : result.outcome === 'weak'
+          ? 'update'
+          : result.outcome === 'locked'
+            ? 'block'
+            : 'retry'
     context.log.info('password_checked', {
       user,
+      mode: check.mode,
       outcome,
-      known: stored !== undefined,
-      ...(stored === undefined ? {} : { format: stored.format }),
+      ...result.fields,
       ms: context.now() - started,
     })
     if (outcome === 'migrate') return migratePassword(password.nonce)
-    return outcome === 'update' ? updatePassword(password.nonce) : retryPassword(password.nonce)
+    if (outcome === 'update') return updatePassword(password.nonce)
+    if (outcome === 'block')
+      return blockSignIn(password.nonce, lockedTitle(locale), lockedMessage(locale))
+    return retryPassword(password.nonce)
   }
 
   return async function handlePasswordSubmit(
@@ -88,11 +129,11 @@ export function createPasswordSubmitHandler(
     context: HandlerContext,
   ): Promise<PasswordSubmitResponse> {
     const configured = requireKeys(migration)
-    const hashes = configured.hashes
-    if (hashes === undefined)
+    const check = configured.check
+    if (check === undefined)
       throw new EndpointError(
         'ERR_NOT_CONFIGURED',
-        'no password check is configured for OnPasswordSubmit (PASSWORD_HASHES_FILE)',
+        'no password check is configured for OnPasswordSubmit (PASSWORD_HASHES_FILE, PASSWORD_HASHES_CONNECTION_STRING or passwordSubmit.check)',
       )
     const password = await passwordContextOf(
       event,
@@ -109,7 +150,7 @@ export function createPasswordSubmitHandler(
       context.log.info('password_repeated', {})
       return earlier.answer
     }
-    const answer = decide({ ...configured, hashes }, event, password, context)
+    const answer = decide(configured, check, event, password, context)
     answered.set(nonceKey, { credentials, answer })
     answer.catch(() => answered.delete(nonceKey))
     return answer
