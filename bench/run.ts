@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { format, resolveConfig } from 'prettier'
 import { devToken, rssMiB, startChild, type Child } from './child.js'
 import { BUILDS, measureColdStarts, type Build, type ColdStarts } from './cold-start.js'
 import {
@@ -273,7 +274,7 @@ function deadlineLine({ latencies, statuses, errors }: AllAnswers): string {
   )
 }
 
-function report(runs: Run[], full: Child, stats: FullStats): number {
+async function report(runs: Run[], full: Child, stats: FullStats): Promise<number> {
   const row = (cells: (string | number)[]) =>
     cells.map((cell, i) => String(cell)[i === 0 ? 'padEnd' : 'padStart'](i === 0 ? 9 : 9)).join(' ')
   const out = [
@@ -360,7 +361,10 @@ function report(runs: Run[], full: Child, stats: FullStats): number {
         p99: medianOf(name, (m) => m.p99),
         ratio: name === slowName ? slowRatio : median(ratiosOf(name)),
       }))
-      writeFileSync(PERFORMANCE_MD, performanceMarkdown(servers, stats, full))
+      // Formatted as `npm run lint` expects it (prettier --check).
+      const options = { ...(await resolveConfig(PERFORMANCE_MD)), filepath: PERFORMANCE_MD }
+      const markdown = performanceMarkdown(servers, stats, full)
+      writeFileSync(PERFORMANCE_MD, await format(markdown, options))
       log(`wrote ${PERFORMANCE_MD}`)
     }
     return 0

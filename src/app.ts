@@ -43,6 +43,7 @@ import { createSourceRunner, type SourceRunner } from './sources/run-sources.js'
 import { openSharedAttempts } from './passwords/attempt-limit.js'
 import { createPasswordCheck } from './passwords/password-check.js'
 import { createPasswordMigration } from './passwords/password-migration.js'
+import { createCredentialChecks, type CredentialChecks } from './http/credential-checks.js'
 import type { KeyObject } from 'node:crypto'
 
 /** What the health route needs of its request. */
@@ -98,13 +99,15 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   })
   // Imports of optional libraries, started now and joined to the warm-up (src/lazy.ts).
   const warm: Promise<void>[] = []
+  // Outbound credentials tried at start-up; a failing one makes health answer 503.
+  const checks = createCredentialChecks(now)
   if (usesAzureCredential(config)) warm.push(lazy(() => import('@azure/identity')).ready)
   // One dependencies object for every event; each descriptor's createHandler takes what it needs.
   const deps: EndpointDependencies = {
     defaultLocale: config.extension.defaultLocale,
     log: options.log,
     now,
-    sources: sourceRunner(config, now, options.log),
+    sources: sourceRunner(config, now, options.log, checks),
     remoteValidator: remoteValidator(config),
     otpMailing: otpMailing(config, options.log, warm),
     passwordMigration: createPasswordMigration(config.password, {
@@ -174,13 +177,16 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
       // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read).
       const passwordReady =
         !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
-      const ready = keysReady && passwordReady
+      const failing = checks.failing()
+      const ready = keysReady && passwordReady && failing === undefined
       const reason = !keysReady
         ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
         : !passwordReady
           ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
-          : undefined
+          : failing !== undefined
+            ? `${failing.code}: the ${failing.name} credential gave no token (see ${failing.name}_token_failed in the log)`
+            : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
       loggedReason = reason
@@ -191,7 +197,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         ? { status }
         : ready
           ? { status, issuers: issuers.map(({ issuer, keys: count }) => ({ issuer, keys: count })) }
-          : { status, reason }
+          : { status, reason, ...(failing === undefined ? {} : { code: failing.code }) }
       return { status: ready ? 200 : 503, headers: JSON_HEADERS, body: JSON.stringify(body) }
     },
   }
@@ -312,7 +318,12 @@ function passwordAttempts(config: Config, log: Logger, warm: Promise<void>[]) {
 /** Long enough for a cold managed identity or a first MSAL discovery; never on a request's path. */
 const GRAPH_WARM_UP_MS = 10_000
 
-function sourceRunner(config: Config, now: () => number, log: Logger): SourceRunner | undefined {
+function sourceRunner(
+  config: Config,
+  now: () => number,
+  log: Logger,
+  checks: CredentialChecks,
+): SourceRunner | undefined {
   const configured = Object.entries(config.extension.tokenIssuanceStart.sources)
   if (configured.length === 0) return undefined
   let graph: GraphConnection | undefined
@@ -323,15 +334,20 @@ function sourceRunner(config: Config, now: () => number, log: Logger): SourceRun
         const tokens = createGraphTokenSource(config.graph.credential, config.graph.baseUrl)
         graph = createGraphConnection(config.graph.baseUrl, tokens)
         // Fetch the first Graph token now, in the background, so that the first sign-in does
-        // not pay for the credential's discovery and token request inside its budget.
-        const started = now()
-        tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS).then(
-          () => log.info('graph_token_ready', { ms: now() - started }),
-          (err: unknown) =>
+        // not pay for the credential's discovery and token request inside its budget; and so
+        // that health knows whether the credential works (tried again from health if not).
+        checks.add('graph', async () => {
+          const started = now()
+          try {
+            await tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS)
+            log.info('graph_token_ready', { ms: now() - started })
+          } catch (err) {
             log.warn('graph_token_failed', {
               reason: err instanceof Error ? err.message : 'unknown',
-            }),
-        )
+            })
+            throw err
+          }
+        })
       }
       sources.set(name, { source: createGraphSource(name, source, graph), config: source })
     } else {

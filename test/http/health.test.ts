@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { healthHandler, startEndpoint } from '../../functions/endpoint-handlers.js'
 import { ENTRA_EVENTS_APP_ID } from '../../src/auth/verify-caller.js'
 import { startLocalServer } from '../../src/http/local-server.js'
-import { capturingLogger, startTestEndpoint, type LogLine } from '../support/endpoint.js'
+import {
+  capturingLogger,
+  startTestEndpoint,
+  writeExtensionConfig,
+  type LogLine,
+} from '../support/endpoint.js'
+import { startTokenEndpoint } from '../support/token-endpoint.js'
 import { EXTENSION_APP_ID, startTestIssuer, type TestIssuer } from '../support/oidc-issuer.js'
 
 let issuer: TestIssuer
@@ -115,5 +121,72 @@ describe('finding 6: anonymous health reveals neither the tenant nor the issuers
     const answer = await healthHandler(broken)(request())
     expect(answer.status).toBe(503)
     expect(JSON.parse(answer.body as string)).toEqual({ status: 'unavailable' })
+  })
+})
+
+describe('start-up credential checks: health is 503 while an outbound credential gives no token', () => {
+  const graphSource = () =>
+    writeExtensionConfig({
+      tokenIssuanceStart: {
+        sources: { p: { type: 'graph', query: 'user', select: ['department'] } },
+        claims: { d: { source: 'p', path: 'department' } },
+      },
+    })
+
+  it('a Graph client secret the token endpoint refuses: 503, the reason code, details in the log', async () => {
+    const tokens = await startTokenEndpoint()
+    tokens.mode = { kind: 'fail', status: 401 }
+    const endpoint = await startTestEndpoint(issuer, {
+      EXTENSION_CONFIG: graphSource(),
+      GRAPH_BASE_URL: 'https://127.0.0.1:9', // never called: the token is asked for first
+      AZURE_TENANT_ID: tokens.tenantId,
+      AZURE_CLIENT_ID: tokens.clientId,
+      AZURE_CLIENT_SECRET: tokens.clientSecret,
+      AZURE_AUTHORITY_HOST: tokens.authorityHost,
+    })
+    try {
+      await expect
+        .poll(() => endpoint.logs.some((line) => line.event === 'graph_token_failed'))
+        .toBe(true)
+      const anonymous = await get(endpoint.url)
+      expect(anonymous.status).toBe(503)
+      expect(JSON.parse(anonymous.text)).toEqual({ status: 'unavailable' })
+      const entra = await get(endpoint.url, await issuer.mint())
+      expect(entra.status).toBe(503)
+      expect(JSON.parse(entra.text)).toMatchObject({
+        status: 'unavailable',
+        code: 'graph_credential_failed',
+      })
+      expect(entra.text).not.toContain(tokens.clientSecret)
+      expect(
+        endpoint.logs.filter((line) => line.event === 'health_unavailable').map((l) => l.fields),
+      ).toEqual([{ reason: expect.stringMatching(/^graph_credential_failed: /) as unknown }])
+      expect(JSON.stringify(endpoint.logs)).not.toContain(tokens.clientSecret)
+    } finally {
+      await endpoint.close()
+      await tokens.close()
+    }
+  })
+
+  it('the same configuration with a working credential: 200', async () => {
+    const tokens = await startTokenEndpoint()
+    const endpoint = await startTestEndpoint(issuer, {
+      EXTENSION_CONFIG: graphSource(),
+      GRAPH_BASE_URL: 'https://127.0.0.1:9',
+      AZURE_TENANT_ID: tokens.tenantId,
+      AZURE_CLIENT_ID: tokens.clientId,
+      AZURE_CLIENT_SECRET: tokens.clientSecret,
+      AZURE_AUTHORITY_HOST: tokens.authorityHost,
+    })
+    try {
+      await expect
+        .poll(() => endpoint.logs.some((line) => line.event === 'graph_token_ready'))
+        .toBe(true)
+      const res = await get(endpoint.url)
+      expect(res.status).toBe(200)
+    } finally {
+      await endpoint.close()
+      await tokens.close()
+    }
   })
 })

@@ -169,6 +169,18 @@ describe('the bundled entry, loaded as the Functions worker loads it', () => {
     )
   })
 
+  it('loads every chunk (the optional SDKs, read on first use) without error', async () => {
+    const { nodePath } = host()
+    const chunks = readdirSync(join(deployDir, 'chunks')).filter((f) => f.endsWith('.js'))
+    expect(chunks.length).toBeGreaterThan(0)
+    const script = `for (const f of ${JSON.stringify(chunks)}) await import('./chunks/' + f); process.stdout.write('loaded')`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: deployDir,
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: nodePath },
+    })
+    expect(stdout).toBe('loaded')
+  })
+
   it('answers an authenticated OnTokenIssuanceStart with 200 through the library', async () => {
     const { nodePath, runner } = host()
     const child = spawn(process.execPath, [runner, deployDir], {
