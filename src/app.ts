@@ -170,7 +170,10 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
   return {
     handle,
     warmedUp: Promise.all([keys.warmUp(), ...warm]).then(() => undefined),
-    passwordEncryptionKey: deps.passwordMigration?.encryptionKey,
+    // A getter: a key from Key Vault arrives after the endpoint is built.
+    get passwordEncryptionKey() {
+      return deps.passwordMigration?.encryptionKey
+    },
     async health(call) {
       const issuers = keys.status()
       const keysReady = issuers.some((issuer) => issuer.keys > 0)

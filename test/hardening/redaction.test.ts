@@ -34,8 +34,20 @@ import {
 import { startSendGridApi, type SendGridStandIn } from '../support/sendgrid-api.js'
 import { startSmtpServer, type SmtpStandIn } from '../support/smtp-server.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
-import { writeHashesFile, writePasswordKey, type PasswordKey } from '../support/password.js'
+import {
+  makeCertifiedKey,
+  writeHashesFile,
+  writePasswordKey,
+  type CertifiedKey,
+  type PasswordKey,
+} from '../support/password.js'
 import bcrypt from 'bcryptjs'
+import type { RunnerTask } from 'vitest'
+import { hashRow } from '../../src/passwords/hash-table.js'
+import { AZURITE_KEY, startAzurite, type Azurite } from '../support/azurite.js'
+import { startKeyVault, type KeyVaultStandIn } from '../support/key-vault.js'
+import { LeakDetector } from '../support/leak-detector.js'
+import { startRopcEndpoint, type RopcEndpoint } from '../support/ropc-endpoint.js'
 
 // --- sentinels --------------------------------------------------------------------------------
 
@@ -60,6 +72,7 @@ const USER = {
   blockedEmail: 'sentinel.blocked.7f3a@blocked-redact.test',
   otpEmail: 'sentinel.otp.7f3a@contoso-redact.test',
   otpLimitedEmail: 'sentinel.ratelimit.7f3a@contoso-redact.test',
+  otpDuplicateEmail: 'sentinel.otpdup.7f3a@contoso-redact.test',
   city: 'Zyxcityqw',
   blockedCity: 'Zyxblockedcityqw',
   interests: 'ZyxHobbyA,ZyxHobbyB',
@@ -67,6 +80,9 @@ const USER = {
   passwordUser: 'sentinel.pwuser.7f3a@contoso-redact.test',
   passwordWeakUser: 'sentinel.pwweak.7f3a@contoso-redact.test',
   passwordUnknownUser: 'sentinel.pwunknown.7f3a@contoso-redact.test',
+  passwordLimitedUser: 'sentinel.pwlimited.7f3a@contoso-redact.test',
+  passwordLockedUser: 'sentinel.pwlocked.7f3a@contoso-redact.test',
+  passwordLogin: 'zyx-pw-login-7f3a',
 } as const
 
 /** Claim values, each from one place. */
@@ -95,6 +111,7 @@ const CODE = {
   down: 'Q8Z7K6',
   sendgrid: 'SG7Q3Z',
   sendgridRejected: 'SGX4K2',
+  duplicate: 'DQ7ZK2',
   limited: ['LQ1ZX7', 'LQ2ZX7', 'LQ3ZX7', 'LQ4ZX7'],
 } as const
 
@@ -110,106 +127,10 @@ const SECRET = {
   password: 'Zyx-Pass-7f3a-Strong1',
   weakPassword: 'zyxweakpass7f3a',
   wrongPassword: 'Zyx-Wrong-7f3a-Pass2',
+  legacyApiKey: 'zyx-legacy-api-key-7f3a9c2e',
+  storageKey: AZURITE_KEY,
 } as const
 const GRAPH_CLIENT_ID = '0a7f3a00-1111-4222-8333-7f3a7f3a7f3a'
-
-// --- the leak detector --------------------------------------------------------------------------
-
-interface Needle {
-  readonly label: string
-  readonly text: string
-  readonly caseSensitive: boolean
-}
-
-/**
- * The parts of base64(value) that do not depend on what precedes or follows the value, for each
- * of the three alignments it can have inside a longer encoded string; standard and URL alphabets.
- */
-function base64Forms(value: string): string[] {
-  const bytes = Buffer.from(value, 'utf8')
-  const forms: string[] = []
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64')
-    const start = Math.ceil((shift * 8) / 6)
-    const end = Math.floor(((shift + bytes.length) * 8) / 6)
-    const core = encoded.slice(start, end)
-    if (core.length >= 6) forms.push(core, core.replaceAll('+', '-').replaceAll('/', '_'))
-  }
-  return forms
-}
-
-const EMAIL_PATTERN = /[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/i
-const IPV4_PATTERN = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}/
-/** Runs of the base64url alphabet long enough that only a token could have put them there. */
-const TOKEN_RUN_PATTERN = /[A-Za-z0-9_-]{20,}/g
-
-class LeakDetector {
-  private readonly fixed: Needle[] = []
-  private readonly dynamic: (() => readonly string[])[] = []
-
-  /** A value and its case-folded and URL-encoded forms; `base64` adds its base64 forms. */
-  add(label: string, value: string, options: { base64?: boolean } = {}): void {
-    for (const text of new Set([value, encodeURIComponent(value)]))
-      this.fixed.push({ label, text, caseSensitive: false })
-    if (options.base64 === true)
-      for (const text of base64Forms(value))
-        this.fixed.push({ label: `${label} (base64)`, text, caseSensitive: true })
-  }
-
-  /** Tokens known only as the run goes (sent to the endpoint, handed out by the stand-ins). */
-  addLater(values: () => readonly string[]): void {
-    this.dynamic.push(values)
-  }
-
-  /** Those tokens: a run of 20 or more of their characters is a leak too. */
-  private tokens(): string[] {
-    return this.dynamic.flatMap((values) => values()).filter((value) => value.length >= 40)
-  }
-
-  private needles(): Needle[] {
-    const later: Needle[] = []
-    for (const values of this.dynamic) {
-      for (const value of values()) {
-        const parts = value.split('.')
-        later.push({ label: 'a token', text: value, caseSensitive: false })
-        for (const part of parts.length === 3 ? parts : [])
-          if (part.length >= 16)
-            later.push({ label: 'a part of a token', text: part, caseSensitive: true })
-        for (const text of base64Forms(value))
-          later.push({ label: 'a token (base64)', text, caseSensitive: true })
-      }
-    }
-    return [...this.fixed, ...later]
-  }
-
-  /** What each text gives away: empty when it is clean. */
-  scan(texts: readonly string[]): string[] {
-    const needles = this.needles()
-    const tokens = this.tokens()
-    const findings: string[] = []
-    for (const text of texts) {
-      const lower = text.toLowerCase()
-      const found = new Set<string>()
-      for (const needle of needles) {
-        const hit = needle.caseSensitive
-          ? text.includes(needle.text)
-          : lower.includes(needle.text.toLowerCase())
-        if (hit) found.add(needle.label)
-      }
-      const email = EMAIL_PATTERN.exec(text)
-      if (email !== null) found.add(`an e-mail address (${email[0]})`)
-      for (const [ip] of text.matchAll(IPV4_PATTERN))
-        if (!ip.startsWith('127.')) found.add(`an IPv4 address (${ip})`)
-      if (JWT_PATTERN.test(text)) found.add('a JWT')
-      for (const [run] of text.matchAll(TOKEN_RUN_PATTERN))
-        if (tokens.some((token) => token.includes(run)))
-          found.add(`a fragment of a token (${run.slice(0, 12)}…)`)
-      for (const label of found) findings.push(`${label} in: ${text.slice(0, 400)}`)
-    }
-    return findings
-  }
-}
 
 const detector = new LeakDetector()
 for (const [name, value] of Object.entries(USER))
@@ -1198,9 +1119,11 @@ describe('OnOtpSend over SMTP', () => {
   })
 
   it('a retried code is not sent twice, and the duplicate is logged', async () => {
-    const { lines } = await send(200, USER.otpEmail, CODE.first)
+    // A recipient and a code of its own: the outcome must not depend on what ran before.
+    await send(200, USER.otpDuplicateEmail, CODE.duplicate)
+    const { lines } = await send(200, USER.otpDuplicateEmail, CODE.duplicate)
     expect(events(lines)).toContain('otp_duplicate')
-    expect(smtp.messages).toHaveLength(0)
+    expect(smtp.messages).toHaveLength(1)
   })
 
   it('502 when the server refuses the recipient, echoing it in its reply', async () => {
@@ -1317,6 +1240,37 @@ describe('OnOtpSend through SendGrid', () => {
 
 // --- OnPasswordSubmit ---------------------------------------------------------------------------
 
+interface PasswordTry {
+  readonly username: string
+  readonly password: string
+  readonly nonce?: string
+}
+
+/** A submission with the context encrypted to `key`; the call and its answer are scanned. */
+async function submitPassword(
+  endpoint: TestEndpoint,
+  key: PasswordKey,
+  status: number | readonly number[],
+  context: PasswordTry,
+) {
+  const jwe = await key.encrypt(context)
+  sentTokens.push(jwe)
+  const event = fixture('password-submit')
+  event.data.authenticationContext.correlationId = nextCorrelationId()
+  event.data.authenticationContext.client.ip = USER.ipv4
+  event.data.authenticationContext.user.userPrincipalName = USER.upn
+  event.data.encryptedPasswordContext = jwe
+  const result = await call(endpoint, 'onPasswordSubmit', event, { status })
+  // The answer gives nothing away either.
+  expect(detector.scan([result.res.text])).toEqual([])
+  return result
+}
+
+const action = (res: TestResponse) =>
+  (res.json as { data: { actions: [{ '@odata.type': string }] } }).data.actions[0]['@odata.type']
+
+const RIGHT = { username: USER.passwordUser, password: SECRET.password }
+
 describe('OnPasswordSubmit checking passwords against a hashes file', () => {
   const state = {} as { key: PasswordKey; hashes: string }
   beforeAll(() => {
@@ -1331,24 +1285,8 @@ describe('OnPasswordSubmit checking passwords against a hashes file', () => {
     () => ({ passwordSubmit: { attemptLimit: { maxAttempts: 2 } } }),
     () => ({ PASSWORD_DECRYPTION_KEY_PATH: state.key.path, PASSWORD_HASHES_FILE: state.hashes }),
   )
-  const submit = async (
-    status: number,
-    context: { username: string; password: string; nonce?: string },
-  ) => {
-    const jwe = await state.key.encrypt(context)
-    sentTokens.push(jwe)
-    const event = fixture('password-submit')
-    event.data.authenticationContext.correlationId = nextCorrelationId()
-    event.data.authenticationContext.client.ip = USER.ipv4
-    event.data.authenticationContext.user.userPrincipalName = USER.upn
-    event.data.encryptedPasswordContext = jwe
-    const result = await call(it$.endpoint, 'onPasswordSubmit', event, { status })
-    // The answer gives nothing away either.
-    expect(detector.scan([result.res.text])).toEqual([])
-    return result
-  }
-  const action = (res: TestResponse) =>
-    (res.json as { data: { actions: [{ '@odata.type': string }] } }).data.actions[0]['@odata.type']
+  const submit = (status: number, context: PasswordTry) =>
+    submitPassword(it$.endpoint, state.key, status, context)
 
   it('answers each row of the decision table, logging a digest of the username only', async () => {
     const right = await submit(200, { username: USER.passwordUser, password: SECRET.password })
@@ -1369,15 +1307,21 @@ describe('OnPasswordSubmit checking passwords against a hashes file', () => {
   })
 
   it('a repeated nonce, the same nonce with other credentials, and the attempt limit', async () => {
+    // A user of its own: the limit (2) must not depend on what other tests did first.
     const nonce = '7f3a0000-aaaa-4000-8000-00000000beef'
-    const context = { username: USER.passwordWeakUser, password: SECRET.wrongPassword, nonce }
+    const context = { username: USER.passwordLimitedUser, password: SECRET.wrongPassword, nonce }
     const first = await submit(200, context)
     expect(action(first.res)).toBe('microsoft.graph.passwordSubmit.Retry')
     const again = await submit(200, context)
     expect(events(again.lines)).toContain('password_repeated')
     await submit(400, { ...context, password: SECRET.password })
+    const second = await submit(200, {
+      username: USER.passwordLimitedUser,
+      password: SECRET.weakPassword,
+    })
+    expect(action(second.res)).toBe('microsoft.graph.passwordSubmit.Retry')
     const blocked = await submit(200, {
-      username: USER.passwordWeakUser,
+      username: USER.passwordLimitedUser,
       password: SECRET.weakPassword,
     })
     expect(action(blocked.res)).toBe('microsoft.graph.passwordSubmit.Block')
@@ -1393,6 +1337,231 @@ describe('OnPasswordSubmit checking passwords against a hashes file', () => {
     event.data.encryptedPasswordContext = jwe
     const { res } = await call(it$.endpoint, 'onPasswordSubmit', event, { status: 400 })
     expect(detector.scan([res.text])).toEqual([])
+  })
+})
+
+describe('OnPasswordSubmit with the hashes in a table and the attempt limit shared (Azurite)', () => {
+  const state = {} as { key: PasswordKey; azurite: Azurite }
+  beforeAll(async () => {
+    state.key = writePasswordKey()
+    state.azurite = await startAzurite()
+    const { TableClient } = await import('@azure/data-tables')
+    const table = TableClient.fromConnectionString(state.azurite.connectionString, 'redacthashes', {
+      allowInsecureConnection: true,
+    })
+    await table.createTable()
+    await table.createEntity(hashRow(USER.passwordUser, bcrypt.hashSync(SECRET.password, 4)))
+  })
+  afterAll(async () => {
+    await state.azurite.stop()
+  })
+  const it$ = withEndpoint(
+    'password-table',
+    () => ({ passwordSubmit: { attemptLimit: { maxAttempts: 3 } } }),
+    () => ({
+      PASSWORD_DECRYPTION_KEY_PATH: state.key.path,
+      PASSWORD_HASHES_CONNECTION_STRING: state.azurite.connectionString,
+      PASSWORD_HASHES_TABLE: 'redacthashes',
+      OTP_STORE_CONNECTION_STRING: state.azurite.connectionString,
+      REQUEST_BUDGET_MS: '1500',
+    }),
+  )
+
+  it('migrates, retries and blocks, logging a digest of the username only', async () => {
+    const right = await submitPassword(it$.endpoint, state.key, 200, RIGHT)
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    for (let i = 0; i < 3; i++)
+      await submitPassword(it$.endpoint, state.key, 200, {
+        username: USER.passwordLogin,
+        password: SECRET.wrongPassword,
+      })
+    const blocked = await submitPassword(it$.endpoint, state.key, 200, {
+      username: USER.passwordLogin,
+      password: SECRET.password,
+    })
+    expect(action(blocked.res)).toBe('microsoft.graph.passwordSubmit.Block')
+  })
+})
+
+describe('OnPasswordSubmit with the hash table down', () => {
+  const state = {} as { key: PasswordKey; connectionString: string }
+  beforeAll(async () => {
+    state.key = writePasswordKey()
+    const port = new URL(await closedPortUrl()).port
+    state.connectionString = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`
+  })
+  const it$ = withEndpoint(
+    'password-table-down',
+    () => ({}),
+    () => ({
+      PASSWORD_DECRYPTION_KEY_PATH: state.key.path,
+      PASSWORD_HASHES_CONNECTION_STRING: state.connectionString,
+      OTP_STORE_CONNECTION_STRING: state.connectionString,
+    }),
+  )
+
+  it('503, the failures logged by name only', async () => {
+    const { lines } = await submitPassword(it$.endpoint, state.key, 503, RIGHT)
+    expect(events(lines)).toEqual(
+      expect.arrayContaining(['password_check_failed', 'password_store_unavailable']),
+    )
+  })
+})
+
+describe('OnPasswordSubmit asking the legacy API', () => {
+  const state = {} as { key: PasswordKey }
+  beforeAll(() => {
+    state.key = writePasswordKey()
+  })
+  const it$ = withEndpoint(
+    'password-legacy-api',
+    () => ({
+      passwordSubmit: {
+        check: {
+          mode: 'legacyApi',
+          url: api.url,
+          timeoutMs: 300,
+          auth: { type: 'header', name: 'x-api-key', secretSetting: 'LEGACY_API_KEY' },
+          answers: [
+            { status: 200, field: 'result', equals: 'ok', outcome: 'valid' },
+            { status: 401, outcome: 'invalid' },
+            { status: 423, outcome: 'locked' },
+          ],
+        },
+      },
+    }),
+    () => ({
+      PASSWORD_DECRYPTION_KEY_PATH: state.key.path,
+      LEGACY_API_KEY: SECRET.legacyApiKey,
+      REQUEST_BUDGET_MS: '600',
+    }),
+  )
+
+  it('valid, invalid and locked answers', async () => {
+    api.answer({ kind: 'json', body: { result: 'ok', user: USER.passwordUser } })
+    const right = await submitPassword(it$.endpoint, state.key, 200, RIGHT)
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    expect(api.requests[0]?.json).toEqual({ username: RIGHT.username, password: RIGHT.password })
+    api.answer({ kind: 'json', status: 401, body: { error: `wrong: ${USER.passwordUser}` } })
+    const wrong = await submitPassword(it$.endpoint, state.key, 200, {
+      username: USER.passwordUser,
+      password: SECRET.wrongPassword,
+    })
+    expect(action(wrong.res)).toBe('microsoft.graph.passwordSubmit.Retry')
+    api.answer({ kind: 'json', status: 423, body: {} })
+    const locked = await submitPassword(it$.endpoint, state.key, 200, {
+      username: USER.passwordLockedUser,
+      password: SECRET.password,
+    })
+    expect(action(locked.res)).toBe('microsoft.graph.passwordSubmit.Block')
+  })
+
+  it('an unmapped answer echoing the credentials, and a silent API: 503 and 504', async () => {
+    api.answer({
+      kind: 'json',
+      body: { result: `unknown ${USER.passwordLogin} ${SECRET.password}` },
+    })
+    const odd = await submitPassword(it$.endpoint, state.key, 503, {
+      username: USER.passwordLogin,
+      password: SECRET.password,
+    })
+    expect(events(odd.lines)).toContain('password_check_failed')
+    api.answer({ kind: 'hang' })
+    await submitPassword(it$.endpoint, state.key, 504, {
+      username: USER.passwordLogin,
+      password: SECRET.password,
+    })
+  })
+})
+
+describe('OnPasswordSubmit with a password grant against a legacy provider', () => {
+  const state = {} as { key: PasswordKey; ropc: RopcEndpoint }
+  beforeAll(async () => {
+    state.key = writePasswordKey()
+    state.ropc = await startRopcEndpoint({ [USER.passwordUser]: SECRET.password })
+    detector.add('the legacy client secret', state.ropc.clientSecret, { base64: true })
+    detector.addLater(() => state.ropc.issued)
+  })
+  afterAll(async () => {
+    await state.ropc.close()
+  })
+  const it$ = withEndpoint(
+    'password-ropc',
+    () => ({
+      passwordSubmit: {
+        check: {
+          mode: 'ropc',
+          tokenUrl: state.ropc.tokenUrl,
+          clientId: state.ropc.clientId,
+          clientSecretSetting: 'LEGACY_CLIENT_SECRET',
+          timeoutMs: 400,
+        },
+      },
+    }),
+    () => ({
+      PASSWORD_DECRYPTION_KEY_PATH: state.key.path,
+      LEGACY_CLIENT_SECRET: state.ropc.clientSecret,
+    }),
+  )
+
+  it('a token, invalid_grant, and an error that is neither', async () => {
+    state.ropc.mode = { kind: 'up' }
+    const right = await submitPassword(it$.endpoint, state.key, 200, RIGHT)
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    const wrong = await submitPassword(it$.endpoint, state.key, 200, {
+      username: USER.passwordUser,
+      password: SECRET.wrongPassword,
+    })
+    expect(action(wrong.res)).toBe('microsoft.graph.passwordSubmit.Retry')
+    state.ropc.mode = {
+      kind: 'answer',
+      status: 400,
+      body: { error: 'invalid_request', error_description: `no such user ${USER.passwordLogin}` },
+    }
+    const failed = await submitPassword(it$.endpoint, state.key, 503, {
+      username: USER.passwordLogin,
+      password: SECRET.password,
+    })
+    expect(events(failed.lines)).toContain('password_check_failed')
+    state.ropc.mode = { kind: 'up' }
+  })
+})
+
+describe('OnPasswordSubmit with its key from Key Vault', () => {
+  const state = {} as { key: CertifiedKey; vault: KeyVaultStandIn }
+  beforeAll(async () => {
+    state.key = makeCertifiedKey()
+    // The private key's own lines are secrets too: no log line may quote the secret's value.
+    for (const line of state.key.pem.split('\n').filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l)))
+      detector.add('the decryption key', line)
+    state.vault = await startKeyVault({
+      tenantId: issuer.tenantId,
+      accepted: () => identity.issued,
+    })
+    state.vault.secrets.set('redact-cert', {
+      value: state.key.pem,
+      contentType: 'application/x-pem-file',
+    })
+  })
+  afterAll(async () => {
+    await state.vault.close()
+  })
+  const it$ = withEndpoint(
+    'password-key-vault',
+    () => ({}),
+    () => ({
+      PASSWORD_DECRYPTION_KEY_VAULT_URL: state.vault.url,
+      PASSWORD_DECRYPTION_CERT_NAME: 'redact-cert',
+      PASSWORD_HASHES_FILE: writeHashesFile([
+        { username: USER.passwordUser, hash: bcrypt.hashSync(SECRET.password, 4) },
+      ]),
+    }),
+  )
+
+  it('decrypts with the key read from the vault, logging its thumbprint only', async () => {
+    const right = await submitPassword(it$.endpoint, state.key, 200, RIGHT)
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    expect(events(it$.endpoint.logs)).toContain('password_key_loaded')
   })
 })
 
@@ -1474,54 +1643,69 @@ describe('start-up', () => {
   })
 })
 
-// --- all of it --------------------------------------------------------------------------------
+// --- all of it ---------------------------------------------------------------------------------
 
-describe('the whole run', () => {
-  it('every log line of every endpoint, and all output, is clean', () => {
-    const lines = [...allLogs.values()].flat()
-    // Logs were written, by every path this file set out to take.
-    expect(lines.length).toBeGreaterThan(100)
-    const seen = new Set(events(lines))
-    for (const event of [
-      'auth_event',
-      'signing_keys_fetched',
-      'graph_token_ready',
-      'graph_token_failed',
-      'source_answer',
-      'source_failed',
-      'source_stale',
-      'claim_dropped',
-      'request_failed',
-      'prefill_skipped',
-      'sign_up_blocked',
-      'sign_up_invalid',
-      'remote_validation',
-      'remote_validation_failed',
-      'otp_sent',
-      'otp_duplicate',
-      'otp_send_failed',
-      'otp_rate_limited',
-      'password_checked',
-      'password_repeated',
-      'password_blocked',
-    ])
-      expect(seen, event).toContain(event)
-    expect([...allLogs.keys()].sort()).toEqual(
-      [
-        'claims',
-        'graph-token-failed',
-        'keyed-by-address',
-        'managed-identity',
-        'password',
-        'refusals',
-        'required',
-        'sendgrid',
-        'sign-up',
-        'smtp',
-        'smtp-down',
-      ].sort(),
-    )
-    expect(detector.scan([...allLogs].flatMap(([, log]) => serialise(log)))).toEqual([])
-    expect(detector.scan(output)).toEqual([])
-  })
+/** The tests of a file or suite, however deep. */
+const testsOf = (task: RunnerTask): RunnerTask[] =>
+  task.type === 'suite' ? task.tasks.flatMap(testsOf) : [task]
+
+// After every test, whatever order they ran in (npx vitest run … --sequence.shuffle): every log
+// line of every endpoint, and all output, is clean; and when every test ran and passed, every path
+// this file set out to take wrote its lines.
+// eslint-disable-next-line no-empty-pattern -- vitest reads the first argument as fixtures: it must be a pattern
+afterAll(({}, file) => {
+  const lines = [...allLogs.values()].flat()
+  expect(detector.scan(serialise(lines))).toEqual([])
+  expect(detector.scan(output)).toEqual([])
+  const tests = testsOf(file)
+  if (!tests.every((test) => test.mode === 'run' && test.result?.state === 'pass')) return
+  expect(lines.length).toBeGreaterThan(100)
+  const seen = new Set(events(lines))
+  for (const event of [
+    'auth_event',
+    'signing_keys_fetched',
+    'graph_token_ready',
+    'graph_token_failed',
+    'source_answer',
+    'source_failed',
+    'source_stale',
+    'claim_dropped',
+    'request_failed',
+    'prefill_skipped',
+    'sign_up_blocked',
+    'sign_up_invalid',
+    'remote_validation',
+    'remote_validation_failed',
+    'otp_sent',
+    'otp_duplicate',
+    'otp_send_failed',
+    'otp_rate_limited',
+    'password_checked',
+    'password_repeated',
+    'password_blocked',
+    'password_check_failed',
+    'password_store_unavailable',
+    'password_key_loaded',
+  ])
+    expect(seen, event).toContain(event)
+  expect([...allLogs.keys()].sort()).toEqual(
+    [
+      'claims',
+      'graph-token-failed',
+      'keyed-by-address',
+      'managed-identity',
+      'password',
+      'password-key-vault',
+      'password-legacy-api',
+      'password-ropc',
+      'password-table',
+      'password-table-down',
+      'refusals',
+      'required',
+      'sendgrid',
+      'sign-up',
+      'smtp',
+      'smtp-down',
+    ].sort(),
+  )
 })

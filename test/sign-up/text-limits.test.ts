@@ -92,6 +92,9 @@ const ANSWER_FIELD_OF: Record<string, () => number> = {
   'passwordSubmit.block.title': () => answerLimit(PasswordSubmitResponseSchema, BLOCK, ['title']),
   'passwordSubmit.block.message': () =>
     answerLimit(PasswordSubmitResponseSchema, BLOCK, ['message']),
+  'passwordSubmit.locked.title': () => answerLimit(PasswordSubmitResponseSchema, BLOCK, ['title']),
+  'passwordSubmit.locked.message': () =>
+    answerLimit(PasswordSubmitResponseSchema, BLOCK, ['message']),
 }
 describe('finding 11: config text limits are the answer schema limits', () => {
   const texts = localizedTexts(JSON.parse(extensionConfigJsonSchema()) as JsonSchema)

@@ -26,6 +26,8 @@ export interface RopcEndpoint {
   readonly clientSecret: string
   /** The form of every token request. */
   readonly requests: URLSearchParams[]
+  /** The access tokens handed out. */
+  readonly issued: string[]
   mode: RopcMode
   close(): Promise<void>
 }
@@ -59,8 +61,10 @@ export async function startRopcEndpoint(
       json(res, 400, { error: 'invalid_grant', error_description: 'Wrong email or password.' })
       return
     }
+    const token = randomBytes(24).toString('base64url')
+    state.issued.push(token)
     json(res, 200, {
-      access_token: randomBytes(24).toString('base64url'),
+      access_token: token,
       token_type: 'Bearer',
       expires_in: 3600,
       scope: form.get('scope') ?? '',
@@ -72,6 +76,7 @@ export async function startRopcEndpoint(
     clientId,
     clientSecret,
     requests: [],
+    issued: [],
     mode: { kind: 'up' },
     close: () =>
       new Promise<void>((resolve) => {
