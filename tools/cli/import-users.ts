@@ -120,12 +120,12 @@ async function primaryDomain(graph: GraphClient): Promise<string> {
   return name
 }
 
-function summaryText(s: ImportSummary, report: string): string {
+function summaryText(s: ImportSummary, report: string, retries: number): string {
   const lines = [
     s.dryRun
       ? `dry run: ${s.total} users, ${s.existing} exist already, ${s.toCreate} would be created, ${s.failed} failed`
       : `${s.total} users: ${s.created} created, ${s.existing} existed already, ${s.failed} failed; ${s.hashesWritten} hashes written`,
-    `${s.batches} Graph $batch calls`,
+    `${s.batches} Graph $batch calls, ${retries} retries after throttling`,
   ]
   if (s.stoppedBy !== undefined) lines.push(`stopped early: ${s.stoppedBy}`)
   if (s.failed > 0) lines.push(`failures (by line): ${report}`)
@@ -186,11 +186,13 @@ async function main(): Promise<void> {
   }
 
   const interactive = process.stderr.isTTY === true && !options.json
+  let retries = 0
   const graph = createGraphClient({
     baseUrl: graphBaseUrl,
     // The Graph client turns a token failure into a GraphError with this message.
     getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
     onRetry: (retry) => {
+      retries += 1
       if (!interactive && !options.json)
         process.stderr.write(
           `Graph answered ${retry.status}${retry.items === undefined ? '' : ` for ${retry.items} requests`}: retry ${retry.attempt} in ${(retry.waitMs / 1000).toFixed(1)} s\n`,
@@ -221,8 +223,8 @@ async function main(): Promise<void> {
   })
   process.stdout.write(
     options.json
-      ? `${JSON.stringify({ ...summary, report: options.report }, null, 2)}\n`
-      : summaryText(summary, options.report),
+      ? `${JSON.stringify({ ...summary, retries, report: options.report }, null, 2)}\n`
+      : summaryText(summary, options.report, retries),
   )
   if (summary.failed > 0 || summary.stoppedBy !== undefined) process.exitCode = 1
 }
