@@ -76,12 +76,15 @@ export class GraphStandInError extends Error {
 export type PathMatch = string | RegExp
 
 export interface GraphFault {
-  readonly status: number
+  /** The status answered; without one, the call is answered normally after `delayMs`. */
+  readonly status?: number
   /** Graph's error code; by status unless given. */
   readonly code?: string
   readonly message?: string
   /** Sent with every fault when given, and with 429 always (1 unless given). */
   readonly retryAfterSeconds?: number
+  /** Answers this much later (a slow Graph; a client's timeout ends the wait first). */
+  readonly delayMs?: number
   /** Which calls: all unless given. */
   readonly path?: PathMatch
   readonly method?: string
@@ -176,7 +179,7 @@ export async function startGraphStandIn(options: {
     return undefined
   }
 
-  const faultAnswer = (fault: GraphFault, ids: Ids): GraphAnswer => {
+  const faultAnswer = (fault: GraphFault & { status: number }, ids: Ids): GraphAnswer => {
     const [code, message] = DEFAULT_ERRORS[fault.status] ?? ['UnknownError', 'Fault.']
     const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined)
     return errorAnswer(
@@ -187,12 +190,14 @@ export async function startGraphStandIn(options: {
   }
 
   /** A call after the token check: its fault, else its route. */
-  const route = (call: GraphCall, ids: Ids): GraphAnswer => {
+  const route = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
     const fault = faultFor(call.method, call.path)
-    if (fault !== undefined) return faultAnswer(fault, ids)
+    if (fault?.delayMs !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref())
+    if (fault?.status !== undefined) return faultAnswer({ ...fault, status: fault.status }, ids)
     try {
       if (!call.inBatch && call.method === 'POST' && /^\/(v1\.0|beta)\/\$batch$/.test(call.path))
-        return batch(call, ids)
+        return await batch(call, ids)
       const candidates = routes.filter((r) => r.path.test(call.path))
       const found = candidates.find((r) => r.method === call.method)
       if (found === undefined) {
@@ -219,7 +224,7 @@ export async function startGraphStandIn(options: {
     }
   }
 
-  const batch = (call: GraphCall, ids: Ids): GraphAnswer => {
+  const batch = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
     const items = (call.body as { requests?: unknown } | undefined)?.requests
     if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH)
       throw new GraphStandInError(
@@ -228,7 +233,8 @@ export async function startGraphStandIn(options: {
         `A batch holds 1 to ${MAX_BATCH} requests in "requests".`,
       )
     const seen = new Set<string>()
-    const responses = items.map((item: unknown) => {
+    const responses: unknown[] = []
+    for (const item of items as unknown[]) {
       const { id, method, url, body, headers, dependsOn, ...rest } = (item ?? {}) as Record<
         string,
         unknown
@@ -253,7 +259,7 @@ export async function startGraphStandIn(options: {
         )
       const relative = new URL(url.replace(/^\/?/, '/'), 'https://batch.invalid')
       const itemIds = { requestId: randomUUID(), clientRequestId: ids.clientRequestId }
-      const answer = route(
+      const answer = await route(
         {
           method: method.toUpperCase(),
           version: call.version,
@@ -274,13 +280,13 @@ export async function startGraphStandIn(options: {
         status: answer.status,
         inBatch: true,
       })
-      return {
+      responses.push({
         id,
         status: answer.status,
         headers: { 'content-type': 'application/json', ...answer.headers },
         ...(answer.body === undefined ? {} : { body: answer.body }),
-      }
-    })
+      })
+    }
     return { status: 200, body: { responses: responses.reverse() } }
   }
 
