@@ -4,7 +4,7 @@
 // store in the same pass. A summary goes to stdout (text or --json), progress to stderr (a bar on
 // a terminal), failures by line number to the report file. Exit 0 all done, 1 some users failed or
 // Graph failed, 2 bad arguments, settings or input.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { isHttpsUrl } from '../../src/secure-url.js'
@@ -46,6 +46,8 @@ Exit codes: 0 all done, 1 some users failed or Graph failed, 2 bad arguments, se
 
 class UsageError extends Error {}
 
+/** A million users of a few hundred bytes each. */
+const MAX_INPUT_BYTES = 512 * 1024 * 1024
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EXTENSION = /^extension_[0-9a-f]{32}_[A-Za-z][A-Za-z0-9_]{0,99}$/
 const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$/
@@ -164,6 +166,8 @@ async function main(): Promise<void> {
   }
   let text: string
   try {
+    if (statSync(options.input).size > MAX_INPUT_BYTES)
+      fail(2, `${options.input}: larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB: split it`)
     text = readFileSync(options.input, 'utf8')
   } catch {
     fail(2, `${options.input}: cannot be read`)
