@@ -5,8 +5,9 @@
 //   for this stand-in's origin or for https://graph.microsoft.com, else 401
 //   InvalidAuthenticationToken (with WWW-Authenticate);
 // - faults: configured calls (a path, a method, every n-th, n times) answer a status with a
-//   Graph error body, 429 with Retry-After; checked after the token, for a whole $batch and for
-//   each of its items alike;
+//   Graph error body (429 with Retry-After), answer late, never answer (`hang`) or drop the
+//   connection (`reset`); checked after the token (before it with `faultsBeforeToken`), for a
+//   whole $batch and for each of its items alike (an item cannot hang or reset);
 // - bodies: at most 1 MiB of JSON with an application/json content type (413, 415, 400);
 // - query options: a route names those it implements; any other answers 400
 //   Request_UnsupportedQuery, so a caller relying on one fails here rather than passing against a
@@ -17,12 +18,13 @@
 //   the same routes and faults, responses in reverse order (clients must match them by id);
 // - paging (page()): $top, $skiptoken (an offset) and an absolute @odata.nextLink; $select
 //   (selection()).
-// Every HTTP request is recorded in `requests` when its answer finishes; every call, including
-// each item of a $batch, in `calls`.
+// Every HTTP request is recorded in `requests` when it arrives (its status when answered, or
+// `aborted` when the client left first); every call, including each item of a $batch, in `calls`.
 import { randomUUID } from 'node:crypto'
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { heldAnswers } from '../held-answers.js'
 import { testTls } from '../test-ca.js'
 import { GRAPH_RESOURCE, type TokenEndpointStandIn } from '../token-endpoint.js'
 
@@ -52,8 +54,10 @@ export interface GraphRoute {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
   /** Matched against the path (version included); groups are passed to `answer`. */
   readonly path: RegExp
-  /** The query options implemented, e.g. ['$select', '$filter']. */
+  /** The query options implemented, e.g. ['$select', '$filter']: any other answers 400… */
   readonly query?: readonly string[]
+  /** …unless the route names, instead, the options it refuses (the others are ignored). */
+  readonly unsupportedQuery?: readonly string[]
   answer(call: GraphCall, match: RegExpExecArray, origin: string): GraphAnswer
 }
 
@@ -85,6 +89,10 @@ export interface GraphFault {
   readonly retryAfterSeconds?: number
   /** Answers this much later (a slow Graph; a client's timeout ends the wait first). */
   readonly delayMs?: number
+  /** Never answers; close() ends the connection. */
+  readonly hang?: boolean
+  /** Drops the connection without answering. */
+  readonly reset?: boolean
   /** Which calls: all unless given. */
   readonly path?: PathMatch
   readonly method?: string
@@ -101,7 +109,12 @@ export interface RecordedGraphRequest {
   /** Path and query as requested. */
   readonly url: string
   readonly headers: IncomingHttpHeaders
-  readonly status: number
+  /** The status answered; undefined while pending, or when never answered. */
+  readonly status: number | undefined
+  /** Whether the client closed the connection before an answer. */
+  readonly aborted: boolean
+  /** Settles when the exchange is over: answered, abandoned by the client, or reset. */
+  readonly done: Promise<void>
   readonly inBatch: boolean
 }
 
@@ -131,14 +144,18 @@ export const DEFAULT_ERRORS: Readonly<Record<number, readonly [string, string]>>
 
 const MAX_BODY = 1024 * 1024
 const MAX_BATCH = 20
-const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8'
+const JSON_TYPE =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
 const VERSIONED = /^\/(v1\.0|beta)(\/.*)$/
 
 export async function startGraphStandIn(options: {
   readonly tokens: TokenEndpointStandIn
   readonly resources: readonly GraphResource[]
+  /** Faults answer before the token is checked (a Graph that fails whoever asks). */
+  readonly faultsBeforeToken?: boolean
 }): Promise<GraphStandInCore> {
   const tls = await testTls()
+  const held = heldAnswers()
   const routes = options.resources.flatMap((r) => r.routes)
   const faults: { fault: GraphFault; seen: number; remaining: number }[] = []
   const requests: RecordedGraphRequest[] = []
@@ -180,7 +197,8 @@ export async function startGraphStandIn(options: {
   }
 
   const faultAnswer = (fault: GraphFault & { status: number }, ids: Ids): GraphAnswer => {
-    const [code, message] = DEFAULT_ERRORS[fault.status] ?? ['UnknownError', 'Fault.']
+    const [code, message] = DEFAULT_ERRORS[fault.status] ??
+      DEFAULT_ERRORS[fault.status < 500 ? 400 : 500] ?? ['UnknownError', '']
     const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined)
     return errorAnswer(
       new GraphStandInError(fault.status, fault.code ?? code, fault.message ?? message),
@@ -189,12 +207,8 @@ export async function startGraphStandIn(options: {
     )
   }
 
-  /** A call after the token check: its fault, else its route. */
-  const route = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
-    const fault = faultFor(call.method, call.path)
-    if (fault?.delayMs !== undefined)
-      await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref())
-    if (fault?.status !== undefined) return faultAnswer({ ...fault, status: fault.status }, ids)
+  /** A call past the token and its fault: a $batch, or the route for its method and path. */
+  const dispatch = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
     try {
       if (!call.inBatch && call.method === 'POST' && /^\/(v1\.0|beta)\/\$batch$/.test(call.path))
         return await batch(call, ids)
@@ -210,7 +224,11 @@ export async function startGraphStandIn(options: {
         )
       }
       for (const name of call.query.keys()) {
-        if (!(found.query ?? []).includes(name))
+        const refused =
+          found.unsupportedQuery === undefined
+            ? !(found.query ?? []).includes(name)
+            : found.unsupportedQuery.includes(name)
+        if (refused)
           throw new GraphStandInError(
             400,
             'Request_UnsupportedQuery',
@@ -258,26 +276,32 @@ export async function startGraphStandIn(options: {
           `Request ${id} has a body without a JSON content-type.`,
         )
       const relative = new URL(url.replace(/^\/?/, '/'), 'https://batch.invalid')
-      const itemIds = { requestId: randomUUID(), clientRequestId: ids.clientRequestId }
-      const answer = await route(
-        {
-          method: method.toUpperCase(),
-          version: call.version,
-          path: `/${call.version}${relative.pathname}`,
-          query: relative.searchParams,
-          headers: itemHeaders,
-          body,
-          inBatch: true,
-        },
-        itemIds,
-      )
-      calls.push({
+      const itemCall: GraphCall = {
         method: method.toUpperCase(),
+        version: call.version,
         path: `/${call.version}${relative.pathname}`,
         query: relative.searchParams,
-        url: url,
+        headers: itemHeaders,
+        body,
+        inBatch: true,
+      }
+      const itemIds = { requestId: randomUUID(), clientRequestId: ids.clientRequestId }
+      const fault = faultFor(itemCall.method, itemCall.path)
+      if (fault?.delayMs !== undefined)
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref())
+      const answer =
+        fault?.status !== undefined
+          ? faultAnswer({ ...fault, status: fault.status }, itemIds)
+          : await dispatch(itemCall, itemIds)
+      calls.push({
+        method: itemCall.method,
+        path: itemCall.path,
+        query: itemCall.query,
+        url,
         headers: itemHeaders,
         status: answer.status,
+        aborted: false,
+        done: Promise.resolve(),
         inBatch: true,
       })
       responses.push({
@@ -290,29 +314,76 @@ export async function startGraphStandIn(options: {
     return { status: 200, body: { responses: responses.reverse() } }
   }
 
-  const handle = async (req: IncomingMessage, url: URL, ids: Ids): Promise<GraphAnswer> => {
+  /** The 401 answer for a request without an acceptable token, or undefined. */
+  const refuseToken = async (req: IncomingMessage, ids: Ids): Promise<GraphAnswer | undefined> => {
     const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+    // Graph accepts tokens for its own origin (a national cloud's, or this stand-in's, which is
+    // what GRAPH_BASE_URL makes a client ask for) as well as for the public cloud's resource.
     const own =
       token === undefined ? undefined : await options.tokens.verifyAccessToken(token, state.origin)
     const check =
       token === undefined || own === undefined || own.ok
         ? own
         : await options.tokens.verifyAccessToken(token, GRAPH_RESOURCE)
-    if (check === undefined || !check.ok) {
-      req.resume()
-      return errorAnswer(
-        new GraphStandInError(
-          401,
-          'InvalidAuthenticationToken',
-          'Access token validation failure.',
-        ),
-        ids,
-        {
-          'www-authenticate': `Bearer realm="", authorization_uri="${options.tokens.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-        },
-      )
+    if (check !== undefined && check.ok) return undefined
+    return errorAnswer(
+      new GraphStandInError(
+        401,
+        'InvalidAuthenticationToken',
+        check === undefined
+          ? 'Access token is empty.'
+          : `Access token validation failure: ${check.reason}`,
+      ),
+      ids,
+      {
+        'www-authenticate': `Bearer realm="", authorization_uri="${options.tokens.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+      },
+    )
+  }
+
+  /** One HTTP request: token and fault (in the configured order), body, then dispatch. */
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    ids: Ids,
+    onReset: () => void,
+  ): Promise<GraphAnswer | undefined> => {
+    const method = req.method ?? ''
+    const early = options.faultsBeforeToken === true ? faultFor(method, url.pathname) : undefined
+    if (early === undefined) {
+      const refused = await refuseToken(req, ids)
+      if (refused !== undefined) {
+        req.resume()
+        return refused
+      }
     }
-    const version = VERSIONED.exec(url.pathname)?.[1] as GraphApiVersion | undefined
+    const fault = options.faultsBeforeToken === true ? early : faultFor(method, url.pathname)
+    if (fault?.hang === true) {
+      req.resume()
+      held.hang(res)
+      return undefined
+    }
+    if (fault?.reset === true) {
+      onReset()
+      res.socket?.destroy()
+      return undefined
+    }
+    if (fault?.delayMs !== undefined) {
+      const delayMs = fault.delayMs
+      await new Promise<void>((resolve) => held.later(res, delayMs, resolve))
+    }
+    if (fault?.status !== undefined) {
+      req.resume()
+      return faultAnswer({ ...fault, status: fault.status }, ids)
+    }
+    if (early !== undefined) {
+      const refused = await refuseToken(req, ids)
+      if (refused !== undefined) {
+        req.resume()
+        return refused
+      }
+    }
     let body: unknown
     try {
       body = await readJson(req)
@@ -320,14 +391,15 @@ export async function startGraphStandIn(options: {
       if (error instanceof GraphStandInError) return errorAnswer(error, ids)
       throw error
     }
+    const version = VERSIONED.exec(url.pathname)?.[1] as GraphApiVersion | undefined
     if (version === undefined)
       return errorAnswer(
         new GraphStandInError(400, 'BadRequest', 'Invalid version: use /v1.0 or /beta.'),
         ids,
       )
-    return route(
+    return dispatch(
       {
-        method: req.method ?? '',
+        method,
         version,
         path: url.pathname,
         query: url.searchParams,
@@ -346,25 +418,35 @@ export async function startGraphStandIn(options: {
       requestId: randomUUID(),
       clientRequestId: typeof sent === 'string' ? sent : randomUUID(),
     }
-    res.on('finish', () => {
-      const record = {
-        method: req.method ?? '',
-        path: url.pathname,
-        query: url.searchParams,
-        url: req.url ?? '',
-        headers: req.headers,
-        status: res.statusCode,
-        inBatch: false,
-      }
-      requests.push(record)
-      calls.push(record)
-    })
-    handle(req, url, ids)
+    let reset = false
+    const record = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      url: req.url ?? '',
+      headers: req.headers,
+      status: undefined as number | undefined,
+      aborted: false,
+      inBatch: false,
+      done: new Promise<void>((resolve) => {
+        res.on('finish', () => {
+          record.status = res.statusCode
+          resolve()
+        })
+        res.on('close', () => {
+          if (!res.writableFinished && !reset) record.aborted = true
+          resolve()
+        })
+      }),
+    }
+    requests.push(record)
+    calls.push(record)
+    serve(req, res, url, ids, () => (reset = true))
       .catch((error: unknown) =>
         errorAnswer(new GraphStandInError(500, 'UnknownError', String(error)), ids),
       )
       .then((answer) => {
-        if (res.headersSent || res.destroyed) return
+        if (answer === undefined || res.headersSent || res.destroyed) return
         const headers = {
           'request-id': ids.requestId,
           'client-request-id': ids.clientRequestId,
@@ -396,6 +478,7 @@ export async function startGraphStandIn(options: {
       calls.length = 0
     },
     close() {
+      held.close()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },
