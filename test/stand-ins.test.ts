@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { directoryRole, group, startGraph, type GraphStandIn } from './support/graph-server.js'
+import { startGraphStandIn, type GraphStandInCore } from './support/graph-stand-in/core.js'
+import { usersResource } from './support/graph-stand-in/users.js'
 import { clientCertificate, tlsEnv } from './support/test-ca.js'
 import {
   GRAPH_SCOPE,
@@ -67,6 +69,7 @@ interface GraphJson {
   readonly value: { readonly id: string }[]
   readonly '@odata.nextLink'?: string
   readonly error: { readonly code: string }
+  readonly responses?: unknown
   readonly [property: string]: unknown
 }
 
@@ -243,5 +246,166 @@ describe('the Graph stand-in', () => {
     const [request] = graph.requests
     await request?.done
     expect(request).toMatchObject({ aborted: true, status: undefined })
+  })
+})
+
+describe('the Graph stand-in core, with the users resource', () => {
+  const DOMAIN = 'contoso.onmicrosoft.com'
+  const FLAG = 'extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_toBeMigrated'
+  let core: GraphStandInCore
+
+  beforeAll(async () => {
+    core = await startGraphStandIn({
+      tokens,
+      resources: [
+        usersResource({ primaryDomain: DOMAIN, extensionProperties: { [FLAG]: 'Boolean' } }),
+      ],
+    })
+  })
+  afterAll(() => core.close())
+
+  const user = (more: object = {}) => ({
+    displayName: 'Avery',
+    identities: [
+      { signInType: 'emailAddress', issuer: DOMAIN, issuerAssignedId: 'avery@example.org' },
+    ],
+    passwordProfile: { password: 'Temporary-Pass-123', forceChangePasswordNextSignIn: false },
+    [FLAG]: true,
+    ...more,
+  })
+
+  async function call(method: string, path: string, body?: unknown, token?: string | null) {
+    const bearer = token === undefined ? await graphToken() : token
+    const res = await fetch(`${core.origin}${path}`, {
+      method,
+      headers: {
+        ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    return { status: res.status, headers: res.headers, json: (await res.json()) as GraphJson }
+  }
+
+  it('refuses a create body that v1.0 users, identities or the password rule refuse, with Graph errors', async () => {
+    const refusals: [object, RegExp][] = [
+      [
+        { creationType: 'LocalAccount' },
+        /'creationType' does not exist on type 'microsoft.graph.user'/,
+      ],
+      [{ extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_other: 1 }, /does not exist/],
+      [{ [FLAG]: 'yes' }, /is not a Boolean/],
+      [{ passwordProfile: { password: 'weakpass' } }, /password complexity/],
+      [
+        { passwordProfile: { password: 'Temporary-Pass-123', mustChange: true } },
+        /passwordProfile/,
+      ],
+      [
+        {
+          identities: [
+            {
+              signInType: 'emailAddress',
+              issuer: 'other.example',
+              issuerAssignedId: 'a@b.example',
+            },
+          ],
+        },
+        /domain of the tenant/,
+      ],
+      [
+        { identities: [{ signInType: 'userName', issuer: DOMAIN, issuerAssignedId: 'a b' }] },
+        /userName/,
+      ],
+      [{ identities: [] }, /needs identities/],
+    ]
+    for (const [change, message] of refusals) {
+      const res = await call('POST', '/v1.0/users', user(change))
+      expect(res.status, JSON.stringify(change)).toBe(400)
+      expect(res.json.error).toMatchObject({
+        code: 'Request_BadRequest',
+        message: expect.stringMatching(message),
+      })
+    }
+    const created = await call('POST', '/v1.0/users', user())
+    expect(created.status).toBe(201)
+    expect(created.json).toMatchObject({
+      displayName: 'Avery',
+      userPrincipalName: expect.stringContaining(`@${DOMAIN}`),
+    })
+    const again = await call('POST', '/v1.0/users', user({ displayName: 'Other' }))
+    expect(again.json.error.code).toBe('Request_BadRequest')
+    expect(again.json.error).toMatchObject({
+      message: expect.stringMatching(/same value for property identities/),
+    })
+  })
+
+  it('finds a user by identity, with $select; other filters and options answer 400', async () => {
+    const filter = `identities/any(x:x/issuer eq '${DOMAIN}' and x/issuerAssignedId eq 'AVERY@example.org')`
+    const found = await call(
+      'GET',
+      `/v1.0/users?$filter=${encodeURIComponent(filter)}&$select=id,${FLAG}`,
+    )
+    expect(found.status).toBe(200)
+    expect(found.json.value).toEqual([{ id: expect.any(String), [FLAG]: true }])
+    const other = await call(
+      'GET',
+      `/v1.0/users?$filter=${encodeURIComponent("displayName eq 'Avery'")}`,
+    )
+    expect(other.json.error.code).toBe('Request_UnsupportedQuery')
+    expect((await call('GET', '/v1.0/users?$count=true')).json.error.code).toBe(
+      'Request_UnsupportedQuery',
+    )
+  })
+
+  it('answers 401 with WWW-Authenticate and request ids without a token', async () => {
+    const res = await call('GET', '/v1.0/users', undefined, null)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /)
+    expect(res.json.error.code).toBe('InvalidAuthenticationToken')
+    expect(res.json.error).toMatchObject({
+      innerError: { 'request-id': res.headers.get('request-id') },
+    })
+  })
+
+  it('$batch: 1-20 requests with unique ids, each answered on its own, faults included', async () => {
+    core.fault({ status: 429, path: '/v1.0/users', method: 'GET', retryAfterSeconds: 5 })
+    const res = await call('POST', '/v1.0/$batch', {
+      requests: [
+        { id: '1', method: 'GET', url: '/users?$top=1' },
+        { id: '2', method: 'GET', url: 'users?$top=1' },
+        {
+          id: '3',
+          method: 'POST',
+          url: '/users',
+          body: user({ displayName: '' }),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+    })
+    expect(res.status).toBe(200)
+    const responses = res.json.responses as {
+      id: string
+      status: number
+      headers: Record<string, string>
+    }[]
+    expect(responses.map((r) => [r.id, r.status])).toEqual([
+      ['3', 400],
+      ['2', 200],
+      ['1', 429],
+    ])
+    expect(responses[2]?.headers['retry-after']).toBe('5')
+    const tooMany = Array.from({ length: 21 }, (_, i) => ({
+      id: String(i),
+      method: 'GET',
+      url: '/users',
+    }))
+    expect((await call('POST', '/v1.0/$batch', { requests: tooMany })).status).toBe(400)
+    const twice = [
+      { id: 'a', method: 'GET', url: '/users' },
+      { id: 'a', method: 'GET', url: '/users' },
+    ]
+    expect((await call('POST', '/v1.0/$batch', { requests: twice })).status).toBe(400)
+    const depends = [{ id: 'a', method: 'GET', url: '/users', dependsOn: ['b'] }]
+    expect((await call('POST', '/v1.0/$batch', { requests: depends })).status).toBe(400)
   })
 })

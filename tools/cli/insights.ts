@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorTokenGetter, readOperatorCredential, SignInError } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
-import { fetchSignIns, GraphQueryError } from '../observe/sign-in-log-client.js'
+import { GraphError } from '../graph/graph-error.js'
+import { fetchSignIns } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
 
 const USAGE = `usage: npm run insights -- [options]
@@ -141,11 +142,8 @@ async function main(): Promise<void> {
       pageSize: options.pageSize,
       maxPages: options.maxPages,
       maxRecords: options.maxRecords,
-      getToken: operatorTokenGetter(
-        credential,
-        graphBaseUrl,
-        (message) => new GraphQueryError(message),
-      ),
+      // The Graph client turns a token failure into a GraphError with this message.
+      getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
       onPage: (page, records, total) =>
         process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
       onRetry: (status, waitMs, attempt) =>
@@ -155,7 +153,7 @@ async function main(): Promise<void> {
     })
   } catch (err) {
     if (err instanceof SignInError) fail(2, err.message)
-    fail(1, err instanceof GraphQueryError ? err.message : 'reading the sign-in logs failed')
+    fail(1, err instanceof GraphError ? err.message : 'reading the sign-in logs failed')
   }
   if (fetched.truncated)
     process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')

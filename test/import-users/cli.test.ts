@@ -1,0 +1,212 @@
+// `npm run import-users` as an operator runs it: a child process signed in through the token
+// endpoint stand-in, against the Graph stand-in (organization and users on the shared core).
+import bcrypt from 'bcryptjs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { readHashesFile } from '../../src/passwords/hashes-file.js'
+import { startGraphStandIn, type GraphStandInCore } from '../support/graph-stand-in/core.js'
+import { organizationResource } from '../support/graph-stand-in/organization.js'
+import { usersResource, type UsersResource } from '../support/graph-stand-in/users.js'
+import { tlsEnv } from '../support/test-ca.js'
+import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const DOMAIN = 'contoso.onmicrosoft.com'
+const APP_ID = '0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9'
+const FLAG = 'extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_toBeMigrated'
+const HASH = bcrypt.hashSync('Legacy-pass-1', 4)
+
+let tokens: TokenEndpointStandIn
+let users: UsersResource
+let graph: GraphStandInCore
+let dir: string
+const outputs: string[] = []
+
+beforeAll(async () => {
+  tokens = await startTokenEndpoint({ roles: ['User.ReadWrite.All'] })
+  users = usersResource({ primaryDomain: DOMAIN, extensionProperties: { [FLAG]: 'Boolean' } })
+  graph = await startGraphStandIn({
+    tokens,
+    resources: [
+      users,
+      organizationResource({ tenantId: tokens.tenantId, domains: [DOMAIN, 'contoso.example'] }),
+    ],
+  })
+  const parent = process.env.TEST_TMP_DIR ?? tmpdir()
+  mkdirSync(parent, { recursive: true })
+  dir = mkdtempSync(join(parent, 'import-users-cli-'))
+})
+afterEach(() => graph.reset())
+afterAll(async () => {
+  expect(tokens.issued.length).toBeGreaterThan(0)
+  for (const out of outputs) {
+    for (const token of tokens.issued) expect(out).not.toContain(token)
+    expect(out).not.toContain(HASH)
+    expect(out).not.toMatch(/person\d+@example\.org/)
+  }
+  await graph.close()
+  await tokens.close()
+})
+
+function usersFile(name: string, count: number, from = 1): string {
+  const path = join(dir, name)
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ email: `person${from + i}@example.org`, hash: HASH }),
+  )
+  writeFileSync(path, `${lines.join('\n')}\n`)
+  return path
+}
+
+interface Result {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+async function importUsers(...args: string[]): Promise<Result> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/import-users.ts', ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...tlsEnv(),
+      AZURE_TENANT_ID: tokens.tenantId,
+      AZURE_CLIENT_ID: tokens.clientId,
+      AZURE_CLIENT_SECRET: tokens.clientSecret,
+      AZURE_AUTHORITY_HOST: tokens.authorityHost,
+      GRAPH_BASE_URL: graph.origin,
+      PASSWORD_HASHES_FILE: join(dir, 'hashes.jsonl'),
+    },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const [code] = (await once(child, 'close')) as [number | null]
+  outputs.push(stdout, stderr)
+  return { code, stdout, stderr }
+}
+
+describe('npm run import-users', () => {
+  it('imports the users with the tenant default domain as issuer, then a re-run skips them all', async () => {
+    const input = usersFile('users.jsonl', 45)
+    graph.fault({
+      status: 429,
+      path: '/v1.0/users',
+      method: 'POST',
+      every: 4,
+      retryAfterSeconds: 0,
+      times: 3,
+    })
+    const r = await importUsers(input, '--extensions-app-id', APP_ID)
+    expect(r.stderr).toMatch(/Graph answered 429 for \d+ requests: retry 1 in 0\.0 s/)
+    expect(r.code).toBe(0)
+    const retries = r.stderr.match(/Graph answered 429/g)?.length
+    expect(retries).toBeGreaterThan(0)
+    expect(r.stdout).toBe(
+      `45 users: 45 created, 0 existed already, 0 failed; 45 hashes written\n6 Graph $batch calls, ${retries} retries after throttling\n`,
+    )
+    expect(graph.requests[0]?.path).toBe('/v1.0/organization')
+    expect(users.byIdentity(DOMAIN, 'person7@example.org')?.[FLAG]).toBe(true)
+    const problems: string[] = []
+    expect(readHashesFile(join(dir, 'hashes.jsonl'), problems)?.size).toBe(45)
+    expect(problems).toEqual([])
+    expect(readFileSync(`${input}.failures.jsonl`, 'utf8')).toBe('')
+
+    const again = await importUsers(input, '--extensions-app-id', APP_ID, '--json')
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      total: 45,
+      created: 0,
+      existing: 45,
+      failed: 0,
+      failures: [],
+      retries: 0,
+      report: `${input}.failures.jsonl`,
+    })
+    expect(users.users).toHaveLength(45)
+  })
+
+  it('--dry-run creates nothing and needs no hash store', async () => {
+    const input = usersFile('dry.jsonl', 30, 101)
+    const r = await importUsers(
+      input,
+      '--migration-property',
+      FLAG,
+      '--issuer',
+      DOMAIN,
+      '--dry-run',
+    )
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^dry run: 30 users, 0 exist already, 30 would be created, 0 failed\n/)
+    expect(graph.calls.some((c) => c.method === 'POST' && c.path === '/v1.0/users')).toBe(false)
+    expect(users.users).toHaveLength(45)
+  })
+
+  it('exits 1 and writes the failures by line, without addresses, hashes or passwords', async () => {
+    const input = usersFile('some-fail.jsonl', 20, 201)
+    graph.fault({ status: 400, path: '/v1.0/users', method: 'POST', every: 5, times: Infinity })
+    const r = await importUsers(input, '--extensions-app-id', APP_ID, '--issuer', DOMAIN)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('20 users: 16 created, 0 existed already, 4 failed')
+    expect(r.stdout).toContain(`failures (by line): ${input}.failures.jsonl`)
+    const report = readFileSync(`${input}.failures.jsonl`, 'utf8')
+    outputs.push(report)
+    expect(
+      report
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(
+      [5, 10, 15, 20].map((line) => ({
+        line,
+        stage: 'create',
+        status: 400,
+        code: 'Request_BadRequest',
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      })),
+    )
+    for (const user of users.users) expect(report).not.toContain(user.passwordProfile?.password)
+  })
+
+  it('refuses an input line with an unknown hash format before calling Graph, naming the line only', async () => {
+    const input = join(dir, 'bad.jsonl')
+    writeFileSync(
+      input,
+      [
+        JSON.stringify({ email: 'person301@example.org', hash: HASH }),
+        '',
+        JSON.stringify({
+          email: 'person302@example.org',
+          hash: 'md5:5f4dcc3b5aa765d61d8327deb882cf99',
+        }),
+        '{"email": "person303@example.org"',
+      ].join('\n'),
+    )
+    const r = await importUsers(input, '--extensions-app-id', APP_ID)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('2 lines cannot be imported')
+    expect(r.stderr).toContain('line 3: "hash" is not in a supported format')
+    expect(r.stderr).toContain('line 4: not valid JSON')
+    expect(r.stderr).not.toContain('5f4dcc3b')
+    expect(graph.requests).toHaveLength(0)
+  })
+
+  it('--help exits 0; missing settings exit 2', async () => {
+    const help = await importUsers('--help')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^usage: npm run import-users/)
+    const input = usersFile('x.jsonl', 1, 401)
+    const noFlag = await importUsers(input)
+    expect(noFlag.code).toBe(2)
+    expect(noFlag.stderr).toMatch(/--extensions-app-id .* is required/)
+    const badId = await importUsers(input, '--extensions-app-id', 'not-a-guid')
+    expect(badId.code).toBe(2)
+    expect(existsSync(`${input}.failures.jsonl`)).toBe(false)
+    expect(graph.requests).toHaveLength(0)
+  })
+})

@@ -1,0 +1,238 @@
+// `npm run import-users -- users.jsonl`: the bulk step of a password migration (issue 17,
+// docs/password-migration.md). Creates the input's users in External ID through Graph $batch with
+// a random temporary password and the migration flag set, and writes their hashes to the hash
+// store in the same pass. A summary goes to stdout (text or --json), progress to stderr (a bar on
+// a terminal), failures by line number to the report file. Exit 0 all done, 1 some users failed or
+// Graph failed, 2 bad arguments, settings or input.
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import cliProgress from 'cli-progress'
+import { isHttpsUrl } from '../../src/secure-url.js'
+import { createGraphClient, type GraphClient } from '../graph/client.js'
+import { GraphError } from '../graph/graph-error.js'
+import {
+  HashStoreError,
+  openJsonLinesHashStore,
+  type HashStore,
+} from '../import-users/hash-store.js'
+import { parseUsers } from '../import-users/read-users.js'
+import { runImport, type ImportProgress, type ImportSummary } from '../import-users/run-import.js'
+import { operatorTokenGetter, readOperatorCredential } from './operator-credential.js'
+
+const USAGE = `usage: npm run import-users -- <users.jsonl> [options]
+
+Creates the users of <users.jsonl> (one JSON object a line: "email" or "username", "displayName"
+optional, "hash" in a format the endpoint verifies) in External ID through Microsoft Graph $batch,
+20 at a time, each with a random temporary password and the migration flag set to true, and writes
+their hashes to the hash store. Users that already exist (found by their identity) are skipped, so
+a re-run resumes. Needs User.ReadWrite.All.
+
+  --issuer <domain>             the tenant's primary domain, the identities' issuer
+                                (default: the default verified domain of GET /v1.0/organization)
+  --extensions-app-id <appId>   the b2c-extensions-app's appId: the flag is
+                                extension_<appId without dashes>_<property name>
+  --property-name <name>        the flag's name (default toBeMigrated)
+  --migration-property <name>   the flag's full name, instead of the two above
+  --hashes-file <file>          the hash store (default PASSWORD_HASHES_FILE), merged by username
+  --report <file>               the failures, by line number (default <users.jsonl>.failures.jsonl)
+  --dry-run                     look the users up, create nothing, write no hash
+  --json                        print the summary as JSON (no progress bar)
+  -h, --help                    this text
+
+Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
+AZURE_TENANT_ID (AZURE_AUTHORITY_HOST optional); otherwise DefaultAzureCredential (az login).
+GRAPH_BASE_URL defaults to https://graph.microsoft.com.
+Exit codes: 0 all done, 1 some users failed or Graph failed, 2 bad arguments, settings or input.`
+
+class UsageError extends Error {}
+
+/** A million users of a few hundred bytes each. */
+const MAX_INPUT_BYTES = 512 * 1024 * 1024
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const EXTENSION = /^extension_[0-9a-f]{32}_[A-Za-z][A-Za-z0-9_]{0,99}$/
+const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$/
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`import-users: ${message}\n`)
+  process.exit(code)
+}
+
+function readOptions() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      issuer: { type: 'string' },
+      'extensions-app-id': { type: 'string' },
+      'property-name': { type: 'string', default: 'toBeMigrated' },
+      'migration-property': { type: 'string' },
+      'hashes-file': { type: 'string' },
+      report: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return { help: true as const }
+  if (positionals.length !== 1) throw new UsageError('give one input file: users.jsonl')
+  const input = positionals[0]!
+  if (values.issuer !== undefined && !DOMAIN.test(values.issuer))
+    throw new UsageError('--issuer: must be a domain name, e.g. contoso.onmicrosoft.com')
+  let migrationProperty = values['migration-property']
+  if (migrationProperty !== undefined) {
+    if (values['extensions-app-id'] !== undefined)
+      throw new UsageError('--migration-property: give it or --extensions-app-id, not both')
+  } else {
+    const appId = values['extensions-app-id']
+    if (appId === undefined)
+      throw new UsageError(
+        '--extensions-app-id (the b2c-extensions-app) or --migration-property is required',
+      )
+    if (!GUID.test(appId)) throw new UsageError('--extensions-app-id: must be a GUID')
+    migrationProperty = `extension_${appId.replace(/-/g, '').toLowerCase()}_${values['property-name']}`
+  }
+  if (!EXTENSION.test(migrationProperty))
+    throw new UsageError(
+      '--migration-property / --property-name: the flag is extension_<32 hex digits>_<name of letters, digits, _>',
+    )
+  const hashesFile =
+    values['hashes-file'] ?? (process.env.PASSWORD_HASHES_FILE?.trim() || undefined)
+  if (hashesFile === undefined && !values['dry-run'])
+    throw new UsageError('--hashes-file or PASSWORD_HASHES_FILE: the hash store is required')
+  return {
+    help: false as const,
+    input,
+    issuer: values.issuer,
+    migrationProperty,
+    hashesFile,
+    report: values.report ?? `${input}.failures.jsonl`,
+    dryRun: values['dry-run'],
+    json: values.json,
+  }
+}
+
+/** The tenant's default verified domain, the issuer of local account identities. */
+async function primaryDomain(graph: GraphClient): Promise<string> {
+  const orgs = await graph.list<{ verifiedDomains?: { name?: string; isDefault?: boolean }[] }>(
+    '/v1.0/organization',
+    { select: ['verifiedDomains'] },
+  )
+  const name = orgs[0]?.verifiedDomains?.find((d) => d.isDefault === true)?.name
+  if (name === undefined || !DOMAIN.test(name))
+    throw new UsageError('the tenant names no default domain: give --issuer')
+  return name
+}
+
+function summaryText(s: ImportSummary, report: string, retries: number): string {
+  const lines = [
+    s.dryRun
+      ? `dry run: ${s.total} users, ${s.existing} exist already, ${s.toCreate} would be created, ${s.failed} failed`
+      : `${s.total} users: ${s.created} created, ${s.existing} existed already, ${s.failed} failed; ${s.hashesWritten} hashes written`,
+    `${s.batches} Graph $batch calls, ${retries} retries after throttling`,
+  ]
+  if (s.stoppedBy !== undefined) lines.push(`stopped early: ${s.stoppedBy}`)
+  if (s.failed > 0) lines.push(`failures (by line): ${report}`)
+  return `${lines.join('\n')}\n`
+}
+
+function progressBar(enabled: boolean, total: number) {
+  if (!enabled) return { update: (_p: ImportProgress) => undefined, stop: () => undefined }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format:
+        '{bar} {percentage}% | {value}/{total} users | created {created}, existing {existing}, failed {failed} | ETA {eta_formatted}',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  )
+  bar.start(total, 0, { created: 0, existing: 0, failed: 0 })
+  return {
+    update: (p: ImportProgress) =>
+      bar.update(p.done, { created: p.created, existing: p.existing, failed: p.failed }),
+    stop: () => bar.stop(),
+  }
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof readOptions>
+  try {
+    options = readOptions()
+  } catch (err) {
+    fail(2, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`)
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  let text: string
+  try {
+    if (statSync(options.input).size > MAX_INPUT_BYTES)
+      fail(2, `${options.input}: larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB: split it`)
+    text = readFileSync(options.input, 'utf8')
+  } catch {
+    fail(2, `${options.input}: cannot be read`)
+  }
+  const { users, problems } = parseUsers(text)
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20).join('\n  ')
+    const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''
+    fail(2, `${options.input}: ${problems.length} lines cannot be imported:\n  ${shown}${more}`)
+  }
+  const graphBaseUrl = process.env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com'
+  if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
+  const credential = readOperatorCredential(process.env)
+  if (typeof credential === 'string') fail(2, credential)
+  let store: HashStore | undefined
+  try {
+    store = options.dryRun ? undefined : openJsonLinesHashStore(options.hashesFile!)
+  } catch (err) {
+    fail(2, err instanceof HashStoreError ? err.message : 'the hashes file cannot be read')
+  }
+
+  const interactive = process.stderr.isTTY === true && !options.json
+  let retries = 0
+  const graph = createGraphClient({
+    baseUrl: graphBaseUrl,
+    // The Graph client turns a token failure into a GraphError with this message.
+    getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
+    onRetry: (retry) => {
+      retries += 1
+      if (!interactive && !options.json)
+        process.stderr.write(
+          `Graph answered ${retry.status}${retry.items === undefined ? '' : ` for ${retry.items} requests`}: retry ${retry.attempt} in ${(retry.waitMs / 1000).toFixed(1)} s\n`,
+        )
+    },
+  })
+  let summary: ImportSummary
+  const bar = progressBar(interactive, users.length)
+  try {
+    const issuer = options.issuer ?? (await primaryDomain(graph))
+    summary = await runImport({
+      graph,
+      users,
+      issuer,
+      migrationProperty: options.migrationProperty,
+      store,
+      dryRun: options.dryRun,
+      onProgress: bar.update,
+    })
+  } catch (err) {
+    bar.stop()
+    if (err instanceof UsageError) fail(2, err.message)
+    fail(1, err instanceof GraphError ? err.message : 'the import failed')
+  }
+  bar.stop()
+  writeFileSync(options.report, summary.failures.map((f) => `${JSON.stringify(f)}\n`).join(''), {
+    mode: 0o600,
+  })
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify({ ...summary, retries, report: options.report }, null, 2)}\n`
+      : summaryText(summary, options.report, retries),
+  )
+  if (summary.failed > 0 || summary.stoppedBy !== undefined) process.exitCode = 1
+}
+
+main().catch((err: unknown) => {
+  fail(1, err instanceof Error ? err.message : String(err))
+})
