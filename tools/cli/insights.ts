@@ -142,8 +142,11 @@ async function main(): Promise<void> {
       pageSize: options.pageSize,
       maxPages: options.maxPages,
       maxRecords: options.maxRecords,
-      // The Graph client turns a token failure into a GraphError with this message.
-      getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
+      getToken: operatorTokenGetter(
+        credential,
+        graphBaseUrl,
+        (problem) => new GraphError({ failure: 'token', method: 'GET', path: '(token)', problem }),
+      ),
       onPage: (page, records, total) =>
         process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
       onRetry: (status, waitMs, attempt) =>

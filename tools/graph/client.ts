@@ -33,7 +33,10 @@ export interface GraphClientOptions {
   readonly baseUrl: string
   /** Tokens for `<origin>/.default`; the credential caches them. */
   readonly credential?: TokenCredential
-  /** Or a bearer-token getter, called before every request (graph-api.ts's contract). */
+  /**
+   * Or a bearer-token getter, called before every request (graph-api.ts's contract). Its errors
+   * are its own: they reach the caller unchanged (an operator CLI's SignInError exits 2).
+   */
   readonly getToken?: () => Promise<string>
   /** How long a token may take: minutes, as it may be a person's device-code sign-in. */
   readonly tokenTimeoutMs?: number
@@ -283,11 +286,15 @@ function tokenGetter(
   timeoutMs: number,
 ): (method: string, path: string) => Promise<string> {
   const { credential, getToken } = options
-  if ((credential === undefined) === (getToken === undefined))
-    throw new TypeError('createGraphClient: give a credential or a getToken, not both')
+  if (getToken !== undefined) {
+    if (credential !== undefined)
+      throw new TypeError('createGraphClient: give a credential or a getToken, not both')
+    return () => getToken()
+  }
+  if (credential === undefined)
+    throw new TypeError('createGraphClient: give a credential or a getToken')
   const scope = `${origin}/.default`
   const fetchToken = async (): Promise<string> => {
-    if (getToken !== undefined) return getToken()
     const abortSignal = AbortSignal.timeout(timeoutMs)
     // MSAL does not take the signal everywhere: race it too, so a hung token endpoint ends.
     const aborted = new Promise<never>((_, reject) =>
@@ -295,7 +302,7 @@ function tokenGetter(
         reject(new Error(`no access token within ${timeoutMs} ms`)),
       ),
     )
-    const token = await Promise.race([credential!.getToken(scope, { abortSignal }), aborted])
+    const token = await Promise.race([credential.getToken(scope, { abortSignal }), aborted])
     if (token === null) throw new Error('the credential returned no token')
     return token.token
   }
