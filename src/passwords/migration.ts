@@ -1,6 +1,6 @@
 // What OnPasswordSubmit needs from the environment, loaded at start-up (src/config.ts): the
-// decryption keys (two during a rotation) and where the legacy hashes are. Fails closed: every problem
-// names its variable, never a value.
+// decryption keys (two during a rotation; a PEM or PFX file, or where in Key Vault) and where the
+// legacy hashes are. Fails closed: every problem names its variable, never a value.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { keyFromPem, keyFromPfx, KeyProblem, type DecryptionKey } from './decryption-keys.js'
@@ -62,6 +62,8 @@ export function readPasswordSettings(
     readonly PASSWORD_DECRYPTION_KEY_VAULT_URL?: string | undefined
     readonly PASSWORD_DECRYPTION_CERT_NAME?: readonly string[] | undefined
     readonly AZURE_CLIENT_ID?: string | undefined
+    readonly AZURE_CLIENT_SECRET?: string | undefined
+    readonly AZURE_CLIENT_CERTIFICATE_PATH?: string | undefined
   },
   mode: PasswordCheckMode,
   cwd: string,
@@ -110,7 +112,16 @@ export function readPasswordSettings(
     keyVault:
       vaultUrl === undefined || certificateNames === undefined
         ? undefined
-        : Object.freeze({ vaultUrl, certificateNames, clientId: env.AZURE_CLIENT_ID }),
+        : Object.freeze({
+            vaultUrl,
+            certificateNames,
+            // AZURE_CLIENT_ID names a user-assigned identity only when alone (config.ts, Graph).
+            clientId:
+              env.AZURE_CLIENT_SECRET === undefined &&
+              env.AZURE_CLIENT_CERTIFICATE_PATH === undefined
+                ? env.AZURE_CLIENT_ID
+                : undefined,
+          }),
     hashesTable:
       table === undefined
         ? undefined
