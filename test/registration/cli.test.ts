@@ -132,7 +132,7 @@ describe('npm run register', () => {
       expect(r.stderr).toContain(message)
     }
     expect(stand.requests.length).toBe(before)
-  })
+  }, 90_000)
 
   it('--dry-run --json plans every write and makes none', async () => {
     const before = stand.requests.length
@@ -234,7 +234,8 @@ describe('npm run doctor', () => {
         (ext(s, 'onTokenIssuanceStart').endpointConfiguration = {
           targetUrl: 'https://old-ext.azurewebsites.net/api/onTokenIssuanceStart',
         }),
-      ['target-url-host', 'resource-id-host'],
+      // …and so no extension points at the deployment's token issuance route.
+      ['target-url-host', 'resource-id-host', 'extension-missing'],
     ],
     [
       'resourceId/audience mismatch with ENTRA_AUDIENCE',
@@ -246,7 +247,7 @@ describe('npm run doctor', () => {
     [
       'listener not bound to the app',
       () => {},
-      ['listener-app-missing', 'claim-not-mapped'],
+      ['listener-app-missing', 'claim-not-mapped', 'accept-mapped-claims-off'],
       {},
       OTHER_CLIENT,
     ],
@@ -349,7 +350,7 @@ describe('npm run doctor', () => {
     const withApi = await run('doctor', ['--url', `${BASE}/api`], doctorEnv())
     expect(withApi.code).toBe(2)
     expect(withApi.stderr).toContain('--url: the base URL, without /api')
-  })
+  }, 90_000)
 
   it('needs none of the endpoint’s secrets: a mail provider without its key is not its concern', async () => {
     stand.state = structuredClone(registered)
