@@ -100,10 +100,7 @@ export interface EventRegistration {
   readonly onlyWhenNamed?: boolean
   /** What else it needs registered, from the operator's choices. */
   readonly parts?: (choices: RegistrationChoices) => readonly RegistrationPart[]
-  /**
-   * false: `register` and `doctor` leave this event alone, because they cannot register it yet
-   * (OnPasswordSubmit needs Graph beta, a key credential and an extension property: issue 17).
-   */
+  /** false: `register` and `doctor` leave this event alone (they cannot register it yet). */
   readonly byTools?: false
 }
 

@@ -8,7 +8,8 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROUTE_TYPES, ROUTES } from '../../tools/registration/entra-objects.js'
+import { ROUTE_TYPES } from '../../tools/registration/entra-objects.js'
+import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
 import {
   emptyEntraState,
   startEntraGraphServer,
@@ -18,6 +19,8 @@ import {
 import { testTls, tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 
+/** The four events register handles without more options (onPasswordSubmit needs a certificate). */
+const ROUTES = CHECKED_BY_DEFAULT
 const ROOT = new URL('../../', import.meta.url).pathname
 const BASE = 'https://contoso-ext.azurewebsites.net'
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'

@@ -14,10 +14,10 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
-  ROUTES,
   type GraphApplication,
 } from '../../tools/registration/entra-objects.js'
 import type { Tenant } from '../../tools/registration/read-tenant.js'
+import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
 import { createGraphApi, GraphApiError, type GraphApi } from '../../tools/registration/graph-api.js'
 import { readTenant } from '../../tools/registration/read-tenant.js'
 import {
@@ -34,6 +34,8 @@ import {
 } from '../support/entra-graph-server.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 
+/** The four events register handles without more options (onPasswordSubmit needs a certificate). */
+const ROUTES = CHECKED_BY_DEFAULT
 const HOST = 'contoso-ext.azurewebsites.net'
 const BASE = `https://${HOST}`
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'

@@ -148,7 +148,14 @@ export function plan(want: Desired, tenant: Tenant): Plan {
     const extension = planExtension(ctx, event, app.resourceId)
     changes.push(...extension.changes)
     extensionIds[event.route] = extension.id
-    changes.push(...planListener(ctx, event, extension.id, migration?.propertyId))
+    changes.push(
+      ...planListener(
+        ctx,
+        event,
+        extension.id,
+        event.migrationProperty === undefined ? undefined : migration?.propertyId,
+      ),
+    )
   }
   if (want.claimsMapping !== undefined) changes.push(...planClaimsMapping(ctx, want.claimsMapping))
   return {
