@@ -596,7 +596,7 @@ function validateApplication(app: GraphObject, others: readonly GraphObject[]) {
     const keys = Array.isArray(app.keyCredentials) ? (app.keyCredentials as unknown[]) : []
     if (!keys.some((k) => isRecord(k) && k.keyId === encryption && k.usage === 'Encrypt'))
       throw bad(
-        `Property 'tokenEncryptionKeyId' '${String(encryption)}' names no keyCredential with usage Encrypt.`,
+        `Property 'tokenEncryptionKeyId' '${JSON.stringify(encryption)}' names no keyCredential with usage Encrypt.`,
       )
   }
 }
