@@ -825,3 +825,86 @@ describe('entra graph stand-in', () => {
     ])
   })
 })
+
+describe('entra graph stand-in: OnPasswordSubmit (beta only), key credentials, extension properties', () => {
+  const PASSWORD_TYPE = '#microsoft.graph.onPasswordSubmitCustomExtension'
+
+  it('knows the preview extension on beta only: v1.0 refuses it and leaves it out', async () => {
+    const { app } = await registeredApp()
+    await authEventsSp()
+    const body = extensionBody(String(app.appId), PASSWORD_TYPE)
+    expectGraphError(
+      await call('POST', '/v1.0/identity/customAuthenticationExtensions', body),
+      400,
+      'Request_BadRequest',
+      /could not be resolved by the model/,
+    )
+    const created = await call('POST', '/beta/identity/customAuthenticationExtensions', body)
+    expect(created.status).toBe(201)
+    const v1 = await call('GET', '/v1.0/identity/customAuthenticationExtensions')
+    expect(v1.body.value).toEqual([])
+    const beta = await call('GET', '/beta/identity/customAuthenticationExtensions')
+    expect(beta.body.value.map((e: GraphObject) => e.id)).toEqual([created.body.id])
+    expectGraphError(
+      await call('GET', `/v1.0/identity/customAuthenticationExtensions/${created.body.id}`),
+      404,
+      'Request_ResourceNotFound',
+    )
+  })
+
+  it('names extension properties extension_{appId}_{name}, and refuses a duplicate', async () => {
+    const app = (await call('POST', '/v1.0/applications', { displayName: 'b2c-extensions-app' }))
+      .body
+    const body = { name: 'toBeMigrated', dataType: 'Boolean', targetObjects: ['User'] }
+    const made = await call('POST', `/v1.0/applications/${app.id}/extensionProperties`, body)
+    expect(made.status).toBe(201)
+    expect(made.body.name).toBe(`extension_${String(app.appId).replace(/-/g, '')}_toBeMigrated`)
+    expectGraphError(
+      await call('POST', `/v1.0/applications/${app.id}/extensionProperties`, body),
+      400,
+      'Request_MultipleObjectsWithSameKeyValue',
+    )
+    const listed = await call('GET', `/v1.0/applications/${app.id}/extensionProperties`)
+    expect(listed.body.value).toHaveLength(1)
+  })
+
+  it('checks key credentials and tokenEncryptionKeyId, and answers keys only on a $select', async () => {
+    const app = (await call('POST', '/v1.0/applications', { displayName: 'Auth extension' })).body
+    const keyId = randomUUID()
+    expectGraphError(
+      await call('PATCH', `/v1.0/applications/${app.id}`, { tokenEncryptionKeyId: keyId }),
+      400,
+      'Request_BadRequest',
+      /names no keyCredential/,
+    )
+    expectGraphError(
+      await call('PATCH', `/v1.0/applications/${app.id}`, {
+        keyCredentials: [
+          { keyId, type: 'AsymmetricX509Cert', usage: 'Encrypt', key: 'bm90IGEgY2VydA==' },
+        ],
+      }),
+      400,
+      'Request_BadRequest',
+      /not a base64 DER X\.509 certificate/,
+    )
+    const { encryptionCertificate } = await import('./registration/certificates.js')
+    const { certificate } = await encryptionCertificate()
+    const ok = await call('PATCH', `/v1.0/applications/${app.id}`, {
+      keyCredentials: [
+        { keyId, type: 'AsymmetricX509Cert', usage: 'Encrypt', key: certificate.derBase64 },
+      ],
+      tokenEncryptionKeyId: keyId,
+    })
+    expect(ok.status).toBe(204)
+    const plain = await call('GET', `/v1.0/applications/${app.id}`)
+    expect(plain.body.keyCredentials).toEqual([
+      expect.objectContaining({
+        keyId,
+        key: null,
+        customKeyIdentifier: certificate.customKeyIdentifier,
+      }),
+    ])
+    const selected = await call('GET', `/v1.0/applications/${app.id}?$select=keyCredentials`)
+    expect((selected.body.keyCredentials as { key: string }[])[0]?.key).toBe(certificate.derBase64)
+  })
+})

@@ -40,7 +40,51 @@ export type EventHandler<Request, Response> = (
 /** A text of the configuration and its path, for the check that it has the default locale. */
 export type ConfigText = readonly [path: (string | number)[], text: LocalizedText]
 
-/** The Microsoft Graph types of an event's registration (custom extension, listener, handler). */
+/**
+ * What the operator chose that an event's registration depends on (`npm run register`'s options
+ * and EXTENSION_CONFIG), as an event's `registration.parts` sees it.
+ */
+export interface RegistrationChoices {
+  /** EXTENSION_CONFIG tokenIssuanceStart.claims names. */
+  readonly claimNames: readonly string[]
+  /** Create and assign a claims mapping policy for those claims (--no-claims-mapping: false). */
+  readonly claimsMapping: boolean
+  /** --otp-fallback: Entra sends its own e-mail when the endpoint fails. */
+  readonly otpFallback: boolean
+  /** The directory extension property that marks the users to migrate (--migration-property). */
+  readonly migrationPropertyName: string
+}
+
+/**
+ * One more thing an event needs in Entra besides its extension and listener, as plain data: the
+ * registration tools (tools/registration/desired.ts) turn each kind into Graph objects.
+ */
+export type RegistrationPart =
+  /** claimsForTokenConfiguration on the extension: these claims (only ever added to). */
+  | { readonly kind: 'tokenClaims'; readonly claimNames: readonly string[] }
+  /**
+   * A claims mapping policy for these claims, assigned to each --app service principal, and
+   * api.acceptMappedClaims on each single-tenant --app registration (contract §4, trap 16).
+   */
+  | { readonly kind: 'claimsMappingPolicy'; readonly claimNames: readonly string[] }
+  /** behaviorOnError fallbackToMicrosoftProviderOnError, on the extension and on the listener's handler. */
+  | { readonly kind: 'fallbackToMicrosoft' }
+  /**
+   * A certificate on the extension's app: a keyCredential with usage Encrypt, named by the app's
+   * tokenEncryptionKeyId, to which Entra encrypts what it sends (OnPasswordSubmit).
+   */
+  | { readonly kind: 'encryptionCertificate' }
+  /**
+   * A boolean directory extension property on the tenant's b2c-extensions-app (created when
+   * missing), whose full name the listener's handler names in `handlerProperty`.
+   */
+  | {
+      readonly kind: 'migrationProperty'
+      readonly name: string
+      readonly handlerProperty: 'migrationPropertyId'
+    }
+
+/** What an event needs registered in Entra, as Microsoft Graph names it (contract §7). */
 export interface EventRegistration {
   /** `@odata.type` of the customAuthenticationExtension, e.g. "#microsoft.graph.onOtpSendCustomExtension". */
   readonly extensionType: string
@@ -48,10 +92,15 @@ export interface EventRegistration {
   readonly listenerType: string
   /** `@odata.type` of the listener's handler. */
   readonly handlerType: string
-  /**
-   * false: `register` and `doctor` leave this event alone, because they cannot register it yet
-   * (OnPasswordSubmit needs Graph beta, a key credential and an extension property: issue 17).
-   */
+  /** The Graph version its extension and listener are written through (default v1.0). */
+  readonly graphVersion?: 'v1.0' | 'beta'
+  /** Its listener must name the apps (includeAllApplications is not allowed): --app is required. */
+  readonly listenerNeedsApps?: boolean
+  /** Registered and checked only when named (--events): it needs more than the others (a certificate). */
+  readonly onlyWhenNamed?: boolean
+  /** What else it needs registered, from the operator's choices. */
+  readonly parts?: (choices: RegistrationChoices) => readonly RegistrationPart[]
+  /** false: `register` and `doctor` leave this event alone (they cannot register it yet). */
   readonly byTools?: false
 }
 

@@ -8,7 +8,8 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROUTE_TYPES, ROUTES } from '../../tools/registration/entra-objects.js'
+import { ROUTE_TYPES } from '../../tools/registration/entra-objects.js'
+import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
 import {
   emptyEntraState,
   startEntraGraphServer,
@@ -18,6 +19,8 @@ import {
 import { testTls, tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 
+/** The four events register handles without more options (onPasswordSubmit needs a certificate). */
+const ROUTES = CHECKED_BY_DEFAULT
 const ROOT = new URL('../../', import.meta.url).pathname
 const BASE = 'https://contoso-ext.azurewebsites.net'
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
@@ -132,7 +135,7 @@ describe('npm run register', () => {
       expect(r.stderr).toContain(message)
     }
     expect(stand.requests.length).toBe(before)
-  })
+  }, 90_000)
 
   it('--dry-run --json plans every write and makes none', async () => {
     const before = stand.requests.length
@@ -234,7 +237,8 @@ describe('npm run doctor', () => {
         (ext(s, 'onTokenIssuanceStart').endpointConfiguration = {
           targetUrl: 'https://old-ext.azurewebsites.net/api/onTokenIssuanceStart',
         }),
-      ['target-url-host', 'resource-id-host'],
+      // …and so no extension points at the deployment's token issuance route.
+      ['target-url-host', 'resource-id-host', 'extension-missing'],
     ],
     [
       'resourceId/audience mismatch with ENTRA_AUDIENCE',
@@ -246,7 +250,7 @@ describe('npm run doctor', () => {
     [
       'listener not bound to the app',
       () => {},
-      ['listener-app-missing', 'claim-not-mapped'],
+      ['listener-app-missing', 'claim-not-mapped', 'accept-mapped-claims-off'],
       {},
       OTHER_CLIENT,
     ],
@@ -349,7 +353,7 @@ describe('npm run doctor', () => {
     const withApi = await run('doctor', ['--url', `${BASE}/api`], doctorEnv())
     expect(withApi.code).toBe(2)
     expect(withApi.stderr).toContain('--url: the base URL, without /api')
-  })
+  }, 90_000)
 
   it('needs none of the endpoint’s secrets: a mail provider without its key is not its concern', async () => {
     stand.state = structuredClone(registered)

@@ -1,13 +1,18 @@
-// diagnose(), the judgement behind `npm run doctor`: a correct registration, and each seeded
-// misconfiguration found alone, with its fix. (The CLI over a Graph stand-in: cli.test.ts.)
+// diagnose(), the judgement behind `npm run doctor`: register's plan read as findings, plus the
+// endpoint's own checks. A correct registration, and each seeded misconfiguration found alone,
+// with its fix. (The CLI over a Graph stand-in: cli.test.ts.)
 import { describe, expect, it } from 'vitest'
-import { diagnose, type EndpointView, type TenantView } from '../../tools/registration/diagnose.js'
+import { diagnose, type EndpointView } from '../../tools/registration/diagnose.js'
 import {
+  AUTH_EVENTS_APP_ID,
+  GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
   type GraphExtension,
   type GraphListener,
 } from '../../tools/registration/entra-objects.js'
+import type { ReadApplication } from '../../tools/registration/graph-types.js'
+import type { Tenant, TargetApp } from '../../tools/registration/read-tenant.js'
 import type { EventRoute } from '../../src/events/routes.js'
 
 const HOST = 'ext.contoso.test'
@@ -17,7 +22,7 @@ const CLIENT = 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa'
 const SP = 'sp-ext'
 const RESOURCE = `api://${HOST}/${APP}`
 const CLAIMS = ['apiVersion', 'appRoles', 'correlationId', 'userType', 'preferredLanguage']
-const ROUTES = Object.keys(ROUTE_TYPES) as EventRoute[]
+const ROUTES = (Object.keys(ROUTE_TYPES) as EventRoute[]).filter((r) => r !== 'onPasswordSubmit')
 
 function extension(route: EventRoute): GraphExtension {
   return {
@@ -38,13 +43,14 @@ function listener(route: EventRoute): GraphListener {
     id: `listener-${route}`,
     '@odata.type': ROUTE_TYPES[route].listener,
     conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
-    handler: { customExtension: { id: `ext-${route}` } },
+    handler: { '@odata.type': ROUTE_TYPES[route].handler, customExtension: { id: `ext-${route}` } },
   }
 }
 
 const TENANT = '11111111-1111-4111-8111-111111111111'
 const mappingPolicy = {
   id: 'policy-1',
+  displayName: `Custom claims from ${HOST}`,
   definition: [
     JSON.stringify({
       ClaimsMappingPolicy: {
@@ -60,28 +66,74 @@ const mappingPolicy = {
   ],
 }
 
-function tenant(): TenantView {
-  return {
-    organization: { id: TENANT, tenantType: 'AAD' },
-    authEventsServicePrincipal: true,
-    extensions: ROUTES.map(extension),
-    listeners: ROUTES.map(listener),
-    resourceApps: {
-      [APP]: {
-        appId: APP,
-        application: { identifierUris: [RESOURCE], api: { requestedAccessTokenVersion: 2 } },
-        servicePrincipal: { id: SP, accountEnabled: true },
-        appRoleAssignments: [{ appRoleId: RECEIVE_PAYLOAD_ROLE_ID }],
-      },
-    },
-    targetApp: {
+/** The extension app, its target app: what a tenant register made holds. */
+interface Fixture extends Tenant {
+  readonly extensionApp: ReadApplication
+  readonly targetApp: TargetApp
+}
+function tenant(): Fixture {
+  const targetApp: TargetApp = {
+    appId: CLIENT,
+    servicePrincipal: { id: 'sp-client', appId: CLIENT, accountEnabled: true },
+    claimsMappingPolicies: [mappingPolicy],
+    application: {
+      id: 'app-client',
       appId: CLIENT,
-      servicePrincipalFound: true,
-      claimsMappingPolicies: [mappingPolicy],
-      acceptMappedClaims: true,
       signInAudience: 'AzureADMyOrg',
+      api: { acceptMappedClaims: true },
     },
   }
+  return {
+    readAt: new Date(),
+    graphOrigin: 'https://graph.microsoft.com',
+    organization: { id: TENANT, tenantType: 'AAD' },
+    authEventsServicePrincipal: {
+      id: 'sp-events',
+      appId: AUTH_EVENTS_APP_ID,
+      accountEnabled: true,
+    },
+    graphServicePrincipal: { id: 'sp-graph', appId: GRAPH_APP_ID, accountEnabled: true },
+    extensionApp: {
+      id: 'app-ext',
+      appId: APP,
+      identifierUris: [RESOURCE],
+      api: { requestedAccessTokenVersion: 2 },
+      requiredResourceAccess: [
+        {
+          resourceAppId: GRAPH_APP_ID,
+          resourceAccess: [{ id: RECEIVE_PAYLOAD_ROLE_ID, type: 'Role' }],
+        },
+      ],
+    },
+    extensionServicePrincipal: { id: SP, appId: APP, accountEnabled: true },
+    extensionGrants: [
+      { appRoleId: RECEIVE_PAYLOAD_ROLE_ID, resourceId: 'sp-graph', principalId: SP },
+    ],
+    extensions: ROUTES.map(extension),
+    listeners: ROUTES.map(listener),
+    claimsMappingPolicies: [mappingPolicy],
+    targetApps: { [CLIENT]: targetApp },
+    targetApp,
+    b2cExtensionsApp: undefined,
+  }
+}
+
+/** The fixture with its target app changed. */
+function withTarget(change: Partial<TargetApp>, api?: object, audience?: string): Fixture {
+  const t = tenant()
+  const targetApp: TargetApp = {
+    ...t.targetApp,
+    ...change,
+    application:
+      api === undefined && audience === undefined
+        ? (change.application ?? t.targetApp.application)
+        : {
+            ...t.targetApp.application!,
+            ...(api === undefined ? {} : { api }),
+            ...(audience === undefined ? {} : { signInAudience: audience }),
+          },
+  }
+  return { ...t, targetApp, targetApps: { [CLIENT]: targetApp } }
 }
 
 const endpoint: EndpointView = {
@@ -96,12 +148,12 @@ const endpoint: EndpointView = {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 /** The correct tenant with the token issuance extension changed. */
-function withTis(change: Partial<Mutable<GraphExtension>>): TenantView {
+function withTis(change: Partial<Mutable<GraphExtension>>): Fixture {
   const t = tenant()
   return { ...t, extensions: t.extensions.map((e, i) => (i === 0 ? { ...e, ...change } : e)) }
 }
 
-const problems = (t: TenantView, e: EndpointView = endpoint) =>
+const problems = (t: Tenant, e: EndpointView = endpoint) =>
   diagnose(t, e).filter((f) => f.severity !== 'ok')
 
 describe('diagnose', () => {
@@ -111,7 +163,7 @@ describe('diagnose', () => {
     expect(findings.map((f) => f.code)).toEqual(ROUTES.map(() => 'extension-ok'))
   })
 
-  const cases: [string, () => TenantView, EndpointView?][] = [
+  const cases: [string, () => Tenant, EndpointView?][] = [
     ['extension-type-mismatch', () => withTis({ '@odata.type': ROUTE_TYPES.onOtpSend.extension })],
     [
       'target-url-path',
@@ -128,28 +180,16 @@ describe('diagnose', () => {
         const t = withTis({
           authenticationConfiguration: { resourceId: `api://other.test/${APP}` },
         })
-        const app = t.resourceApps[APP]
         return {
           ...t,
-          resourceApps: {
-            [APP]: {
-              ...app!,
-              application: {
-                ...app!.application,
-                identifierUris: [RESOURCE, `api://other.test/${APP}`],
-              },
-            },
+          extensionApp: {
+            ...t.extensionApp,
+            identifierUris: [RESOURCE, `api://other.test/${APP}`],
           },
         }
       },
     ],
-    [
-      'permission-not-consented',
-      () => ({
-        ...tenant(),
-        resourceApps: { [APP]: { ...tenant().resourceApps[APP]!, appRoleAssignments: [] } },
-      }),
-    ],
+    ['permission-not-consented', () => ({ ...tenant(), extensionGrants: [] })],
     ['listener-missing', () => ({ ...tenant(), listeners: tenant().listeners.slice(1) })],
     [
       'listener-app-missing',
@@ -186,7 +226,7 @@ describe('diagnose', () => {
       () => ({ ...tenant(), organization: { id: '22222222-2222-4222-8222-222222222222' } }),
     ],
     ['issuer-mismatch', () => ({ ...tenant(), organization: { id: TENANT, tenantType: 'CIAM' } })],
-    ['auth-events-sp-missing', () => ({ ...tenant(), authEventsServicePrincipal: false })],
+    ['auth-events-sp-missing', () => ({ ...tenant(), authEventsServicePrincipal: undefined })],
     [
       'listener-duplicate',
       () => ({
@@ -194,21 +234,9 @@ describe('diagnose', () => {
         listeners: [...tenant().listeners, { ...listener('onTokenIssuanceStart'), id: 'second' }],
       }),
     ],
-    [
-      'accept-mapped-claims-off',
-      () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, acceptMappedClaims: false } }),
-    ],
-    [
-      'accept-mapped-claims-multi-tenant',
-      () => ({
-        ...tenant(),
-        targetApp: { ...tenant().targetApp!, signInAudience: 'AzureADMultipleOrgs' },
-      }),
-    ],
-    [
-      'claim-not-mapped',
-      () => ({ ...tenant(), targetApp: { ...tenant().targetApp!, claimsMappingPolicies: [] } }),
-    ],
+    ['accept-mapped-claims-off', () => withTarget({}, { acceptMappedClaims: false })],
+    ['accept-mapped-claims-multi-tenant', () => withTarget({}, undefined, 'AzureADMultipleOrgs')],
+    ['claim-not-mapped', () => withTarget({ claimsMappingPolicies: [] })],
   ]
   it.each(cases)('reports %s, and only it, with a fix', (code, make, view) => {
     const found = problems(make(), view)
@@ -220,14 +248,12 @@ describe('diagnose', () => {
   })
 
   it('finding 1: offers only a custom signing key, never acceptMappedClaims, for a multi-tenant app', () => {
-    const t = tenant()
-    const off = { ...t.targetApp!, acceptMappedClaims: false }
-    const [single] = problems({ ...t, targetApp: off })
-    expect(single?.fix).toContain('Set api.acceptMappedClaims to true')
-    const found = problems({ ...t, targetApp: { ...off, signInAudience: 'AzureADMultipleOrgs' } })
+    const [single] = problems(withTarget({}, { acceptMappedClaims: false }))
+    expect(single?.fix).toContain('acceptMappedClaims":true')
+    const found = problems(withTarget({}, { acceptMappedClaims: false }, 'AzureADMultipleOrgs'))
     expect(found).toMatchObject([{ severity: 'warning', code: 'accept-mapped-claims-off' }])
     expect(found[0]?.fix).toContain('custom signing key')
-    expect(found[0]?.fix).not.toContain('Set api.acceptMappedClaims to true')
+    expect(found[0]?.fix).not.toContain('acceptMappedClaims":true')
   })
 
   it('warns (not errs) of a sign-up extension without a listener: a user flow may call it', () => {
@@ -237,7 +263,7 @@ describe('diagnose', () => {
       listeners: t.listeners.filter((l) => l.id !== 'listener-onAttributeCollectionStart'),
     })
     expect(found).toMatchObject([{ severity: 'warning', code: 'listener-missing' }])
-    expect(found[0]?.message).toContain('unless a user flow does')
+    expect(found[0]?.fix).toContain('user flow')
   })
 
   it('strips control characters from names Graph gives, so they cannot forge report lines', () => {
@@ -256,12 +282,7 @@ describe('diagnose', () => {
     expect(problems({ ...t, extensions: t.extensions.slice(0, 3) })).toMatchObject([
       { severity: 'warning', code: 'extension-missing' },
     ])
-    const v1 = {
-      ...t,
-      resourceApps: {
-        [APP]: { ...t.resourceApps[APP]!, application: { identifierUris: [RESOURCE], api: {} } },
-      },
-    }
+    const v1 = { ...t, extensionApp: { ...t.extensionApp, api: {} } }
     expect(problems(v1, { ...endpoint, audiences: [RESOURCE] }).map((f) => f.code)).toEqual(
       ROUTES.map(() => 'token-version-v1'),
     )

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadEndpointSettings } from '../../src/config.js'
-import { diagnose } from '../../tools/registration/diagnose.js'
+import { diagnose, doctorDesired, type EndpointView } from '../../tools/registration/diagnose.js'
 import {
   AUTH_EVENTS_APP_ID,
   customClaimIds,
@@ -14,9 +14,10 @@ import {
   GRAPH_APP_ID,
   RECEIVE_PAYLOAD_ROLE_ID,
   ROUTE_TYPES,
-  ROUTES,
   type GraphApplication,
 } from '../../tools/registration/entra-objects.js'
+import type { Tenant } from '../../tools/registration/read-tenant.js'
+import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
 import { createGraphApi, GraphApiError, type GraphApi } from '../../tools/registration/graph-api.js'
 import { readTenant } from '../../tools/registration/read-tenant.js'
 import {
@@ -33,6 +34,8 @@ import {
 } from '../support/entra-graph-server.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 
+/** The four events register handles without more options (onPasswordSubmit needs a certificate). */
+const ROUTES = CHECKED_BY_DEFAULT
 const HOST = 'contoso-ext.azurewebsites.net'
 const BASE = `https://${HOST}`
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
@@ -87,6 +90,23 @@ const writesSince = (mark: number) =>
   stand.requests
     .slice(mark)
     .filter((r) => r.method !== 'GET' && !r.path.endsWith('/validateAuthenticationConfiguration'))
+
+/** The tenant as doctor reads it for --app `appId`. */
+const tenantFor = (appId: string, view: Partial<EndpointView> = {}): Promise<Tenant> =>
+  readTenant(
+    graph,
+    doctorDesired({
+      baseUrl: BASE,
+      appId,
+      tenantId: tokens.tenantId,
+      audiences: [],
+      issuers: [],
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+      ...view,
+    }),
+    { appFromExtensions: true },
+  )
 
 beforeAll(async () => {
   tokens = await startTokenEndpoint()
@@ -210,7 +230,7 @@ describe('register, first run', () => {
     expect(second.changes.every((c) => c.action === 'unchanged')).toBe(true)
     expect(second.settings).toEqual(first.settings)
 
-    const findings = diagnose(await readTenant(graph, CLIENT), {
+    const findings = diagnose(await tenantFor(CLIENT), {
       baseUrl: BASE,
       appId: CLIENT,
       tenantId: tokens.tenantId,
@@ -273,7 +293,7 @@ describe('register, first run', () => {
       ).toEqual(byDefault)
 
       // doctor agrees: the printed list passes, and its fix for a wrong one is that list.
-      const tenant = await readTenant(graph, CLIENT)
+      const tenant = await tenantFor(CLIENT)
       const view = {
         baseUrl: BASE,
         appId: CLIENT,
@@ -334,7 +354,7 @@ describe('register, first run', () => {
       requestBudgetMs: 750,
       claimNames: CLAIMS,
     }
-    const tenant = await readTenant(graph, CLIENT)
+    const tenant = await tenantFor(CLIENT)
     expect(diagnose(tenant, view).filter((f) => f.severity === 'error')).toEqual([])
     // doctor, with the default issuers only: keep the app on v1, accept its tokens.
     const found = diagnose(tenant, { ...view, issuers: view.issuers.slice(0, 2) }).find(
@@ -554,7 +574,7 @@ describe('register, what it cannot do', () => {
     const first = await register(graph, input())
     const app = stand.state.applications.find((a) => a.appId === CLIENT)!
     app.signInAudience = 'AzureADMultipleOrgs' // made multi-tenant after register set it
-    const findings = diagnose(await readTenant(graph, CLIENT), {
+    const findings = diagnose(await tenantFor(CLIENT), {
       baseUrl: BASE,
       appId: CLIENT,
       tenantId: tokens.tenantId,
@@ -568,7 +588,7 @@ describe('register, what it cannot do', () => {
         severity: 'error',
         code: 'accept-mapped-claims-multi-tenant',
         message: expect.stringContaining(
-          `--app ${CLIENT}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience AzureADMultipleOrgs)`,
+          `acceptMappedClaims on app ${CLIENT}: multi-tenant app (signInAudience AzureADMultipleOrgs)`,
         ),
         fix: expect.stringContaining('custom signing key'),
       },
@@ -732,7 +752,7 @@ describe('issue 16: Graph as Microsoft publishes it', () => {
     stand.state = customerTenant('CIAM')
     const first = await register(graph, input({ events: ['onOtpSend'] }))
     const theirs = otherListenerForAllApps()
-    const findings = diagnose(await readTenant(graph, CLIENT), {
+    const findings = diagnose(await tenantFor(CLIENT), {
       baseUrl: BASE,
       appId: CLIENT,
       tenantId: tokens.tenantId,

@@ -30,6 +30,15 @@
 //   PATCH  /v1.0/applications(uniqueName='…') with Prefer: create-if-missing   upsert: 201 with the
 //          new object when absent (404 without the header), 204 when it exists (an update)
 //   GET    /beta/auditLogs/signIns                  the seeded sign-ins, newest first (contract §8)
+//   GET|POST /v1.0/applications/{id}/extensionProperties   directory extension properties: the
+//          name given becomes extension_{appId without dashes}_{name}
+// OnPasswordSubmit's onPasswordSubmitCustomExtension, onPasswordSubmitListener and
+// onPasswordMigrationCustomExtensionHandler exist only on beta: v1.0 refuses them in a body (400)
+// and leaves them out of its answers (404 by ID). An application's keyCredentials are checked
+// (keyId, type AsymmetricX509Cert, usage Encrypt or Verify, a new one's key a base64 DER
+// certificate; customKeyIdentifier and the dates come from it when absent; one written back
+// without its key keeps the stored key); tokenEncryptionKeyId must name a credential with usage
+// Encrypt; answers carry the keys only for a $select of keyCredentials on one application.
 // Each API version has its own schema, as Microsoft publishes it (msgraph-metadata, and the
 // @microsoft/microsoft-graph-types{,-beta} packages): a request body with a property its version
 // lacks answers 400 Request_BadRequest "The property '…' does not exist on type '…'", and answers
@@ -45,7 +54,7 @@
 // token-endpoint stand-in for this origin), `denied` (403), the body (at most 1 MiB of JSON with
 // an application/json content type: 413, 415, 400), then the route. Every request is recorded
 // when its response finishes.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, X509Certificate } from 'node:crypto'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { testTls } from './test-ca.js'
@@ -84,6 +93,8 @@ export interface EntraGraphState {
   policyAssignments: { servicePrincipalId: string; policyId: string }[]
   /** Sign-in records (id, createdDateTime, appliedEventListeners), for GET /beta/auditLogs/signIns. */
   signIns: GraphObject[]
+  /** Directory extension properties: id, appObjectId (the application's id), name, dataType, targetObjects */
+  extensionProperties: GraphObject[]
 }
 
 export interface RecordedGraphRequest {
@@ -154,6 +165,7 @@ export function emptyEntraState(
     claimsMappingPolicies: [],
     policyAssignments: [],
     signIns: [],
+    extensionProperties: [],
   }
 }
 
@@ -163,6 +175,7 @@ const EXTENSION_EVENTS: Readonly<Record<string, string>> = {
   '#microsoft.graph.onAttributeCollectionStartCustomExtension': 'attributeCollectionStart',
   '#microsoft.graph.onAttributeCollectionSubmitCustomExtension': 'attributeCollectionSubmit',
   '#microsoft.graph.onOtpSendCustomExtension': 'otpSend',
+  '#microsoft.graph.onPasswordSubmitCustomExtension': 'passwordSubmit',
 }
 const TOKEN_EXTENSION = '#microsoft.graph.onTokenIssuanceStartCustomExtension'
 
@@ -184,7 +197,33 @@ const LISTENER_TYPES: Readonly<Record<string, { handler: string; event: string }
     handler: '#microsoft.graph.onOtpSendCustomExtensionHandler',
     event: 'otpSend',
   },
+  '#microsoft.graph.onPasswordSubmitListener': {
+    handler: '#microsoft.graph.onPasswordMigrationCustomExtensionHandler',
+    event: 'passwordSubmit',
+  },
 }
+/** The types that exist only on beta (OnPasswordSubmit's, in preview). */
+const BETA_ONLY = new Set([
+  '#microsoft.graph.onPasswordSubmitCustomExtension',
+  '#microsoft.graph.onPasswordSubmitListener',
+  '#microsoft.graph.onPasswordMigrationCustomExtensionHandler',
+])
+/** A body naming a type its version lacks: refused as Graph refuses an unknown type. */
+function knownType(body: unknown, version: Version) {
+  if (version === 'beta' || !isRecord(body)) return
+  const types = [
+    body['@odata.type'],
+    isRecord(body.handler) ? body.handler['@odata.type'] : undefined,
+  ]
+  for (const type of types)
+    if (typeof type === 'string' && BETA_ONLY.has(type))
+      throw bad(
+        `A type named '${type.slice(1)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`,
+      )
+}
+/** Whether `version` knows the object's type (v1.0 does not know beta's preview types). */
+const visibleAt = (version: Version, object: GraphObject) =>
+  version === 'beta' || !BETA_ONLY.has(String(object['@odata.type']))
 const TOKEN_LISTENER = '#microsoft.graph.onTokenIssuanceStartListener'
 
 type Version = 'v1.0' | 'beta'
@@ -263,7 +302,11 @@ const PROPERTIES = {
     'v1.0': ['includeApplications'],
     beta: ['includeApplications', 'includeAllApplications'],
   },
-  handler: { type: 'authenticationEventHandler', 'v1.0': ['customExtension', 'configuration'] },
+  handler: {
+    type: 'authenticationEventHandler',
+    'v1.0': ['customExtension', 'configuration'],
+    beta: ['customExtension', 'configuration', 'migrationPropertyId'],
+  },
   configuration: {
     type: 'customExtensionOverwriteConfiguration',
     'v1.0': ['behaviorOnError', 'clientConfiguration'],
@@ -338,8 +381,55 @@ export const SIGN_IN_AUDIENCES = [
 ] as const
 
 /** An application as Graph answers it: with the default signInAudience when it was seeded without. */
-const withDefaults = (app: GraphObject): GraphObject =>
-  app.signInAudience === undefined ? { ...app, signInAudience: 'AzureADMyOrg' } : app
+const withDefaults = (app: GraphObject, keys = false): GraphObject => {
+  const answered =
+    app.signInAudience === undefined ? { ...app, signInAudience: 'AzureADMyOrg' } : app
+  // A key credential's key is answered only on a $select of keyCredentials on one application.
+  if (keys || !Array.isArray(answered.keyCredentials)) return answered
+  return {
+    ...answered,
+    keyCredentials: (answered.keyCredentials as unknown[]).map((k) =>
+      isRecord(k) ? { ...k, key: null } : k,
+    ),
+  }
+}
+
+/** An application's keyCredentials as written: each checked, the dates and thumbprint from the certificate. */
+function keyCredentialsOf(value: unknown, stored: unknown): GraphObject[] {
+  if (!Array.isArray(value)) throw bad("Property 'keyCredentials' must be a collection.")
+  const before = Array.isArray(stored) ? (stored as unknown[]).filter(isRecord) : []
+  return (value as unknown[]).map((k) => {
+    if (!isRecord(k)) throw bad('Each keyCredential must be an object.')
+    if (typeof k.keyId !== 'string' || !GUID.test(k.keyId))
+      throw bad('keyCredential.keyId must be a GUID.')
+    if (k.type !== 'AsymmetricX509Cert')
+      throw bad(`keyCredential.type '${String(k.type)}' is not supported here: AsymmetricX509Cert.`)
+    if (k.usage !== 'Encrypt' && k.usage !== 'Verify')
+      throw bad(`keyCredential.usage must be Encrypt or Verify; got '${String(k.usage)}'.`)
+    const old = before.find((b) => b.keyId === k.keyId)
+    const key = typeof k.key === 'string' && k.key !== '' ? k.key : old?.key
+    if (typeof key !== 'string')
+      throw bad(
+        `keyCredential '${k.keyId}': a new key credential needs its key (a base64 certificate).`,
+      )
+    let cert: X509Certificate
+    try {
+      cert = new X509Certificate(Buffer.from(key, 'base64'))
+    } catch {
+      throw bad(`keyCredential '${k.keyId}': key is not a base64 DER X.509 certificate.`)
+    }
+    return {
+      displayName: null,
+      ...k,
+      key,
+      customKeyIdentifier:
+        k.customKeyIdentifier ??
+        createHash('sha1').update(Buffer.from(key, 'base64')).digest('base64'),
+      startDateTime: k.startDateTime ?? new Date(cert.validFrom).toISOString(),
+      endDateTime: k.endDateTime ?? new Date(cert.validTo).toISOString(),
+    } as unknown as GraphObject
+  })
+}
 
 const MAX_BODY = 1024 * 1024
 const MAX_EXTENSIONS = 100
@@ -427,6 +517,7 @@ const KNOWN_SEGMENTS = new Set([
   'customAuthenticationExtensions',
   'authenticationEventListeners',
   'validateAuthenticationConfiguration',
+  'extensionProperties',
   '$ref',
 ])
 const COLLECTIONS = new Set([
@@ -436,6 +527,7 @@ const COLLECTIONS = new Set([
   'claimsMappingPolicies',
   'customAuthenticationExtensions',
   'authenticationEventListeners',
+  'extensionProperties',
 ])
 
 /** The segment Graph would name for a path no route knows. */
@@ -499,6 +591,14 @@ function validateApplication(app: GraphObject, others: readonly GraphObject[]) {
     throw bad("Property 'api.acceptMappedClaims' must be null or a boolean.")
   if (!Array.isArray(app.requiredResourceAccess))
     throw bad("Property 'requiredResourceAccess' must be a collection.")
+  const encryption = app.tokenEncryptionKeyId
+  if (encryption !== undefined && encryption !== null) {
+    const keys = Array.isArray(app.keyCredentials) ? (app.keyCredentials as unknown[]) : []
+    if (!keys.some((k) => isRecord(k) && k.keyId === encryption && k.usage === 'Encrypt'))
+      throw bad(
+        `Property 'tokenEncryptionKeyId' '${JSON.stringify(encryption)}' names no keyCredential with usage Encrypt.`,
+      )
+  }
 }
 
 function validateDefinition(definition: unknown) {
@@ -594,7 +694,11 @@ function validateExtension(extension: GraphObject) {
   }
 }
 
-function validateListener(listener: GraphObject, extensions: readonly GraphObject[]) {
+function validateListener(
+  listener: GraphObject,
+  extensions: readonly GraphObject[],
+  extensionProperties: readonly GraphObject[],
+) {
   const type = listener['@odata.type']
   const pair = typeof type === 'string' ? LISTENER_TYPES[type] : undefined
   if (typeof type !== 'string' || pair === undefined)
@@ -617,6 +721,13 @@ function validateListener(listener: GraphObject, extensions: readonly GraphObjec
     throw bad(
       `handler.customExtension '${extensionId}' is a ${String(extensionType)}, which cannot handle ${type}.`,
     )
+  if (pair.event === 'passwordSubmit') {
+    const property = handler.migrationPropertyId
+    if (typeof property !== 'string' || !extensionProperties.some((p) => same(p.name, property)))
+      throw bad(
+        `handler.migrationPropertyId '${String(property)}' names no directory extension property of the tenant.`,
+      )
+  }
   const priority = listener.priority
   if (
     priority !== undefined &&
@@ -779,6 +890,13 @@ export async function startEntraGraphServer(options: {
 
   const spOf = (match: RegExpExecArray) => findServicePrincipal(match[1], match[2])
 
+  /** The object `call.match[1]` names, if its type exists on the call's version. */
+  const visible = (call: Call, items: readonly GraphObject[]): GraphObject => {
+    const found = byId(items, call.match[1])
+    if (!visibleAt(call.version, found)) throw notFound(call.match[1] ?? '')
+    return found
+  }
+
   const byId = (items: readonly GraphObject[], id: string | undefined): GraphObject => {
     const found = items.find((o) => o.id === id)
     if (found === undefined) throw notFound(id ?? '')
@@ -811,6 +929,9 @@ export async function startEntraGraphServer(options: {
       ...patch,
       id: app.id,
       api: { ...(isRecord(app.api) ? app.api : {}), ...(isRecord(patch.api) ? patch.api : {}) },
+      ...(patch.keyCredentials === undefined
+        ? {}
+        : { keyCredentials: keyCredentialsOf(patch.keyCredentials, app.keyCredentials) }),
     }
     validateApplication(
       next,
@@ -840,10 +961,53 @@ export async function startEntraGraphServer(options: {
         oauth2PermissionScopes: [],
         ...(isRecord(post.api) ? post.api : {}),
       },
+      ...(post.keyCredentials === undefined
+        ? {}
+        : { keyCredentials: keyCredentialsOf(post.keyCredentials, []) }),
     }
     validateApplication(app, stand.state.applications)
     stand.state.applications.push(app)
     return app
+  }
+
+  const createExtensionProperty = (app: GraphObject, body: unknown): GraphObject => {
+    const post = objectBody(body)
+    readOnly(post, undefined, ['id'])
+    for (const name of Object.keys(post))
+      if (!['name', 'dataType', 'targetObjects', 'isMultiValued'].includes(name))
+        throw bad(
+          `The property '${name}' does not exist on type 'microsoft.graph.extensionProperty'. Make sure to only use property names that are defined by the type.`,
+        )
+    const { name, dataType, targetObjects } = post
+    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9]{0,99}$/.test(name))
+      throw bad("Property 'name' is required: letters and digits.")
+    const types = ['Binary', 'Boolean', 'DateTime', 'Integer', 'LargeInteger', 'String']
+    if (typeof dataType !== 'string' || !types.includes(dataType))
+      throw bad(`Property 'dataType' must be one of ${types.join(', ')}.`)
+    if (
+      !Array.isArray(targetObjects) ||
+      targetObjects.length === 0 ||
+      !(targetObjects as unknown[]).every((t) => typeof t === 'string')
+    )
+      throw bad("Property 'targetObjects' must be a non-empty collection of strings.")
+    const full = `extension_${String(app.appId).replace(/-/g, '')}_${name}`
+    if (stand.state.extensionProperties.some((p) => same(p.name, full)))
+      throw bad(
+        'Another object with the same value for property name already exists.',
+        'Request_MultipleObjectsWithSameKeyValue',
+      )
+    const property: GraphObject = {
+      id: randomUUID(),
+      appObjectId: app.id,
+      appDisplayName: app.displayName,
+      name: full,
+      dataType,
+      targetObjects,
+      isMultiValued: post.isMultiValued === true,
+      isSyncedFromOnPremises: false,
+    }
+    stand.state.extensionProperties.push(property)
+    return property
   }
 
   // Service principals -------------------------------------------------------------------------
@@ -1002,8 +1166,9 @@ export async function startEntraGraphServer(options: {
 
   // Custom authentication extensions -----------------------------------------------------------
 
-  const createExtension = (body: unknown): GraphObject => {
+  const createExtension = (body: unknown, version: Version): GraphObject => {
     const post = objectBody(body)
+    knownType(post, version)
     knownProperties(post, 'extension', 'v1.0', typeName(post))
     readOnly(post, undefined, ['id'])
     if (post['@odata.type'] === undefined) throw bad("Property '@odata.type' is required.")
@@ -1099,11 +1264,12 @@ export async function startEntraGraphServer(options: {
 
   const createListener = (body: unknown, version: Version): GraphObject => {
     const post = objectBody(body)
+    knownType(post, version)
     knownListenerProperties(post, version)
     readOnly(post, undefined, ['id'])
     const listener: GraphObject = { id: randomUUID(), ...post }
     const s = stand.state
-    validateListener(listener, s.extensions)
+    validateListener(listener, s.extensions, s.extensionProperties)
     if (s.listeners.length >= MAX_LISTENERS)
       throw bad(
         `The tenant already has the maximum of ${MAX_LISTENERS} authentication event listeners.`,
@@ -1139,14 +1305,27 @@ export async function startEntraGraphServer(options: {
     {
       pattern: v1('applications'),
       methods: {
-        GET: (call) => list(call, stand.state.applications.map(withDefaults), 'applications'),
+        GET: (call) =>
+          list(
+            call,
+            stand.state.applications.map((a) => withDefaults(a)),
+            'applications',
+          ),
         POST: (call) => entity(call, createApplication(call.body), 'applications', 201),
       },
     },
     {
       pattern: v1(String.raw`applications(?:/([^/()]+)|\((appId|uniqueName)='([^']*)'\))`),
       methods: {
-        GET: (call) => entity(call, withDefaults(findApplication(call.match)), 'applications'),
+        GET: (call) =>
+          entity(
+            call,
+            withDefaults(
+              findApplication(call.match),
+              /\bkeyCredentials\b/.test(call.url.searchParams.get('$select') ?? ''),
+            ),
+            'applications',
+          ),
         PATCH: (call) => {
           // Upsert by uniqueName (application-upsert.md): create when absent, if asked to.
           const [, , key, value = ''] = call.match
@@ -1173,6 +1352,28 @@ export async function startEntraGraphServer(options: {
           for (const sp of s.servicePrincipals.filter((o) => same(o.appId, app.appId)))
             deleteServicePrincipal(sp)
           return noContent
+        },
+      },
+    },
+    {
+      pattern: v1(`applications/([^/()]+)/extensionProperties`),
+      methods: {
+        GET: (call) => {
+          const app = byId(stand.state.applications, call.match[1])
+          return list(
+            call,
+            stand.state.extensionProperties.filter((p) => p.appObjectId === app.id),
+            `applications('${app.id}')/extensionProperties`,
+          )
+        },
+        POST: (call) => {
+          const app = byId(stand.state.applications, call.match[1])
+          return entity(
+            call,
+            createExtensionProperty(app, call.body),
+            `applications('${app.id}')/extensionProperties`,
+            201,
+          )
         },
       },
     },
@@ -1299,27 +1500,35 @@ export async function startEntraGraphServer(options: {
       },
     },
     {
-      pattern: v1(EXTENSIONS),
+      pattern: both(EXTENSIONS),
       methods: {
-        GET: (call) => list(call, stand.state.extensions, EXTENSIONS),
-        POST: (call) => entity(call, createExtension(call.body), EXTENSIONS, 201),
+        GET: (call) =>
+          list(
+            call,
+            stand.state.extensions.filter((e) => visibleAt(call.version, e)),
+            EXTENSIONS,
+          ),
+        POST: (call) => entity(call, createExtension(call.body, call.version), EXTENSIONS, 201),
       },
     },
     {
-      pattern: v1(`${EXTENSIONS}/([^/]+)`),
+      pattern: both(`${EXTENSIONS}/([^/]+)`),
       methods: {
-        GET: (call) => entity(call, byId(stand.state.extensions, call.match[1]), EXTENSIONS),
+        GET: (call) => entity(call, visible(call, stand.state.extensions), EXTENSIONS),
         PATCH: (call) => {
-          const extension = byId(stand.state.extensions, call.match[1])
+          const extension = visible(call, stand.state.extensions)
           return patchTyped(
             extension,
             call.body,
-            (patch) => knownProperties(patch, 'extension', 'v1.0', typeName(extension)),
+            (patch) => {
+              knownType(patch, call.version)
+              knownProperties(patch, 'extension', 'v1.0', typeName(extension))
+            },
             validateExtension,
           )
         },
         DELETE: (call) => {
-          const extension = byId(stand.state.extensions, call.match[1])
+          const extension = visible(call, stand.state.extensions)
           remove(stand.state.extensions, (e) => e !== extension)
           return noContent
         },
@@ -1331,7 +1540,9 @@ export async function startEntraGraphServer(options: {
         GET: (call) =>
           list(
             call,
-            stand.state.listeners.map((l) => listenerAt(call.version, l)),
+            stand.state.listeners
+              .filter((l) => visibleAt(call.version, l))
+              .map((l) => listenerAt(call.version, l)),
             LISTENERS,
           ),
         POST: (call) =>
@@ -1347,17 +1558,17 @@ export async function startEntraGraphServer(options: {
       pattern: both(`${LISTENERS}/([^/]+)`),
       methods: {
         GET: (call) =>
-          entity(
-            call,
-            listenerAt(call.version, byId(stand.state.listeners, call.match[1])),
-            LISTENERS,
-          ),
+          entity(call, listenerAt(call.version, visible(call, stand.state.listeners)), LISTENERS),
         PATCH: (call) =>
           patchTyped(
-            byId(stand.state.listeners, call.match[1]),
+            visible(call, stand.state.listeners),
             call.body,
-            (patch) => knownListenerProperties(patch, call.version),
-            (next) => validateListener(next, stand.state.extensions),
+            (patch) => {
+              knownType(patch, call.version)
+              knownListenerProperties(patch, call.version)
+            },
+            (next) =>
+              validateListener(next, stand.state.extensions, stand.state.extensionProperties),
           ),
         DELETE: (call) => {
           const listener = byId(stand.state.listeners, call.match[1])
@@ -1384,6 +1595,8 @@ export async function startEntraGraphServer(options: {
       pattern: both(`${EXTENSIONS}/([^/]+)/validateAuthenticationConfiguration`),
       methods: {
         POST: (call) => ({
+          // (an extension of a beta-only type is unknown on v1.0)
+          ...(visible(call, stand.state.extensions) && {}),
           status: 200,
           body: {
             '@odata.context': context(

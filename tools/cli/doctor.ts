@@ -4,22 +4,35 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadEndpointSettings } from '../../src/config.js'
 import { readLimited } from '../../src/outbound/fetch-json.js'
-import { diagnose, type Finding } from '../registration/diagnose.js'
+import type { EventRoute } from '../../src/events/routes.js'
+import { localPublicKey } from '../registration/certificate.js'
+import { CHECKED_BY_DEFAULT, needsCertificate, REGISTRABLE } from '../registration/desired.js'
+import {
+  diagnose,
+  doctorDesired,
+  type EndpointView,
+  type Finding,
+} from '../registration/diagnose.js'
 import { GUID } from '../registration/entra-objects.js'
+import { finding } from '../registration/findings.js'
 import { GraphApiError } from '../registration/graph-api.js'
-import { readTenant } from '../registration/read-tenant.js'
+import { readTenant, TenantReadError } from '../registration/read-tenant.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
 
 const USAGE = `usage: npm run doctor -- --url <deployed base URL> [options]
 
-Reads the custom authentication extensions, listeners, extension apps (service principal, consent
-of CustomAuthenticationExtension.Receive.Payload) and claims mapping policies from Microsoft Graph
-v1.0, and checks them against this endpoint's configuration (ENTRA_TENANT_ID, ENTRA_AUDIENCE,
-ENTRA_ISSUER, REQUEST_BUDGET_MS, EXTENSION_CONFIG).
+Reads the tenant through Microsoft Graph, plans what npm run register would change and reports
+each change as a finding, then checks the registration against this endpoint's configuration
+(ENTRA_TENANT_ID, ENTRA_AUDIENCE, ENTRA_ISSUER, REQUEST_BUDGET_MS, EXTENSION_CONFIG, and for
+onPasswordSubmit the decryption key).
 
   --url <url>     the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
   --app <appId>   the client app whose sign-ins should call the endpoint (listener, claims mapping)
+  --events <list> the events to check, comma-separated, of ${REGISTRABLE.join(', ')}
+                  (default ${CHECKED_BY_DEFAULT.join(', ')})
+  --certificate <file>  onPasswordSubmit: the endpoint's key or its certificate (PEM), compared
+                  with the app's encryption certificate (default PASSWORD_DECRYPTION_KEY_PATH)
   --json          print the findings as JSON
   --health        also GET <url>/api/health and report its status
   --health-url <url>  the health route to call instead (e.g. the Function App's own
@@ -43,6 +56,8 @@ function readOptions() {
     options: {
       url: { type: 'string' },
       app: { type: 'string' },
+      events: { type: 'string', multiple: true, default: [] },
+      certificate: { type: 'string' },
       json: { type: 'boolean', default: false },
       health: { type: 'boolean', default: false },
       'health-url': { type: 'string' },
@@ -61,10 +76,19 @@ function readOptions() {
     throw new Error('--health-url: must be an https URL')
   if (values.app !== undefined && !GUID.test(values.app))
     throw new Error('--app: must be an application (client) ID, a GUID')
+  const named = values.events.flatMap((list) => list.split(',')).map((e) => e.trim())
+  const events = named.map((e) =>
+    REGISTRABLE.includes(e as EventRoute) ? e : `on${e.charAt(0).toUpperCase()}${e.slice(1)}`,
+  ) as EventRoute[]
+  for (const [index, event] of events.entries())
+    if (!REGISTRABLE.includes(event))
+      throw new Error(`--events: "${named[index] ?? event}" is none of ${REGISTRABLE.join(', ')}`)
   return {
     help: false as const,
     url: url.href.replace(/\/+$/, ''),
     app: values.app,
+    events: events.length === 0 ? undefined : [...new Set(events)],
+    certificate: values.certificate,
     json: values.json,
     health: values.health || healthUrl !== undefined,
     healthUrl: healthUrl ?? `${url.href.replace(/\/+$/, '')}/api/health`,
@@ -79,21 +103,10 @@ async function checkHealth(healthUrl: string): Promise<Finding> {
       redirect: 'manual',
     })
     await readLimited(res, 65_536).catch(() => '')
-    if (res.status === 200)
-      return { severity: 'ok', code: 'health-ok', message: `GET ${healthUrl}: 200`, fix: '' }
-    return {
-      severity: 'error',
-      code: 'health-failed',
-      message: `GET ${healthUrl}: HTTP ${res.status}`,
-      fix,
-    }
+    if (res.status === 200) return finding('health-ok', `GET ${healthUrl}: 200`, '')
+    return finding('health-failed', `GET ${healthUrl}: HTTP ${res.status}`, fix)
   } catch {
-    return {
-      severity: 'error',
-      code: 'health-failed',
-      message: `GET ${healthUrl}: no answer`,
-      fix,
-    }
+    return finding('health-failed', `GET ${healthUrl}: no answer`, fix)
   }
 }
 
@@ -139,16 +152,9 @@ async function main(): Promise<void> {
     process.stderr.write(`${method} ${path}: ${status}, retrying in ${(ms / 1000).toFixed(1)} s\n`),
   )
 
-  let tenant: Awaited<ReturnType<typeof readTenant>>
-  try {
-    tenant = await readTenant(graph, options.app)
-  } catch (err) {
-    if (!(err instanceof GraphApiError)) throw err
-    const hint =
-      err.status === 403 ? ' (the signed-in identity lacks a read permission: see --help)' : ''
-    fail(1, `Microsoft Graph could not be read: ${err.message}${hint}`)
-  }
-  const findings = diagnose(tenant, {
+  const events = options.events
+  const keyFile = options.certificate ?? process.env.PASSWORD_DECRYPTION_KEY_PATH?.trim()
+  const view: EndpointView = {
     baseUrl: options.url,
     appId: options.app,
     tenantId: config.tenantId,
@@ -156,7 +162,25 @@ async function main(): Promise<void> {
     issuers: config.issuers,
     requestBudgetMs: config.requestBudgetMs,
     claimNames: Object.keys(config.extension.tokenIssuanceStart.claims),
-  })
+    events,
+    decryptionKey:
+      keyFile === undefined || keyFile === '' || !(events ?? []).some(needsCertificate)
+        ? undefined
+        : ((key) => (typeof key === 'string' ? key : { spki: key.spki, file: keyFile }))(
+            localPublicKey(keyFile),
+          ),
+  }
+  let tenant: Awaited<ReturnType<typeof readTenant>>
+  try {
+    tenant = await readTenant(graph, doctorDesired(view), { appFromExtensions: true })
+  } catch (err) {
+    if (err instanceof TenantReadError) fail(1, err.message)
+    if (!(err instanceof GraphApiError)) throw err
+    const hint =
+      err.status === 403 ? ' (the signed-in identity lacks a read permission: see --help)' : ''
+    fail(1, `Microsoft Graph could not be read: ${err.message}${hint}`)
+  }
+  const findings = diagnose(tenant, view)
   if (options.health) findings.push(await checkHealth(options.healthUrl))
   process.stdout.write(options.json ? `${JSON.stringify({ findings }, null, 2)}\n` : text(findings))
   process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0

@@ -1,10 +1,12 @@
-// `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph
-// (tools/registration/register.ts says what, in which order, and why it is idempotent). Progress
-// goes to stderr as each step ends; the result (text, or --json) to stdout. Exit 0 done, 1 Graph
-// failed or something could not be done (listed, with what to do), 2 bad arguments or settings.
+// `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph, the
+// way infrastructure tools do: it reads the tenant, prints the plan (tools/registration/plan.ts),
+// stops there with --dry-run, asks before applying it when attached to a terminal (--yes does
+// not ask; without a terminal it applies, as in CI), then applies it with a step counter on stderr
+// and prints the result (text, or --json with the plan) on stdout. Exit 0 done, 1 Graph failed or
+// something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
 import { ConfigError, EXAMPLE_EXTENSION_CONFIG, loadExtensionConfig } from '../../src/config.js'
-import { EVENT_ROUTES, type EventRoute } from '../../src/events/routes.js'
+import type { EventRoute } from '../../src/events/routes.js'
 import {
   DEFAULT_TIMEOUT_MS,
   GUID,
@@ -12,17 +14,28 @@ import {
   MIN_TIMEOUT_MS,
   TIMEOUT_HEADROOM_MS,
 } from '../registration/entra-objects.js'
-import { GraphApiError } from '../registration/graph-api.js'
+import { createInterface } from 'node:readline/promises'
+import { CertificateError, readCertificateFile } from '../registration/certificate.js'
 import {
-  register,
+  DEFAULT_MIGRATION_PROPERTY,
+  listenerNeedsApps,
+  needsCertificate,
+  REGISTRABLE,
+} from '../registration/desired.js'
+import { GraphApiError } from '../registration/graph-api.js'
+import { isWrite, type Plan } from '../registration/plan.js'
+import {
+  applyRegistration,
+  planRegistration,
   RegisterError,
   type Change,
   type RegisterResult,
 } from '../registration/register.js'
+import { ApplyError } from '../registration/apply.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
 
-const ROUTE_NAMES = Object.keys(EVENT_ROUTES) as EventRoute[]
+const ROUTE_NAMES = REGISTRABLE
 
 const USAGE = `usage: npm run register -- --url <deployed base URL> --app <client appId> [options]
 
@@ -33,21 +46,31 @@ CustomAuthenticationExtension.Receive.Payload, one custom authentication extensi
 its event listener for the --app apps, and for token issuance the claims mapping policy of the
 claims EXTENSION_CONFIG configures, with acceptMappedClaims on each single-tenant --app (never on
 a multi-tenant one: listed as a problem, to be given a custom signing key instead). A second run
-changes nothing. Prints what it changed and the app settings the endpoint needs.
+changes nothing. For onPasswordSubmit (Graph beta): the certificate Entra encrypts passwords to
+(--certificate), on the extension app as its encryption key, and the boolean migration property
+on the tenant's b2c-extensions-app. Prints the plan, asks before applying it at a terminal, then
+prints what it changed and the app settings the endpoint needs.
 
   --url <url>            the deployed base URL, e.g. https://contoso-ext.azurewebsites.net (required)
   --app <appId>          a client app whose sign-ins call the endpoint; repeat for several
                          (required for onTokenIssuanceStart)
   --events <list>        comma-separated, of ${ROUTE_NAMES.join(', ')}
-                         (default onTokenIssuanceStart)
+                         (default onTokenIssuanceStart; the "on" may be left out)
+  --event <name>         the same as --events
   --name <text>          display name of what is created (default "Entra custom extension")
   --extension-app <id>   use this existing app registration for the extension
   --timeout <ms>         Entra's timeout, ${MIN_TIMEOUT_MS}-${MAX_TIMEOUT_MS} (default REQUEST_BUDGET_MS + ${TIMEOUT_HEADROOM_MS})
   --retries <0|1>        Entra's retries (default 1)
   --no-claims-mapping    leave claims mapping and acceptMappedClaims alone
   --otp-fallback         OnOtpSend: Entra sends its own e-mail when the endpoint fails
-  --dry-run              read the tenant, change nothing, print the planned Graph calls
-  --json                 print the result as JSON
+  --certificate <file>   onPasswordSubmit: the PEM (or DER) certificate of the endpoint's
+                         decryption key (required for onPasswordSubmit)
+  --migration-property <name>  onPasswordSubmit: the boolean extension property that marks
+                         the users to migrate (default ${DEFAULT_MIGRATION_PROPERTY})
+  --dry-run              read the tenant, print the plan and every Graph call it would make,
+                         change nothing
+  --yes                  apply without asking (at a terminal it asks first)
+  --json                 print the plan and the result as JSON (no progress on stderr)
   -h, --help             this text
 
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
@@ -71,14 +94,18 @@ function readOptions(env: NodeJS.ProcessEnv) {
     options: {
       url: { type: 'string' },
       app: { type: 'string', multiple: true, default: [] },
-      events: { type: 'string', multiple: true, default: ['onTokenIssuanceStart'] },
+      events: { type: 'string', multiple: true, default: [] },
+      event: { type: 'string', multiple: true, default: [] },
       name: { type: 'string', default: 'Entra custom extension' },
       'extension-app': { type: 'string' },
       timeout: { type: 'string' },
       retries: { type: 'string', default: '1' },
       'no-claims-mapping': { type: 'boolean', default: false },
       'otp-fallback': { type: 'boolean', default: false },
+      certificate: { type: 'string' },
+      'migration-property': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -94,16 +121,43 @@ function readOptions(env: NodeJS.ProcessEnv) {
   const apps = [...new Set(values.app.map((a) => a.trim().toLowerCase()))]
   for (const app of apps)
     if (!GUID.test(app)) throw new UsageError(`--app ${app}: must be an application (client) ID`)
+  const named = [...values.events, ...values.event].flatMap((list) => list.split(','))
   const events = [
-    ...new Set(values.events.flatMap((list) => list.split(',')).map((e) => e.trim())),
+    ...new Set(
+      (named.length === 0 ? ['onTokenIssuanceStart'] : named)
+        .map((e) => e.trim())
+        .map((e) =>
+          ROUTE_NAMES.includes(e as EventRoute) ? e : `on${e.charAt(0).toUpperCase()}${e.slice(1)}`,
+        ),
+    ),
   ] as EventRoute[]
-  for (const event of events)
+  for (const [index, event] of events.entries())
     if (!ROUTE_NAMES.includes(event))
-      throw new UsageError(`--events: "${event}" is none of ${ROUTE_NAMES.join(', ')}`)
-  if (events.includes('onTokenIssuanceStart') && apps.length === 0)
+      throw new UsageError(
+        `--events: "${named[index]?.trim() ?? event}" is none of ${ROUTE_NAMES.join(', ')}`,
+      )
+  const needApps = events.filter(listenerNeedsApps)
+  if (needApps.length > 0 && apps.length === 0)
     throw new UsageError(
-      '--app is required for onTokenIssuanceStart: its listener must name the apps (includeAllApplications is not allowed)',
+      `--app is required for ${needApps.join(' and ')}: its listener must name the apps (includeAllApplications is not allowed)`,
     )
+  const certificatePath = values.certificate?.trim()
+  const needCertificate = events.filter(needsCertificate)
+  if (needCertificate.length > 0 && certificatePath === undefined)
+    throw new UsageError(
+      `--certificate is required for ${needCertificate.join(' and ')}: the certificate of the key the endpoint decrypts with`,
+    )
+  let certificate: ReturnType<typeof readCertificateFile> | undefined
+  if (certificatePath !== undefined)
+    try {
+      certificate = readCertificateFile(certificatePath)
+    } catch (err) {
+      if (err instanceof CertificateError) throw new UsageError(`--certificate ${err.message}`)
+      throw err
+    }
+  const migrationProperty = values['migration-property']?.trim() ?? DEFAULT_MIGRATION_PROPERTY
+  if (!/^[A-Za-z][A-Za-z0-9]{0,99}$/.test(migrationProperty))
+    throw new UsageError('--migration-property: letters and digits, starting with a letter')
   const extensionApp = values['extension-app']?.trim().toLowerCase()
   if (extensionApp !== undefined && !GUID.test(extensionApp))
     throw new UsageError('--extension-app: must be an application (client) ID')
@@ -141,7 +195,10 @@ function readOptions(env: NodeJS.ProcessEnv) {
     retries: Number(values.retries) as 0 | 1,
     claimsMapping: !values['no-claims-mapping'],
     otpFallback: values['otp-fallback'],
+    certificate,
+    migrationProperty,
     dryRun: values['dry-run'],
+    yes: values.yes,
     json: values.json,
   }
 }
@@ -231,26 +288,45 @@ async function main(): Promise<void> {
     ),
   )
 
+  const input = {
+    baseUrl: options.baseUrl,
+    events: options.events,
+    targetAppIds: options.apps,
+    displayName: options.name,
+    timeoutMs: options.timeout,
+    maximumRetries: options.retries,
+    claimNames,
+    extensionAppId: options.extensionApp,
+    claimsMapping: options.claimsMapping,
+    otpFallback: options.otpFallback,
+    certificate: options.certificate,
+    migrationPropertyName: options.migrationProperty,
+    dryRun: options.dryRun,
+  }
   const done: Change[] = []
   try {
-    const result = await register(
+    const thePlan = await planRegistration(graph, input)
+    const writes = thePlan.changes.filter(isWrite).length
+    if (!options.json) process.stdout.write(planText(thePlan, options.baseUrl))
+    if (
+      !options.dryRun &&
+      writes > 0 &&
+      !options.yes &&
+      process.stdin.isTTY &&
+      process.stdout.isTTY
+    )
+      if (!(await confirm(`Apply ${writes} change(s) to tenant ${thePlan.tenantId}? [y/N] `))) {
+        process.stderr.write('nothing changed.\n')
+        process.exitCode = 1
+        return
+      }
+    const result = await applyRegistration(
       graph,
-      {
-        baseUrl: options.baseUrl,
-        events: options.events,
-        targetAppIds: options.apps,
-        displayName: options.name,
-        timeoutMs: options.timeout,
-        maximumRetries: options.retries,
-        claimNames,
-        extensionAppId: options.extensionApp,
-        claimsMapping: options.claimsMapping,
-        otpFallback: options.otpFallback,
-        dryRun: options.dryRun,
-      },
-      (change) => {
+      thePlan,
+      options.dryRun,
+      (change, index, total) => {
         done.push(change)
-        process.stderr.write(`${line(change)}\n`)
+        if (!options.json) process.stderr.write(`[${index + 1}/${total}] ${line(change)}\n`)
       },
     )
     process.stdout.write(
@@ -261,7 +337,12 @@ async function main(): Promise<void> {
     const broken = result.validation.some((v) => v.severity === 'error')
     process.exitCode = result.problems.length > 0 || broken ? 1 : 0
   } catch (err) {
-    if (!(err instanceof GraphApiError || err instanceof RegisterError)) throw err
+    if (!(
+      err instanceof GraphApiError ||
+      err instanceof RegisterError ||
+      err instanceof ApplyError
+    ))
+      throw err
     const made = done.filter((c) => c.action === 'created' || c.action === 'updated')
     const hint =
       err instanceof GraphApiError && err.status === 403
@@ -271,6 +352,41 @@ async function main(): Promise<void> {
       1,
       `${err.message}${hint}\nstopped; ${made.length} change(s) were made before: ${made.map((c) => c.step).join('; ') || 'none'}. Running register again continues from here.`,
     )
+  }
+}
+
+const PLAN_MARK = {
+  create: '+',
+  update: '~',
+  unchanged: '=',
+  'leave-alone': '!',
+  conflict: 'x',
+} as const
+
+/** The plan as register prints it before applying it (and as --dry-run's first part). */
+function planText(thePlan: Plan, baseUrl: string): string {
+  const count = (kind: keyof typeof PLAN_MARK) =>
+    thePlan.changes.filter((c) => c.kind === kind).length
+  const lines = [`plan for ${baseUrl} in tenant ${thePlan.tenantId}:`]
+  for (const c of thePlan.changes) {
+    const what = c.kind === 'update' ? ` (${c.fields.join(', ')})` : ''
+    lines.push(`  ${PLAN_MARK[c.kind]} ${c.kind} ${c.step}${what}: ${c.detail}`)
+    if (c.kind === 'conflict') lines.push(`      ${c.problem}`)
+    if (c.kind === 'leave-alone') lines.push(`      ${c.warning}`)
+  }
+  lines.push(
+    `${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('leave-alone')} left alone, ${count('conflict')} conflict(s)`,
+    '',
+  )
+  return `${lines.join('\n')}\n`
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim())
+  } finally {
+    rl.close()
   }
 }
 

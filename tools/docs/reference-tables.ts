@@ -7,6 +7,7 @@ import type * as z from 'zod'
 import { EnvSchema } from '../../src/config.js'
 import { ERROR_CODES, ERROR_MEANINGS, statusOf } from '../../src/errors.js'
 import { LocalEnvSchema } from '../../src/http/local-server.js'
+import { FINDING_CODES, FINDINGS } from '../registration/findings.js'
 import { extensionConfigReference } from './config-reference.js'
 
 export interface GeneratedDoc {
@@ -40,6 +41,19 @@ export function errorCodeTable(): string {
   return ['| status | code | meaning |', '| --- | --- | --- |', ...rows].join('\n')
 }
 
+/** | finding | severity | what is wrong | usual fix |, one row per code of tools/registration/findings.ts. */
+export function findingTable(): string {
+  const rows = FINDING_CODES.map((code) => {
+    const f = FINDINGS[code]
+    return `| \`${code}\` | ${f.severities.join(' or ')} | ${f.meaning} | ${f.fix || '-'} |`
+  })
+  return [
+    '| finding | severity | what is wrong | usual fix |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n')
+}
+
 function replaceRegion(text: string, name: string, content: string): string {
   const start = `<!-- generated: ${name} (npm run docs) -->`
   const end = `<!-- end of generated: ${name} -->`
@@ -59,6 +73,11 @@ export const GENERATED_DOCS: readonly GeneratedDoc[] = [
     file: 'docs/operations.md',
     generate: (current) =>
       formatted('docs/operations.md', replaceRegion(current, 'error codes', errorCodeTable())),
+  },
+  {
+    file: 'docs/registration.md',
+    generate: (current) =>
+      formatted('docs/registration.md', replaceRegion(current, 'findings', findingTable())),
   },
   {
     file: 'docs/configuration.md',

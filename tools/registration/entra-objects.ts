@@ -5,6 +5,14 @@
 import { defaultIssuers } from '../../src/config.js'
 import { EVENTS } from '../../src/events/index.js'
 import type { EventRoute } from '../../src/events/routes.js'
+import type {
+  ReadApplication,
+  ReadClaimsMappingPolicy,
+  ReadExtension,
+  ReadListener,
+  ReadOrganization,
+  ReadServicePrincipal,
+} from './graph-types.js'
 
 /** Microsoft Graph's own application. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
@@ -104,60 +112,13 @@ export function listenerAppIds(listener: GraphListener): string[] {
 
 export const lower = (value: string | null | undefined): string => (value ?? '').toLowerCase()
 
-export interface GraphExtension {
-  readonly id: string
-  readonly '@odata.type'?: string | undefined
-  readonly displayName?: string | null | undefined
-  readonly description?: string | null | undefined
-  readonly endpointConfiguration?: { readonly targetUrl?: string | null | undefined } | null
-  readonly authenticationConfiguration?: { readonly resourceId?: string | null | undefined } | null
-  readonly clientConfiguration?: {
-    readonly timeoutInMilliseconds?: number | null | undefined
-    readonly maximumRetries?: number | null | undefined
-  } | null
-  readonly claimsForTokenConfiguration?:
-    readonly { readonly claimIdInApiResponse?: string | null | undefined }[] | null | undefined
-  readonly behaviorOnError?: { readonly '@odata.type'?: string } | null | undefined
-}
-
-/** A listener as beta answers it (LISTENERS_READ_PATH): priority and includeAllApplications are beta's. */
-export interface GraphListener {
-  readonly id: string
-  readonly '@odata.type'?: string | undefined
-  readonly priority?: number | undefined
-  readonly conditions?: {
-    readonly applications?: {
-      readonly includeAllApplications?: boolean | null
-      readonly includeApplications?: readonly { readonly appId?: string | null }[] | null
-    } | null
-  } | null
-  readonly handler?: {
-    readonly '@odata.type'?: string
-    readonly customExtension?: { readonly id?: string | null } | null
-    readonly configuration?: {
-      readonly behaviorOnError?: { readonly '@odata.type'?: string } | null
-    } | null
-  } | null
-}
-
-export interface GraphApplication {
-  readonly id: string
-  readonly appId: string
-  readonly displayName?: string
-  readonly uniqueName?: string | null
-  /** AzureADMyOrg (single tenant), AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount, … */
-  readonly signInAudience?: string | null
-  readonly identifierUris?: readonly string[]
-  readonly api?: {
-    readonly requestedAccessTokenVersion?: number | null
-    readonly acceptMappedClaims?: boolean | null
-    readonly [property: string]: unknown
-  } | null
-  readonly requiredResourceAccess?: readonly {
-    readonly resourceAppId: string
-    readonly resourceAccess: readonly { readonly id: string; readonly type: string }[]
-  }[]
-}
+/** The shapes read back, from Graph's published types (graph-types.ts). */
+export type GraphExtension = ReadExtension
+export type GraphListener = ReadListener
+export type GraphApplication = ReadApplication
+export type GraphServicePrincipal = ReadServicePrincipal
+export type GraphClaimsMappingPolicy = ReadClaimsMappingPolicy
+export type GraphOrganization = ReadOrganization
 
 /**
  * Whether only the app's own tenant signs in to it. Anything else (another audience, or none
@@ -165,32 +126,6 @@ export interface GraphApplication {
  */
 export function isSingleTenant(app: { readonly signInAudience?: string | null }): boolean {
   return app.signInAudience === 'AzureADMyOrg'
-}
-
-export interface GraphServicePrincipal {
-  readonly id: string
-  readonly appId: string
-  readonly displayName?: string
-  readonly accountEnabled?: boolean
-}
-
-export interface GraphAppRoleAssignment {
-  readonly id?: string
-  readonly appRoleId?: string
-  readonly resourceId?: string
-  readonly principalId?: string
-}
-
-export interface GraphClaimsMappingPolicy {
-  readonly id: string
-  readonly displayName?: string
-  readonly definition?: readonly string[]
-}
-
-export interface GraphOrganization {
-  readonly id: string
-  /** AAD (workforce), AAD B2C or CIAM (External ID). UNCONFIRMED on every tenant: may be absent. */
-  readonly tenantType?: string | null
 }
 
 /** The claim IDs a claims mapping policy definition maps from the custom claims provider. */

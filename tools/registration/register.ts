@@ -1,52 +1,19 @@
-// `npm run register`: makes the tenant's registration of a deployed endpoint what contract §7
-// says it must be, through Microsoft Graph, idempotently: every step reads first and writes only
-// what differs, so a second run changes nothing. With dryRun no write is sent: each is recorded
-// with its method, path and body instead (reads still happen, to plan against the real tenant).
-//
-// The steps, in order:
-//   1. the tenant (GET /organization: its ID and whether it is an External ID tenant);
-//   2. the service principal of "Azure AD authentication events" (99045fe1-…), created when a new
-//      tenant lacks it (contract trap 12);
-//   3. the extension's app registration: found by --extension-app, or by the uniqueName this tool
-//      gives it, else created by Graph's upsert on that key; identifier URI api://{host}/{appId}, v2 tokens (only on an app
-//      this tool created, known by that uniqueName: another keeps its token version, and the
-//      settings printed accept v1 tokens), and the Graph permission
-//      CustomAuthenticationExtension.Receive.Payload in requiredResourceAccess;
-//   4. its service principal (enabled), and admin consent for that permission (an app role
-//      assignment to Microsoft Graph's service principal);
-//   5. one custom authentication extension per event, matched by type and target URL;
-//   6. one listener per extension, for the target apps (added to, never removed from);
-//   7. for token issuance: a claims mapping policy for the configured claims, assigned to each
-//      target app's service principal, and acceptMappedClaims on the target app (contract §4),
-//      only when that app is single-tenant (signInAudience AzureADMyOrg, contract trap 16): on a
-//      multi-tenant one it is a listed problem, with the alternative (a custom signing key).
+// `npm run register`, as a library: reads the tenant (read-tenant.ts), builds what it should hold
+// (desired.ts), plans the difference (plan.ts, one module per kind of object in steps/) and, unless
+// it is a dry run, applies it (apply.ts), then asks Graph to validate each extension. A second run
+// plans nothing. The CLI (tools/cli/register.ts) uses the same parts to print the plan and ask
+// before applying it; this function runs them in one go, for tests and scripts.
 import type { EventRoute } from '../../src/events/routes.js'
-import {
-  AUTH_EVENTS_APP_ID,
-  customClaimIds,
-  FALLBACK_TO_MICROSOFT,
-  GRAPH_APP_ID,
-  LISTENERS_READ_PATH,
-  RECEIVE_PAYLOAD_ROLE_ID,
-  ROUTE_TYPES,
-  isRegisterMadeApp,
-  isSingleTenant,
-  listenerAppIds,
-  lower,
-  printable,
-  recommendedIssuers,
-  REGISTER_UNIQUE_NAME_PREFIX,
-  routeOfTargetUrl,
-  v1Issuer,
-  type GraphAppRoleAssignment,
-  type GraphApplication,
-  type GraphClaimsMappingPolicy,
-  type GraphExtension,
-  type GraphListener,
-  type GraphOrganization,
-  type GraphServicePrincipal,
-} from './entra-objects.js'
-import { GraphApiError, keySegment, type GraphApi } from './graph-api.js'
+import { apply } from './apply.js'
+import type { EncryptionCertificate } from './certificate.js'
+import { desired, type Desired } from './desired.js'
+import { printable, recommendedIssuers, v1Issuer } from './entra-objects.js'
+import type { GraphApi } from './graph-api.js'
+import { isPlaceholder, isWrite, plan, type Change as PlannedChange, type Plan } from './plan.js'
+import { readTenant, TenantReadError } from './read-tenant.js'
+
+export { extensionAppUniqueName } from './desired.js'
+export { claimsMappingDefinition } from './steps/claims-mapping.js'
 
 export interface RegisterInput {
   /** The deployed base URL, e.g. https://contoso-ext.azurewebsites.net (no trailing slash). */
@@ -66,11 +33,16 @@ export interface RegisterInput {
   readonly claimsMapping: boolean
   /** OnOtpSend: let Entra send its own e-mail when the endpoint fails (contract §7.3). */
   readonly otpFallback: boolean
+  /** OnPasswordSubmit: the certificate Entra encrypts passwords to. */
+  readonly certificate?: EncryptionCertificate | undefined
+  /** OnPasswordSubmit: the migration flag's name (default toBeMigrated). */
+  readonly migrationPropertyName?: string | undefined
   readonly dryRun: boolean
 }
 
 export type ChangeAction = 'created' | 'updated' | 'unchanged' | 'planned' | 'skipped'
 
+/** One line of register's output: a planned change, and what became of it. */
 export interface Change {
   readonly step: string
   readonly action: ChangeAction
@@ -105,6 +77,8 @@ export interface RegisterResult {
     readonly ENTRA_AUDIENCE: string
     readonly ENTRA_ISSUER: string
   }
+  /** The plan the changes came from (placeholders for what was to be created). */
+  readonly plan: Plan
 }
 
 export interface ValidationNote {
@@ -119,31 +93,118 @@ export class RegisterError extends Error {
   override readonly name = 'RegisterError'
 }
 
-/** What a dry run calls an object it would create, in place of the ID Graph would give it. */
-const planned = (what: string) => `<new ${what}>`
-const isPlanned = (id: string) => id.startsWith('<new ')
-/** How often, and after how long, a write naming an object made in this run is retried on 404. */
-const REPLICATION_RETRIES_MS = [1000, 2000, 4000, 8000]
-
-/** A uniqueName per endpoint host, so that the app is found again on the next run. */
-export function extensionAppUniqueName(host: string): string {
-  // Graph documents uniqueName as a client-provided alternate key; its allowed characters are not
-  // spelled out (UNCONFIRMED): keep to lower-case letters, digits, dots and dashes.
-  return `${REGISTER_UNIQUE_NAME_PREFIX}${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`
+export function desiredOf(input: Omit<RegisterInput, 'dryRun'>): Desired {
+  return desired(
+    {
+      baseUrl: input.baseUrl,
+      events: input.events,
+      targetAppIds: input.targetAppIds,
+      displayName: input.displayName,
+      client: { timeoutMs: input.timeoutMs, maximumRetries: input.maximumRetries },
+      extensionAppId: input.extensionAppId,
+      claimsMapping: input.claimsMapping,
+      otpFallback: input.otpFallback,
+      certificate: input.certificate,
+      migrationPropertyName: input.migrationPropertyName,
+    },
+    { claimNames: input.claimNames },
+  )
 }
 
-export function claimsMappingDefinition(claimNames: readonly string[]): string {
-  return JSON.stringify({
-    ClaimsMappingPolicy: {
-      Version: 1,
-      IncludeBasicClaimSet: 'true',
-      ClaimsSchema: claimNames.map((name) => ({
-        Source: 'CustomClaimsProvider',
-        ID: name,
-        JwtClaimType: name,
-      })),
-    },
+/** The tenant as it is, and the plan that makes it hold what `input` asks for. */
+export async function planRegistration(graph: GraphApi, input: RegisterInput): Promise<Plan> {
+  const want = desiredOf(input)
+  try {
+    return plan(want, await readTenant(graph, want))
+  } catch (err) {
+    if (err instanceof TenantReadError) throw new RegisterError(err.message)
+    throw err
+  }
+}
+
+/** What a plan's change is in register's output, before it is applied (or in a dry run). */
+export function outputOf(change: PlannedChange, dryRun: boolean): Change {
+  const base = { step: change.step, detail: change.detail }
+  switch (change.kind) {
+    case 'create':
+    case 'update':
+      return {
+        ...base,
+        action: dryRun ? 'planned' : change.kind === 'create' ? 'created' : 'updated',
+        request: {
+          method: change.request.method,
+          path: change.request.path,
+          body: change.request.body,
+          ...(change.request.headers === undefined ? {} : { headers: change.request.headers }),
+        },
+      }
+    case 'unchanged':
+      return { ...base, action: 'unchanged' }
+    case 'leave-alone':
+    case 'conflict':
+      return { ...base, action: 'skipped' }
+  }
+}
+
+/** The endpoint's app settings for a registration (contract §2). */
+export function settingsOf(thePlan: Plan, appId: string, resourceId: string) {
+  const tenantId = thePlan.tenantId
+  return thePlan.tokenVersion === 2
+    ? {
+        ENTRA_TENANT_ID: tenantId,
+        // v2 tokens: aud is the app's client ID (contract §2).
+        ENTRA_AUDIENCE: appId,
+        // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
+        ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
+      }
+    : {
+        ENTRA_TENANT_ID: tenantId,
+        // v1 tokens: aud is the identifier URI, iss sts.windows.net (contract §2). The client
+        // ID too, so that the endpoint keeps working if the app's owner moves it to v2.
+        ENTRA_AUDIENCE: `${resourceId},${appId}`,
+        ENTRA_ISSUER: [...recommendedIssuers(tenantId), v1Issuer(tenantId)].join(','),
+      }
+}
+
+/**
+ * Applies `thePlan` (unless dryRun) and says what came of it: the changes in plan order, the
+ * problems and notes, Graph's validation of each extension and the endpoint's settings.
+ */
+export async function applyRegistration(
+  graph: GraphApi,
+  thePlan: Plan,
+  dryRun: boolean,
+  onWrite: (change: Change, index: number, total: number) => void = () => {},
+): Promise<RegisterResult> {
+  const resolve = dryRun
+    ? (id: string) => id
+    : (
+        await apply(graph, thePlan, (change, index, total) =>
+          onWrite(outputOf(change, false), index, total),
+        )
+      ).resolve
+  const changes = thePlan.changes.map((c) => {
+    const out = outputOf(c, dryRun)
+    return dryRun || !isWrite(c) ? out : { ...out, detail: resolve(out.detail) }
   })
+  const extensionIds = Object.fromEntries(
+    Object.entries(thePlan.extensionIds).map(([route, id]) => [route, resolve(id)]),
+  ) as Partial<Record<EventRoute, string>>
+  const appId = resolve(thePlan.extensionAppId)
+  const resourceId = resolve(thePlan.resourceId)
+  return {
+    tenantId: thePlan.tenantId,
+    tenantType: thePlan.tenantType,
+    extensionAppId: appId,
+    resourceId,
+    extensionIds,
+    changes,
+    problems: thePlan.changes.flatMap((c) => (c.kind === 'conflict' ? [c.problem] : [])),
+    notes: thePlan.changes.flatMap((c) => (c.kind === 'leave-alone' ? [c.warning] : [])),
+    validation: dryRun ? [] : await validate(graph, thePlan, extensionIds),
+    settings: settingsOf(thePlan, appId, resourceId),
+    plan: thePlan,
+  }
 }
 
 export async function register(
@@ -151,677 +212,45 @@ export async function register(
   input: RegisterInput,
   onChange: (change: Change) => void = () => {},
 ): Promise<RegisterResult> {
-  const base = new URL(input.baseUrl)
-  const host = base.host.toLowerCase()
-  const changes: Change[] = []
-  const problems: string[] = []
-  const notes: string[] = []
-  const record = (change: Change) => {
-    changes.push(change)
-    onChange(change)
-  }
-  const same = (step: string, detail: string) => record({ step, action: 'unchanged', detail })
+  const thePlan = await planRegistration(graph, input)
+  for (const change of thePlan.changes)
+    if (!isWrite(change)) onChange(outputOf(change, input.dryRun))
+  if (input.dryRun)
+    for (const change of thePlan.changes.filter(isWrite)) onChange(outputOf(change, true))
+  return applyRegistration(graph, thePlan, input.dryRun, (change) => onChange(change))
+}
 
-  /** An ID as a path segment; only a dry run's placeholder stays as it is, to be readable. */
-  const seg = (id: string) => (input.dryRun && isPlanned(id) ? id : encodeURIComponent(id))
-  /** IDs of what this run created: Graph may not know them everywhere yet (replication). */
-  const createdIds = new Set<string>()
-
-  /**
-   * A write, or in a dry run the record of it; what Graph answered (undefined in a dry run). A
-   * POST must answer the created object with its ID: every later step names it. 'UPSERT' is a
-   * PATCH with Prefer: create-if-missing, which answers the object only when it created one.
-   */
-  async function write<T extends { id?: string }>(
-    step: string,
-    detail: string,
-    kind: 'POST' | 'PATCH' | 'UPSERT',
-    path: string,
-    body: unknown,
-  ): Promise<T | undefined> {
-    const method = kind === 'UPSERT' ? 'PATCH' : kind
-    const request = {
-      method,
-      path,
-      body,
-      ...(kind === 'UPSERT' ? { headers: { Prefer: 'create-if-missing' } } : {}),
-    }
-    if (input.dryRun) {
-      record({ step, action: 'planned', detail, request })
-      return undefined
-    }
-    const fresh = [...createdIds].some(
-      (id) => path.includes(encodeURIComponent(id)) || JSON.stringify(body).includes(id),
-    )
-    let answer: T | undefined
-    for (let attempt = 0; ; attempt++) {
-      try {
-        answer =
-          kind === 'POST'
-            ? await graph.post<T>(path, body)
-            : kind === 'UPSERT'
-              ? await graph.upsert<T>(path, body)
-              : (await graph.patch(path, body), undefined)
-        break
-      } catch (err) {
-        // A directory object made a moment ago can be unknown to the replica that answers.
-        const wait = REPLICATION_RETRIES_MS[attempt]
-        if (!(fresh && err instanceof GraphApiError && err.status === 404 && wait !== undefined))
-          throw err
-        await new Promise((resolve) => setTimeout(resolve, wait))
-      }
-    }
-    const created =
-      (kind === 'POST' && !path.endsWith('/$ref') && !path.includes('/appRoleAssignments')) ||
-      (kind === 'UPSERT' && answer !== undefined)
-    if (created) {
-      if (typeof answer?.id !== 'string' || answer.id === '')
-        throw new RegisterError(`${method} ${path}: Graph answered no object ID`)
-      createdIds.add(answer.id)
-    }
-    const made = kind === 'POST' || (kind === 'UPSERT' && answer !== undefined)
-    record({ step, action: made ? 'created' : 'updated', detail, request })
-    return answer
-  }
-
-  // 1. The tenant.
-  const [org] = await graph.list<GraphOrganization>('/v1.0/organization?$select=id,tenantType')
-  if (org === undefined) throw new RegisterError('GET /v1.0/organization answered no tenant')
-  const tenantId = org.id.toLowerCase()
-  const tenantType = org.tenantType ?? undefined
-
-  // 2. The caller's service principal.
-  await ensureServicePrincipal(AUTH_EVENTS_APP_ID, 'authentication events service principal')
-
-  // 3. The extension's app registration.
-  const app = await ensureExtensionApp()
-  const appId = app.appId
-  const resourceId = `api://${host}/${appId}`
-  const tokenVersion = await updateExtensionApp(app, resourceId)
-
-  // 4. Its service principal and the consent.
-  const sp = await ensureServicePrincipal(appId, 'extension service principal')
-  await ensureConsent(sp)
-
-  // 5–6. Extensions and listeners.
-  const extensionIds: Partial<Record<EventRoute, string>> = {}
-  const extensions = await graph.list<GraphExtension>(
-    '/v1.0/identity/customAuthenticationExtensions',
-  )
-  const listeners = await graph.list<GraphListener>(LISTENERS_READ_PATH)
-  for (const route of input.events) {
-    const id = await ensureExtension(route, resourceId, extensions)
-    extensionIds[route] = id
-    await ensureListener(route, id, listeners)
-  }
-
-  // 7. Claims mapping.
-  if (input.events.includes('onTokenIssuanceStart') && input.claimsMapping)
-    await ensureClaimsMapping()
-
-  const validation = input.dryRun ? [] : await validate()
-  return {
-    tenantId,
-    tenantType,
-    extensionAppId: appId,
-    resourceId,
-    extensionIds,
-    changes,
-    problems,
-    notes,
-    validation,
-    settings:
-      tokenVersion === 2
-        ? {
-            ENTRA_TENANT_ID: tenantId,
-            // v2 tokens: aud is the app's client ID (contract §2).
-            ENTRA_AUDIENCE: appId,
-            // The endpoint's own default, both forms, whatever the tenant type (contract §2, trap 7).
-            ENTRA_ISSUER: recommendedIssuers(tenantId).join(','),
-          }
-        : {
-            ENTRA_TENANT_ID: tenantId,
-            // v1 tokens: aud is the identifier URI, iss sts.windows.net (contract §2). The client
-            // ID too, so that the endpoint keeps working if the app's owner moves it to v2.
-            ENTRA_AUDIENCE: `${resourceId},${appId}`,
-            ENTRA_ISSUER: [...recommendedIssuers(tenantId), v1Issuer(tenantId)].join(','),
-          },
-  }
-
-  async function ensureServicePrincipal(
-    forAppId: string,
-    step: string,
-  ): Promise<GraphServicePrincipal> {
-    const found = isPlanned(forAppId)
-      ? undefined
-      : await graph.find<GraphServicePrincipal>(
-          `/v1.0/servicePrincipals(appId='${keySegment(forAppId)}')`,
-        )
-    if (found === undefined) {
-      const created = await write<GraphServicePrincipal>(
-        step,
-        `service principal for app ${forAppId}`,
-        'POST',
-        '/v1.0/servicePrincipals',
-        { appId: forAppId },
-      )
-      return created ?? { id: planned(step), appId: forAppId, accountEnabled: true }
-    }
-    if (found.accountEnabled === false) {
-      await write(
-        step,
-        `enable service principal ${found.id}`,
-        'PATCH',
-        `/v1.0/servicePrincipals/${seg(found.id)}`,
-        {
-          accountEnabled: true,
-        },
-      )
-    } else same(step, `service principal ${found.id} for app ${forAppId}`)
-    return found
-  }
-
-  async function ensureExtensionApp(): Promise<GraphApplication> {
-    const step = 'extension app registration'
-    if (input.extensionAppId !== undefined) {
-      const found = await graph.find<GraphApplication>(
-        `/v1.0/applications(appId='${keySegment(input.extensionAppId)}')`,
-      )
-      if (found === undefined)
-        throw new RegisterError(
-          `--extension-app ${input.extensionAppId}: no app registration with this application (client) ID in tenant ${tenantId}`,
-        )
-      return found
-    }
-    const uniqueName = extensionAppUniqueName(host)
-    const byName = `/v1.0/applications(uniqueName='${keySegment(uniqueName)}')`
-    const found = await graph.find<GraphApplication>(byName)
-    if (found !== undefined) return found
-    // Graph's upsert (application-upsert.md): the app is created with this uniqueName, which is
-    // how the next run finds it (201 with the new app). 204 means another run made it since the
-    // read above, and updated it with this body: it is read again.
-    const created = await write<GraphApplication>(
-      step,
-      `app registration "${input.displayName}" (uniqueName ${uniqueName})`,
-      'UPSERT',
-      byName,
-      {
-        displayName: input.displayName,
-        signInAudience: 'AzureADMyOrg',
-        api: { requestedAccessTokenVersion: 2 },
-        requiredResourceAccess: [receivePayloadAccess()],
-      },
-    )
-    if (input.dryRun) return { id: planned('app'), appId: planned('app appId') }
-    if (created === undefined) {
-      const existing = await graph.find<GraphApplication>(byName)
-      if (existing === undefined)
-        throw new RegisterError(`PATCH ${byName}: Graph answered 204, yet the app is not found`)
-      return existing
-    }
-    createdIds.add(created.appId)
-    return created
-  }
-
-  /** Puts right what the extension needs of its app; answers the version of its tokens. */
-  async function updateExtensionApp(app: GraphApplication, uri: string): Promise<1 | 2> {
-    const step = 'extension app registration'
-    const patch: Record<string, unknown> = {}
-    const uris = app.identifierUris ?? []
-    if (!uris.some((u) => lower(u) === lower(uri))) patch.identifierUris = [...uris, uri]
-    // v2 tokens are what the docs' setup asks for (contract §7.1), but switching an app someone
-    // else made would break whatever validates its v1 tokens: only register's own app is switched.
-    let version: 1 | 2 = 2
-    if (app.api?.requestedAccessTokenVersion !== 2) {
-      if (isPlanned(app.id) || isRegisterMadeApp(app))
-        patch.api = { ...(app.api ?? {}), requestedAccessTokenVersion: 2 }
-      else {
-        version = 1
-        record({
-          step,
-          action: 'skipped',
-          detail: `app ${app.appId} gets v1 tokens (requestedAccessTokenVersion ${String(app.api?.requestedAccessTokenVersion ?? null)}); left as it is`,
-        })
-        notes.push(
-          `app ${app.appId} (--extension-app) gets v1 tokens, and register did not create it, so it did not switch it to v2: other software may validate its v1 tokens. The settings below accept v1 tokens: ENTRA_AUDIENCE lists its identifier URI ${uri}, ENTRA_ISSUER adds ${v1Issuer(tenantId)}. To use v2 tokens instead, set api.requestedAccessTokenVersion to 2 on the app once nothing else relies on its v1 tokens, and run register again.`,
-        )
-      }
-    }
-    const access = app.requiredResourceAccess ?? []
-    const graphAccess = access.find((r) => lower(r.resourceAppId) === GRAPH_APP_ID)
-    const hasRole = graphAccess?.resourceAccess.some(
-      (a) => lower(a.id) === RECEIVE_PAYLOAD_ROLE_ID && a.type === 'Role',
-    )
-    if (!hasRole && !isPlanned(app.id)) {
-      patch.requiredResourceAccess = [
-        ...access.filter((r) => r !== graphAccess),
-        {
-          resourceAppId: GRAPH_APP_ID,
-          resourceAccess: [
-            ...(graphAccess?.resourceAccess ?? []),
-            receivePayloadAccess().resourceAccess[0],
-          ],
-        },
-      ]
-    }
-    if (isPlanned(app.id)) delete patch.api // the POST asks for v2 tokens already
-    const keys = Object.keys(patch)
-    if (keys.length === 0) {
-      same(step, `app ${app.appId}: identifier URI ${uri}, v${version} tokens, permission listed`)
-      return version
-    }
-    await write(
-      step,
-      `app ${app.appId}: set ${keys.join(', ')}`,
-      'PATCH',
-      `/v1.0/applications/${seg(app.id)}`,
-      patch,
-    )
-    return version
-  }
-
-  async function ensureConsent(sp: GraphServicePrincipal): Promise<void> {
-    const step = 'admin consent for CustomAuthenticationExtension.Receive.Payload'
-    const graphSp = await graph.find<GraphServicePrincipal>(
-      `/v1.0/servicePrincipals(appId='${GRAPH_APP_ID}')`,
-    )
-    if (graphSp === undefined)
-      throw new RegisterError(
-        `the tenant has no service principal for Microsoft Graph (${GRAPH_APP_ID}); Entra reports 1003022`,
-      )
-    const assignments = isPlanned(sp.id)
-      ? []
-      : await graph.list<GraphAppRoleAssignment>(
-          `/v1.0/servicePrincipals/${seg(sp.id)}/appRoleAssignments`,
-        )
-    const granted = assignments.some(
-      (a) =>
-        lower(a.appRoleId) === RECEIVE_PAYLOAD_ROLE_ID && lower(a.resourceId) === lower(graphSp.id),
-    )
-    if (granted) return same(step, `granted to service principal ${sp.id}`)
-    await write(
-      step,
-      `grant the app role to service principal ${sp.id}`,
-      'POST',
-      `/v1.0/servicePrincipals/${seg(sp.id)}/appRoleAssignments`,
-      { principalId: sp.id, resourceId: graphSp.id, appRoleId: RECEIVE_PAYLOAD_ROLE_ID },
-    )
-  }
-
-  async function ensureExtension(
-    route: EventRoute,
-    resource: string,
-    existing: readonly GraphExtension[],
-  ): Promise<string> {
-    const step = `extension ${route}`
-    const type = ROUTE_TYPES[route].extension
-    const targetUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}/api/${route}`
-    // Entra's URL for this route, however it was typed (case, trailing slash, a function key).
-    const atRoute = existing.filter(
-      (e) => routeOfTargetUrl(e.endpointConfiguration?.targetUrl, base) === route,
-    )
-    for (const other of atRoute.filter((e) => e['@odata.type'] !== type))
-      problems.push(
-        `extension ${other.id} points at ${targetUrl} but is a ${printable(other['@odata.type'] ?? '(no type)')}; Entra sends it the wrong event. Delete it (DELETE /v1.0/identity/customAuthenticationExtensions/${other.id}).`,
-      )
-    const ours = atRoute.filter((e) => e['@odata.type'] === type)
-    if (ours.length > 1)
-      problems.push(
-        `${ours.length} extensions of type ${type} point at ${targetUrl} (${ours.map((e) => e.id).join(', ')}); register keeps ${ours[0]?.id ?? ''}. Delete the others and their listeners.`,
-      )
-    const desired = {
-      endpointConfiguration: { '@odata.type': '#microsoft.graph.httpRequestEndpoint', targetUrl },
-      authenticationConfiguration: {
-        '@odata.type': '#microsoft.graph.azureAdTokenAuthentication',
-        resourceId: resource,
-      },
-      clientConfiguration: {
-        timeoutInMilliseconds: input.timeoutMs,
-        maximumRetries: input.maximumRetries,
-      },
-    }
-    const found = ours[0]
-    if (found === undefined) {
-      const created = await write<GraphExtension>(
-        step,
-        `${type} → ${targetUrl}`,
-        'POST',
-        '/v1.0/identity/customAuthenticationExtensions',
-        {
-          '@odata.type': type,
-          displayName: `${input.displayName} (${route})`,
-          description: `Created by npm run register for ${base.origin}`,
-          ...desired,
-          ...(route === 'onTokenIssuanceStart'
-            ? {
-                claimsForTokenConfiguration: input.claimNames.map((name) => ({
-                  claimIdInApiResponse: name,
-                })),
-              }
-            : {}),
-          ...(route === 'onOtpSend' && input.otpFallback
-            ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
-            : {}),
-        },
-      )
-      return created?.id ?? planned(`extension ${route}`)
-    }
-    // What differs, property by property. The display name, the description and claims someone
-    // added by hand are the operator's: claims are only ever added.
-    const patch: Record<string, unknown> = {}
-    if (found.endpointConfiguration?.targetUrl !== targetUrl)
-      patch.endpointConfiguration = desired.endpointConfiguration
-    if (found.authenticationConfiguration?.resourceId !== resource)
-      patch.authenticationConfiguration = desired.authenticationConfiguration
-    if (
-      found.clientConfiguration?.timeoutInMilliseconds !== input.timeoutMs ||
-      found.clientConfiguration?.maximumRetries !== input.maximumRetries
-    )
-      patch.clientConfiguration = desired.clientConfiguration
-    if (route === 'onTokenIssuanceStart') {
-      const registered = (found.claimsForTokenConfiguration ?? []).map(
-        (c) => c.claimIdInApiResponse ?? '',
-      )
-      const missing = input.claimNames.filter((name) => !registered.includes(name))
-      if (missing.length > 0)
-        patch.claimsForTokenConfiguration = [
-          ...(found.claimsForTokenConfiguration ?? []),
-          ...missing.map((name) => ({ claimIdInApiResponse: name })),
-        ]
-    }
-    if (
-      route === 'onOtpSend' &&
-      input.otpFallback &&
-      found.behaviorOnError?.['@odata.type'] !== FALLBACK_TO_MICROSOFT['@odata.type']
-    )
-      patch.behaviorOnError = FALLBACK_TO_MICROSOFT
-    const keys = Object.keys(patch)
-    if (keys.length === 0) same(step, `${found.id} → ${targetUrl}`)
-    else
-      await write(
-        step,
-        `${found.id}: set ${keys.join(', ')}`,
-        'PATCH',
-        `/v1.0/identity/customAuthenticationExtensions/${seg(found.id)}`,
-        {
-          // Graph needs the derived type to bind the PATCH body to it.
-          '@odata.type': type,
-          ...patch,
-        },
-      )
-    return found.id
-  }
-
-  async function ensureListener(
-    route: EventRoute,
-    extensionId: string,
-    existing: readonly GraphListener[],
-  ): Promise<void> {
-    const step = `listener ${route}`
-    const types = ROUTE_TYPES[route]
-    if (input.targetAppIds.length === 0) {
-      record({
-        step,
-        action: 'skipped',
-        detail: `no --app given: attach the ${route} extension to a user flow in the Entra admin center (External ID), or rerun with --app`,
-      })
-      return
-    }
-    const ofType = existing.filter((l) => l['@odata.type'] === types.listener)
-    const found = ofType.find((l) => lower(l.handler?.customExtension?.id) === lower(extensionId))
-    // An app already bound to this event through another extension's listener: a second
-    // listener would make two extensions compete for its sign-ins. Say so, bind nothing.
-    const elsewhere = (appId: string) =>
-      ofType.find(
-        (l) =>
-          l !== found &&
-          (l.conditions?.applications?.includeAllApplications === true ||
-            listenerAppIds(l).includes(appId)),
-      )
-    const wanted = input.targetAppIds.filter((appId) => {
-      const other = elsewhere(appId)
-      if (other === undefined) return true
-      problems.push(
-        `--app ${appId}: listener ${other.id} already binds ${route} for it to extension ${other.handler?.customExtension?.id ?? '(none)'}; register did not add a second one. Remove the app from that listener (or delete it) and run register again.`,
-      )
-      return false
+/** Graph's validateAuthenticationConfiguration of each extension, through its event's version. */
+async function validate(
+  graph: GraphApi,
+  thePlan: Plan,
+  extensionIds: Partial<Record<EventRoute, string>>,
+): Promise<ValidationNote[]> {
+  const found: ValidationNote[] = []
+  type Item = { code?: string; message?: string }
+  const note = (route: string, severity: ValidationNote['severity'], item: Item) =>
+    found.push({
+      route,
+      severity,
+      code: printable(item.code ?? '', 100),
+      message: printable(item.message ?? ''),
     })
-    const fallback =
-      route === 'onOtpSend' && input.otpFallback
-        ? { behaviorOnError: FALLBACK_TO_MICROSOFT }
-        : undefined
-    if (found === undefined) {
-      if (wanted.length === 0) return
-      await write(
-        step,
-        `${types.listener} for app(s) ${wanted.join(', ')}`,
-        'POST',
-        '/v1.0/identity/authenticationEventListeners',
-        {
-          '@odata.type': types.listener,
-          // No priority and no includeAllApplications: v1.0's authenticationEventListener and
-          // authenticationConditionsApplications have neither (only beta does, where priority
-          // defaults to 500 and includeAllApplications to false, what is wanted here).
-          conditions: { applications: { includeApplications: wanted.map((appId) => ({ appId })) } },
-          handler: {
-            '@odata.type': types.handler,
-            customExtension: { id: extensionId },
-            ...(fallback === undefined ? {} : { configuration: fallback }),
-          },
-        },
+  for (const [route, id] of Object.entries(extensionIds)) {
+    if (isPlaceholder(id)) continue
+    const version = thePlan.versions[route as EventRoute] ?? 'v1.0'
+    try {
+      const answer = await graph.post<{ errors?: Item[]; warnings?: Item[] }>(
+        `/${version}/identity/customAuthenticationExtensions/${encodeURIComponent(id)}/validateAuthenticationConfiguration`,
       )
-      return
-    }
-    const patch: Record<string, unknown> = {}
-    // A listener for every app (a sign-up user flow's) already covers the --app apps.
-    const all = found.conditions?.applications?.includeAllApplications === true
-    const included = listenerAppIds(found)
-    const missing = all ? [] : wanted.filter((appId) => !included.includes(appId))
-    if (missing.length > 0)
-      patch.conditions = {
-        applications: {
-          includeApplications: [
-            ...(found.conditions?.applications?.includeApplications ?? []).map((a) => ({
-              appId: a.appId,
-            })),
-            ...missing.map((appId) => ({ appId })),
-          ],
-        },
-      }
-    const configuration = found.handler?.configuration
-    if (
-      fallback !== undefined &&
-      configuration?.behaviorOnError?.['@odata.type'] !== FALLBACK_TO_MICROSOFT['@odata.type']
-    )
-      patch.handler = {
-        '@odata.type': types.handler,
-        customExtension: { id: extensionId },
-        // Other per-listener settings (a timeout override) stay as they are.
-        configuration: { ...(configuration ?? {}), ...fallback },
-      }
-    if (Object.keys(patch).length === 0)
-      return same(step, `${found.id} includes ${all ? 'all apps' : input.targetAppIds.join(', ')}`)
-    await write(
-      step,
-      `${found.id}: ${missing.length > 0 ? `add app(s) ${missing.join(', ')}` : 'set the fallback to Microsoft'}`,
-      'PATCH',
-      `/v1.0/identity/authenticationEventListeners/${seg(found.id)}`,
-      { '@odata.type': types.listener, ...patch },
-    )
-  }
-
-  async function ensureClaimsMapping(): Promise<void> {
-    const step = 'claims mapping policy'
-    if (input.claimNames.length === 0) return same(step, 'EXTENSION_CONFIG configures no claims')
-    if (input.targetAppIds.length === 0) return
-    const displayName = `Custom claims from ${host}`
-    const policies = await graph.list<GraphClaimsMappingPolicy>(
-      '/v1.0/policies/claimsMappingPolicies',
-    )
-    const found = policies.find((p) => p.displayName === displayName)
-    let policyId: string
-    if (found === undefined) {
-      const created = await write<GraphClaimsMappingPolicy>(
-        step,
-        `"${displayName}" for ${input.claimNames.join(', ')}`,
-        'POST',
-        '/v1.0/policies/claimsMappingPolicies',
-        {
-          displayName,
-          definition: [claimsMappingDefinition(input.claimNames)],
-          isOrganizationDefault: false,
-        },
-      )
-      policyId = created?.id ?? planned('claims mapping policy')
-    } else {
-      policyId = found.id
-      const mapped = customClaimIds(found)
-      const missing = input.claimNames.filter((name) => !mapped.has(name))
-      if (missing.length === 0) same(step, `${found.id} maps ${input.claimNames.join(', ')}`)
-      else
-        await write(
-          step,
-          `${found.id}: map ${missing.join(', ')} as well`,
-          'PATCH',
-          `/v1.0/policies/claimsMappingPolicies/${seg(found.id)}`,
-          {
-            definition: [withClaims(found, missing)],
-          },
-        )
-    }
-    for (const targetAppId of input.targetAppIds)
-      await assignPolicy(targetAppId, policyId, displayName)
-  }
-
-  async function assignPolicy(targetAppId: string, policyId: string, policyName: string) {
-    const step = `claims mapping for app ${targetAppId}`
-    const sp = await graph.find<GraphServicePrincipal>(
-      `/v1.0/servicePrincipals(appId='${keySegment(targetAppId)}')`,
-    )
-    if (sp === undefined) {
-      problems.push(
-        `--app ${targetAppId}: no service principal in tenant ${tenantId}, so no listener can match its sign-ins and no policy can be assigned. Check the ID (the application (client) ID of the app users sign in to), or create it: az ad sp create --id ${targetAppId}`,
-      )
-      return
-    }
-    const assigned = await graph.list<GraphClaimsMappingPolicy>(
-      `/v1.0/servicePrincipals/${seg(sp.id)}/claimsMappingPolicies`,
-    )
-    if (assigned.some((p) => p.id === policyId))
-      same(step, `policy "${policyName}" assigned to ${sp.id}`)
-    else if (assigned.length > 0)
-      problems.push(
-        `--app ${targetAppId}: its service principal already has the claims mapping policy "${printable(assigned[0]?.displayName ?? '')}" (${assigned[0]?.id ?? ''}), and takes only one. Add entries { "Source": "CustomClaimsProvider", "ID": "<claim>", "JwtClaimType": "<claim>" } for ${input.claimNames.join(', ')} to that policy, or unassign it and run register again.`,
-      )
-    else
-      await write(
-        step,
-        `assign policy "${policyName}" to ${sp.id}`,
-        'POST',
-        `/v1.0/servicePrincipals/${seg(sp.id)}/claimsMappingPolicies/$ref`,
-        {
-          '@odata.id': `${graph.origin}/v1.0/policies/claimsMappingPolicies/${policyId}`,
-        },
-      )
-
-    const app = await graph.find<GraphApplication>(
-      `/v1.0/applications(appId='${keySegment(targetAppId)}')`,
-    )
-    const acceptStep = `acceptMappedClaims on app ${targetAppId}`
-    // A registration in another tenant makes this a multi-tenant app (contract trap 16).
-    const signingKey =
-      'give it a custom signing key instead (Entra docs, claims customization), with which its tokens carry the mapped claims'
-    if (app === undefined) {
-      problems.push(
-        `--app ${targetAppId}: its app registration is not in tenant ${tenantId}, so it is a multi-tenant app: acceptMappedClaims must not be set on it (the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens), and without it or a custom signing key Entra fails with AADSTS50146. In its home tenant, ${signingKey}.`,
-      )
-      return
-    }
-    const audience = app.signInAudience ?? '(none)'
-    if (!isSingleTenant(app)) {
-      // Never set on a multi-tenant app; one already set is reported, not unset (sign-ins may rely on it).
-      if (app.api?.acceptMappedClaims === true)
-        problems.push(
-          `--app ${targetAppId}: api.acceptMappedClaims is true on a multi-tenant app (signInAudience ${printable(audience, 60)}): the admin of any tenant it is used in can attach their own claims mapping policy and put claims of their choice in its tokens. Set api.acceptMappedClaims to false (or null) and ${signingKey}.`,
-        )
-      else {
-        record({
-          step: acceptStep,
-          action: 'skipped',
-          detail: `multi-tenant app (signInAudience ${printable(audience, 60)}): acceptMappedClaims not set`,
-        })
-        problems.push(
-          `--app ${targetAppId}: a multi-tenant app (signInAudience ${printable(audience, 60)}), so register did not set api.acceptMappedClaims: the admin of any tenant it is used in could then attach their own claims mapping policy and put claims of their choice in its tokens. Without it or a custom signing key Entra fails with AADSTS50146: ${signingKey}.`,
-        )
-      }
-      return
-    }
-    if (app.api?.acceptMappedClaims === true) return same(acceptStep, 'already true')
-    await write(
-      acceptStep,
-      'set api.acceptMappedClaims to true',
-      'PATCH',
-      `/v1.0/applications/${seg(app.id)}`,
-      {
-        // The whole api object goes back, so nothing else in it is reset.
-        api: { ...(app.api ?? {}), acceptMappedClaims: true },
-      },
-    )
-  }
-
-  async function validate(): Promise<ValidationNote[]> {
-    const found: ValidationNote[] = []
-    type Item = { code?: string; message?: string }
-    const note = (route: string, severity: ValidationNote['severity'], item: Item) =>
-      found.push({
-        route,
-        severity,
-        code: printable(item.code ?? '', 100),
-        message: printable(item.message ?? ''),
+      for (const e of answer?.errors ?? []) note(route, 'error', e)
+      for (const w of answer?.warnings ?? []) note(route, 'warning', w)
+    } catch (err) {
+      // A check after the fact: its failure must not fail a registration that is otherwise done.
+      note(route, 'unavailable', {
+        code: 'validateAuthenticationConfiguration',
+        message: `could not run (${err instanceof Error ? err.message : String(err)})`,
       })
-    for (const [route, id] of Object.entries(extensionIds)) {
-      try {
-        const answer = await graph.post<{ errors?: Item[]; warnings?: Item[] }>(
-          `/v1.0/identity/customAuthenticationExtensions/${seg(id)}/validateAuthenticationConfiguration`,
-        )
-        for (const e of answer?.errors ?? []) note(route, 'error', e)
-        for (const w of answer?.warnings ?? []) note(route, 'warning', w)
-      } catch (err) {
-        // A check after the fact: its failure must not fail a registration that is otherwise done.
-        note(route, 'unavailable', {
-          code: 'validateAuthenticationConfiguration',
-          message: `could not run (${err instanceof Error ? err.message : String(err)})`,
-        })
-      }
     }
-    return found
   }
-}
-
-function receivePayloadAccess() {
-  return {
-    resourceAppId: GRAPH_APP_ID,
-    resourceAccess: [{ id: RECEIVE_PAYLOAD_ROLE_ID, type: 'Role' }],
-  } as const
-}
-
-/** The policy's definition with CustomClaimsProvider entries for `names` appended. */
-function withClaims(policy: GraphClaimsMappingPolicy, names: readonly string[]): string {
-  let parsed: { ClaimsMappingPolicy?: { ClaimsSchema?: unknown[]; [key: string]: unknown } }
-  try {
-    parsed = JSON.parse(policy.definition?.[0] ?? '{}') as typeof parsed
-  } catch {
-    parsed = {}
-  }
-  const inner = parsed.ClaimsMappingPolicy ?? { Version: 1, IncludeBasicClaimSet: 'true' }
-  return JSON.stringify({
-    ...parsed,
-    ClaimsMappingPolicy: {
-      ...inner,
-      ClaimsSchema: [
-        ...(Array.isArray(inner.ClaimsSchema) ? inner.ClaimsSchema : []),
-        ...names.map((name) => ({ Source: 'CustomClaimsProvider', ID: name, JwtClaimType: name })),
-      ],
-    },
-  })
+  return found
 }

@@ -1,6 +1,7 @@
 // OnOtpSend (custom e-mail OTP provider): everything the product knows of this event.
 import { OtpSendConfigSchema } from '../../extension-config/otp-send.js'
 import { defineEvent } from '../event.js'
+import { otpSendRegistration } from './registration.js'
 import { otpSendCode } from './code.js'
 import { createOtpSendHandler } from './handler.js'
 import {
@@ -28,11 +29,7 @@ export const otpSend = defineEvent({
       rateLimit: { maxPerRecipient: 5, windowSeconds: 600 },
     }).describe('OnOtpSend (custom e-mail OTP provider).'),
   },
-  registration: {
-    extensionType: '#microsoft.graph.onOtpSendCustomExtension',
-    listenerType: '#microsoft.graph.onEmailOtpSendListener',
-    handlerType: '#microsoft.graph.onOtpSendCustomExtensionHandler',
-  },
+  registration: otpSendRegistration,
   fixtures: ['otp-send'],
   // The section is read with the mail settings at start-up (src/mail/mail-config.ts).
   createHandler: (_section, { otpMailing }) => createOtpSendHandler(otpMailing),

@@ -3,6 +3,7 @@
 import { PasswordSubmitConfigSchema } from '../../extension-config/password-submit.js'
 import { decryptedContextOf } from '../../passwords/password-context.js'
 import { defineEvent } from '../event.js'
+import { passwordSubmitRegistration } from './registration.js'
 import { passwordSubmitCode } from './code.js'
 import { createPasswordSubmitHandler } from './handler.js'
 import {
@@ -35,12 +36,7 @@ export const passwordSubmit = defineEvent({
       [['locked', 'message'], section.locked.message],
     ],
   },
-  registration: {
-    extensionType: '#microsoft.graph.onPasswordSubmitCustomExtension',
-    listenerType: '#microsoft.graph.onPasswordSubmitListener',
-    handlerType: '#microsoft.graph.onPasswordMigrationCustomExtensionHandler',
-    byTools: false, // register --event passwordSubmit and its doctor checks come later
-  },
+  registration: passwordSubmitRegistration,
   fixtures: ['password-submit'],
   createHandler: createPasswordSubmitHandler,
   code: passwordSubmitCode,

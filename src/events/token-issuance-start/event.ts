@@ -1,5 +1,6 @@
 // OnTokenIssuanceStart (custom claims provider): everything the product knows of this event.
 import { defineEvent } from '../event.js'
+import { tokenIssuanceStartRegistration } from './registration.js'
 import { tokenIssuanceStartCode } from './code.js'
 import { TokenIssuanceStartConfigSchema } from './config.js'
 import { createTokenIssuanceStartHandler } from './handler.js'
@@ -24,11 +25,7 @@ export const tokenIssuanceStart = defineEvent({
       'OnTokenIssuanceStart (custom claims provider).',
     ),
   },
-  registration: {
-    extensionType: '#microsoft.graph.onTokenIssuanceStartCustomExtension',
-    listenerType: '#microsoft.graph.onTokenIssuanceStartListener',
-    handlerType: '#microsoft.graph.onTokenIssuanceStartCustomExtensionHandler',
-  },
+  registration: tokenIssuanceStartRegistration,
   fixtures: ['token-issuance-start', 'token-issuance-start-guest'],
   createHandler: (section, { sources }) =>
     createTokenIssuanceStartHandler(section.claims, section.sources, sources),

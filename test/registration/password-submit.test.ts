@@ -1,0 +1,275 @@
+// OnPasswordSubmit's registration (issue 17, operator side) as an operator runs it: register
+// --event passwordSubmit --certificate, its dry run, a second run that plans nothing, and doctor's
+// checks of the certificate, the endpoint's key, the listener and the migration property, against
+// the Graph stand-in, which knows these types on beta only.
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
+import {
+  emptyEntraState,
+  startEntraGraphServer,
+  type EntraGraphStandIn,
+  type EntraGraphState,
+} from '../support/entra-graph-server.js'
+import { tlsEnv } from '../support/test-ca.js'
+import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { encryptionCertificate, type TestCertificate } from './certificates.js'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const BASE = 'https://contoso-ext.azurewebsites.net'
+const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
+const B2C_APP = 'b2cb2cb2-0000-4000-8000-0000000000b2'
+
+let tokens: TokenEndpointStandIn
+let stand: EntraGraphStandIn
+let cert: TestCertificate
+let other: TestCertificate
+
+function customerTenant(): EntraGraphState {
+  const state = emptyEntraState(tokens.tenantId, 'CIAM')
+  state.applications.push(
+    {
+      id: randomUUID(),
+      appId: CLIENT,
+      displayName: 'Client',
+      identifierUris: [],
+      api: {},
+      requiredResourceAccess: [],
+    },
+    {
+      id: randomUUID(),
+      appId: B2C_APP,
+      displayName: B2C_EXTENSIONS_APP_NAME,
+      identifierUris: [],
+      api: {},
+      requiredResourceAccess: [],
+    },
+  )
+  state.servicePrincipals.push({
+    id: randomUUID(),
+    appId: CLIENT,
+    displayName: 'Client',
+    accountEnabled: true,
+  })
+  return state
+}
+
+async function run(script: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...tlsEnv(),
+      AZURE_TENANT_ID: tokens.tenantId,
+      AZURE_CLIENT_ID: tokens.clientId,
+      AZURE_CLIENT_SECRET: tokens.clientSecret,
+      AZURE_AUTHORITY_HOST: tokens.authorityHost,
+      GRAPH_BASE_URL: stand.origin,
+      ...env,
+    },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const [code] = (await once(child, 'close')) as [number | null]
+  return { code, stdout, stderr }
+}
+
+const register = (args: string[] = []) =>
+  run('register', [
+    '--url',
+    BASE,
+    '--app',
+    CLIENT,
+    '--event',
+    'passwordSubmit',
+    '--certificate',
+    cert.certPath,
+    ...args,
+  ])
+
+let settings: Record<string, string>
+const doctor = async (args: string[], env: Record<string, string> = {}) => {
+  const r = await run(
+    'doctor',
+    ['--url', BASE, '--app', CLIENT, '--events', 'onPasswordSubmit', '--json', ...args],
+    {
+      ...settings,
+      ...env,
+    },
+  )
+  const { findings } = JSON.parse(r.stdout) as {
+    findings: { severity: string; code: string; message: string }[]
+  }
+  return { code: r.code, problems: findings.filter((f) => f.severity !== 'ok') }
+}
+
+beforeAll(async () => {
+  tokens = await startTokenEndpoint()
+  stand = await startEntraGraphServer({ tokens, state: emptyEntraState(tokens.tenantId) })
+  cert = await encryptionCertificate(365)
+  other = await encryptionCertificate(10)
+})
+afterAll(async () => {
+  await stand?.close()
+  await tokens?.close()
+})
+
+describe('register --event passwordSubmit', () => {
+  it('refuses to run without --certificate or --app, and a file that is not a certificate', async () => {
+    const noCert = await run('register', [
+      '--url',
+      BASE,
+      '--app',
+      CLIENT,
+      '--event',
+      'passwordSubmit',
+    ])
+    expect(noCert.code).toBe(2)
+    expect(noCert.stderr).toContain('--certificate is required for onPasswordSubmit')
+    const key = await run('register', [
+      '--url',
+      BASE,
+      '--app',
+      CLIENT,
+      '--event',
+      'passwordSubmit',
+      '--certificate',
+      cert.keyPath,
+    ])
+    expect(key.code).toBe(2)
+    expect(key.stderr).toContain('not a certificate')
+  }, 60_000)
+
+  it('dry run: shows the key credential, the property, the beta extension and listener, and writes nothing', async () => {
+    stand.state = customerTenant()
+    const mark = stand.requests.length
+    const r = await register(['--dry-run'])
+    expect(r.code).toBe(0)
+    expect(stand.requests.slice(mark).filter((q) => q.method !== 'GET')).toEqual([])
+    expect(r.stdout).toContain('dry run:')
+    expect(r.stdout).toContain(`add certificate ${cert.certificate.thumbprint}`)
+    expect(r.stdout).toContain(`PATCH /v1.0/applications/<new app>`)
+    expect(r.stdout).toContain('"usage":"Encrypt"')
+    expect(r.stdout).toContain(`POST /v1.0/applications/`)
+    expect(r.stdout).toContain(
+      '"name":"toBeMigrated","dataType":"Boolean","targetObjects":["User"]',
+    )
+    expect(r.stdout).toContain('POST /beta/identity/customAuthenticationExtensions')
+    expect(r.stdout).toContain('POST /beta/identity/authenticationEventListeners')
+    expect(r.stdout).toContain(
+      `"migrationPropertyId":"extension_${B2C_APP.replace(/-/g, '')}_toBeMigrated"`,
+    )
+  }, 60_000)
+
+  it('registers it all, a second run plans nothing, and doctor finds nothing wrong', async () => {
+    stand.state = customerTenant()
+    const first = await register(['--json'])
+    expect(first.stderr).not.toContain('[1/')
+    expect(first.code).toBe(0)
+    const out = JSON.parse(first.stdout) as {
+      settings: Record<string, string>
+      extensionAppId: string
+    }
+    settings = out.settings
+    const s = stand.state
+    const app = s.applications.find((a) => a.appId === out.extensionAppId)!
+    const keys = app.keyCredentials as {
+      keyId: string
+      usage: string
+      type: string
+      customKeyIdentifier: string
+    }[]
+    expect(keys).toEqual([
+      expect.objectContaining({
+        usage: 'Encrypt',
+        type: 'AsymmetricX509Cert',
+        customKeyIdentifier: cert.certificate.customKeyIdentifier,
+      }),
+    ])
+    expect(app.tokenEncryptionKeyId).toBe(keys[0]!.keyId)
+    expect(s.extensionProperties).toEqual([
+      expect.objectContaining({
+        name: `extension_${B2C_APP.replace(/-/g, '')}_toBeMigrated`,
+        dataType: 'Boolean',
+        targetObjects: ['User'],
+      }),
+    ])
+    const extension = s.extensions.find(
+      (e) => e['@odata.type'] === '#microsoft.graph.onPasswordSubmitCustomExtension',
+    )!
+    expect(s.listeners).toEqual([
+      expect.objectContaining({
+        '@odata.type': '#microsoft.graph.onPasswordSubmitListener',
+        handler: {
+          '@odata.type': '#microsoft.graph.onPasswordMigrationCustomExtensionHandler',
+          customExtension: { id: extension.id },
+          migrationPropertyId: `extension_${B2C_APP.replace(/-/g, '')}_toBeMigrated`,
+        },
+      }),
+    ])
+    // v1.0 does not know the preview types.
+    expect(
+      stand.requests.filter(
+        (q) => q.path.startsWith('/v1.0/identity/') && q.method === 'POST' && q.status === 201,
+      ),
+    ).toEqual([])
+
+    const mark = stand.requests.length
+    const second = await register(['--dry-run'])
+    expect(second.stdout).toContain('0 to create, 0 to update')
+    expect(stand.requests.slice(mark).filter((q) => q.method !== 'GET')).toEqual([])
+
+    const checked = await doctor(['--certificate', cert.keyPath])
+    expect(checked.problems).toEqual([])
+    expect(checked.code).toBe(0)
+  }, 90_000)
+
+  it('doctor: the endpoint key is not the certificate’s, the property and the listener are gone', async () => {
+    const registered = structuredClone(stand.state)
+    const mismatch = await doctor([], { PASSWORD_DECRYPTION_KEY_PATH: other.keyPath })
+    expect(mismatch.problems.map((f) => f.code)).toEqual(['encryption-key-mismatch'])
+    expect(mismatch.code).toBe(1)
+
+    stand.state.listeners = []
+    stand.state.extensionProperties = []
+    const gone = await doctor([])
+    expect(gone.problems.map((f) => f.code).sort()).toEqual([
+      'listener-missing',
+      'migration-property-missing',
+    ])
+    expect(gone.code).toBe(1)
+    stand.state = registered
+  }, 60_000)
+
+  it('doctor warns of a certificate that expires within 30 days', async () => {
+    stand.state = customerTenant()
+    const r = await run('register', [
+      '--url',
+      BASE,
+      '--app',
+      CLIENT,
+      '--events',
+      'onPasswordSubmit',
+      '--certificate',
+      other.certPath,
+    ])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/\[\d\/\d\] \+ /)
+    settings = Object.fromEntries(
+      ['ENTRA_TENANT_ID', 'ENTRA_AUDIENCE', 'ENTRA_ISSUER'].map((name) => [
+        name,
+        new RegExp(`${name}=(\\S+)`).exec(r.stdout)?.[1] ?? '',
+      ]),
+    )
+    const expiring = await doctor(['--certificate', other.certPath])
+    expect(expiring.problems).toMatchObject([
+      { severity: 'warning', code: 'encryption-certificate-expiring' },
+    ])
+    expect(expiring.code).toBe(0)
+  }, 60_000)
+})
