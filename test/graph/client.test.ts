@@ -5,11 +5,8 @@ import { ClientSecretCredential } from '@azure/identity'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createGraphClient, retryAfterMs, type GraphRetry } from '../../tools/graph/client.js'
 import { GraphError } from '../../tools/graph/graph-error.js'
-import {
-  startGraphStandIn,
-  type GraphResource,
-  type GraphStandInCore,
-} from '../support/graph-stand-in/core.js'
+import { startGraphStandIn, type GraphStandInCore } from '../support/graph-stand-in/core.js'
+import type { GraphResource } from '../support/graph-stand-in/graph-answers.js'
 import { usersResource, type UsersResource } from '../support/graph-stand-in/users.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 

@@ -220,6 +220,30 @@ describe('runImport', () => {
     expect(readFileSync(store, 'utf8').trim().split('\n')).toHaveLength(100)
   })
 
+  it('finds a sign-in name with a quote on a re-run, and replaces a changed hash in the store', async () => {
+    const store = join(dir, 'quotes.jsonl')
+    const lines = (hash: string) =>
+      [
+        JSON.stringify({ email: "o'brien@example.org", hash: fakeHash(1) }),
+        JSON.stringify({ email: 'dana@example.org', hash }),
+      ].join('\n')
+    const once = parseUsers(lines(fakeHash(2))).users
+    expect(await run({ users: once, store: openJsonLinesHashStore(store) })).toMatchObject({
+      created: 2,
+    })
+    const changed = parseUsers(lines(REAL_HASH)).users
+    expect(await run({ users: changed, store: openJsonLinesHashStore(store) })).toMatchObject({
+      created: 0,
+      existing: 2,
+    })
+    const problems: string[] = []
+    const stored = readHashesFile(store, problems)
+    expect(problems).toEqual([])
+    expect(stored?.size).toBe(2)
+    expect(await stored?.get('dana@example.org')?.verify(LEGACY_PASSWORD)).toBe(true)
+    expect(users.byIdentity(DOMAIN, "O'Brien@example.org")?.displayName).toBe("o'brien")
+  })
+
   it('stops at a $batch that fails as a whole, naming its status and request id', async () => {
     graph.fault({ status: 500, path: '/v1.0/$batch', times: 1 })
     const summary = await run({ users: input(60, 8001), dryRun: true })

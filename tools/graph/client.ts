@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { OutboundError, readLimited } from '../../src/outbound/fetch-json.js'
 import { sendBatch, type BatchRequest, type BatchResult } from './batch.js'
 import { GraphError, type GraphFailure } from './graph-error.js'
+import { tokenGetter } from './token.js'
 
 export type GraphVersion = 'v1.0' | 'beta'
 export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
@@ -277,48 +278,6 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     },
   }
   return client
-}
-
-/** A bearer token before each request; a failure is a GraphError naming the first line of why. */
-function tokenGetter(
-  options: GraphClientOptions,
-  origin: string,
-  timeoutMs: number,
-): (method: string, path: string) => Promise<string> {
-  const { credential, getToken } = options
-  if (getToken !== undefined) {
-    if (credential !== undefined)
-      throw new TypeError('createGraphClient: give a credential or a getToken, not both')
-    return () => getToken()
-  }
-  if (credential === undefined)
-    throw new TypeError('createGraphClient: give a credential or a getToken')
-  const scope = `${origin}/.default`
-  const fetchToken = async (): Promise<string> => {
-    const abortSignal = AbortSignal.timeout(timeoutMs)
-    // MSAL does not take the signal everywhere: race it too, so a hung token endpoint ends.
-    const aborted = new Promise<never>((_, reject) =>
-      abortSignal.addEventListener('abort', () =>
-        reject(new Error(`no access token within ${timeoutMs} ms`)),
-      ),
-    )
-    const token = await Promise.race([credential.getToken(scope, { abortSignal }), aborted])
-    if (token === null) throw new Error('the credential returned no token')
-    return token.token
-  }
-  return async (method, path) => {
-    try {
-      return await fetchToken()
-    } catch (err) {
-      if (err instanceof GraphError) throw err
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-      const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? ''
-      const problem = why.startsWith('no Graph access token')
-        ? why
-        : `no Graph access token: ${why}`
-      throw new GraphError({ failure: 'token', method, path, problem: problem.slice(0, 300) })
-    }
-  }
 }
 
 /** Graph's error body `{ error: { code, message } }`, when it is one. */

@@ -9,72 +9,35 @@
 //   connection (`reset`); checked after the token (before it with `faultsBeforeToken`), for a
 //   whole $batch and for each of its items alike (an item cannot hang or reset);
 // - bodies: at most 1 MiB of JSON with an application/json content type (413, 415, 400);
-// - query options: a route names those it implements; any other answers 400
+// - query options: a route names those it implements (any other answers 400
 //   Request_UnsupportedQuery, so a caller relying on one fails here rather than passing against a
-//   stand-in that ignored it;
+//   stand-in that ignored it), or those it refuses;
 // - errors as Graph writes them: { error: { code, message, innerError: { date, request-id,
 //   client-request-id } } }, and `request-id` / `client-request-id` headers on every answer;
-// - JSON $batch (POST /{v1.0|beta}/$batch): 1-20 requests with unique ids, each answered through
-//   the same routes and faults, responses in reverse order (clients must match them by id);
-// - paging (page()): $top, $skiptoken (an offset) and an absolute @odata.nextLink; $select
-//   (selection()).
+// - JSON $batch (batch.ts), each item answered through the same faults and routes.
+// What routes receive and answer, Graph's error body, and the paging and $select helpers are in
+// graph-answers.ts.
 // Every HTTP request is recorded in `requests` when it arrives (its status when answered, or
 // `aborted` when the client left first); every call, including each item of a $batch, in `calls`.
 import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { answerBatch } from './batch.js'
+import {
+  DEFAULT_ERRORS,
+  errorAnswer,
+  GraphStandInError,
+  lowerCase,
+  type GraphAnswer,
+  type GraphApiVersion,
+  type GraphCall,
+  type GraphResource,
+  type RequestIds,
+} from './graph-answers.js'
 import { heldAnswers } from '../held-answers.js'
 import { testTls } from '../test-ca.js'
 import { GRAPH_RESOURCE, type TokenEndpointStandIn } from '../token-endpoint.js'
-
-export type GraphApiVersion = 'v1.0' | 'beta'
-
-/** One call: an HTTP request, or one request of a $batch. */
-export interface GraphCall {
-  readonly method: string
-  readonly version: GraphApiVersion
-  /** With the version, without the query: /v1.0/users */
-  readonly path: string
-  readonly query: URLSearchParams
-  /** Header names in lower case. */
-  readonly headers: Readonly<Record<string, string>>
-  /** The parsed JSON body, undefined when none. */
-  readonly body: unknown
-  readonly inBatch: boolean
-}
-
-export interface GraphAnswer {
-  readonly status: number
-  readonly body?: unknown
-  readonly headers?: Readonly<Record<string, string>>
-}
-
-export interface GraphRoute {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
-  /** Matched against the path (version included); groups are passed to `answer`. */
-  readonly path: RegExp
-  /** The query options implemented, e.g. ['$select', '$filter']: any other answers 400… */
-  readonly query?: readonly string[]
-  /** …unless the route names, instead, the options it refuses (the others are ignored). */
-  readonly unsupportedQuery?: readonly string[]
-  answer(call: GraphCall, match: RegExpExecArray, origin: string): GraphAnswer
-}
-
-export interface GraphResource {
-  readonly routes: readonly GraphRoute[]
-}
-
-/** A Graph error answer, thrown by routes. */
-export class GraphStandInError extends Error {
-  readonly status: number
-  readonly code: string
-  constructor(status: number, code: string, message: string) {
-    super(message)
-    this.status = status
-    this.code = code
-  }
-}
 
 /** A request path (without its query), exactly, or a pattern for it. */
 export type PathMatch = string | RegExp
@@ -132,18 +95,7 @@ export interface GraphStandInCore {
   close(): Promise<void>
 }
 
-export const DEFAULT_ERRORS: Readonly<Record<number, readonly [string, string]>> = {
-  400: ['Request_BadRequest', 'Invalid request.'],
-  401: ['InvalidAuthenticationToken', 'Access token validation failure.'],
-  403: ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'],
-  404: ['Request_ResourceNotFound', 'Resource does not exist.'],
-  429: ['TooManyRequests', 'Too many requests.'],
-  500: ['UnknownError', 'An unknown error occurred.'],
-  503: ['ServiceNotAvailable', 'The service is temporarily unavailable.'],
-}
-
 const MAX_BODY = 1024 * 1024
-const MAX_BATCH = 20
 const JSON_TYPE =
   'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
 const VERSIONED = /^\/(v1\.0|beta)(\/.*)$/
@@ -161,26 +113,6 @@ export async function startGraphStandIn(options: {
   const requests: RecordedGraphRequest[] = []
   const calls: RecordedGraphRequest[] = []
 
-  const errorAnswer = (
-    error: GraphStandInError,
-    ids: { requestId: string; clientRequestId: string },
-    headers: Record<string, string> = {},
-  ): GraphAnswer => ({
-    status: error.status,
-    headers,
-    body: {
-      error: {
-        code: error.code,
-        message: error.message,
-        innerError: {
-          date: new Date().toISOString().replace(/\.\d+Z$/, ''),
-          'request-id': ids.requestId,
-          'client-request-id': ids.clientRequestId,
-        },
-      },
-    },
-  })
-
   /** The fault this call meets, if any (counting it). */
   const faultFor = (method: string, path: string): GraphFault | undefined => {
     for (const rule of faults) {
@@ -196,7 +128,7 @@ export async function startGraphStandIn(options: {
     return undefined
   }
 
-  const faultAnswer = (fault: GraphFault & { status: number }, ids: Ids): GraphAnswer => {
+  const faultAnswer = (fault: GraphFault & { status: number }, ids: RequestIds): GraphAnswer => {
     const [code, message] = DEFAULT_ERRORS[fault.status] ??
       DEFAULT_ERRORS[fault.status < 500 ? 400 : 500] ?? ['UnknownError', '']
     const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined)
@@ -208,10 +140,10 @@ export async function startGraphStandIn(options: {
   }
 
   /** A call past the token and its fault: a $batch, or the route for its method and path. */
-  const dispatch = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
+  const dispatch = async (call: GraphCall, ids: RequestIds): Promise<GraphAnswer> => {
     try {
       if (!call.inBatch && call.method === 'POST' && /^\/(v1\.0|beta)\/\$batch$/.test(call.path))
-        return await batch(call, ids)
+        return await answerBatch(call, ids, routeItem, recordItem)
       const candidates = routes.filter((r) => r.path.test(call.path))
       const found = candidates.find((r) => r.method === call.method)
       if (found === undefined) {
@@ -242,80 +174,33 @@ export async function startGraphStandIn(options: {
     }
   }
 
-  const batch = async (call: GraphCall, ids: Ids): Promise<GraphAnswer> => {
-    const items = (call.body as { requests?: unknown } | undefined)?.requests
-    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH)
-      throw new GraphStandInError(
-        400,
-        'BadRequest',
-        `A batch holds 1 to ${MAX_BATCH} requests in "requests".`,
-      )
-    const seen = new Set<string>()
-    const responses: unknown[] = []
-    for (const item of items as unknown[]) {
-      const { id, method, url, body, headers, dependsOn, ...rest } = (item ?? {}) as Record<
-        string,
-        unknown
-      >
-      if (typeof id !== 'string' || id === '' || seen.has(id))
-        throw new GraphStandInError(400, 'BadRequest', 'Each request needs a unique string id.')
-      seen.add(id)
-      if (dependsOn !== undefined || Object.keys(rest).length > 0)
-        throw new GraphStandInError(
-          400,
-          'BadRequest',
-          'The stand-in implements id, method, url, body and headers.',
-        )
-      if (typeof method !== 'string' || typeof url !== 'string')
-        throw new GraphStandInError(400, 'BadRequest', `Request ${id} needs a method and a url.`)
-      const itemHeaders = lowerCase(headers)
-      if (body !== undefined && !/^application\/json\b/.test(itemHeaders['content-type'] ?? ''))
-        throw new GraphStandInError(
-          400,
-          'BadRequest',
-          `Request ${id} has a body without a JSON content-type.`,
-        )
-      const relative = new URL(url.replace(/^\/?/, '/'), 'https://batch.invalid')
-      const itemCall: GraphCall = {
-        method: method.toUpperCase(),
-        version: call.version,
-        path: `/${call.version}${relative.pathname}`,
-        query: relative.searchParams,
-        headers: itemHeaders,
-        body,
-        inBatch: true,
-      }
-      const itemIds = { requestId: randomUUID(), clientRequestId: ids.clientRequestId }
-      const fault = faultFor(itemCall.method, itemCall.path)
-      if (fault?.delayMs !== undefined)
-        await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref())
-      const answer =
-        fault?.status !== undefined
-          ? faultAnswer({ ...fault, status: fault.status }, itemIds)
-          : await dispatch(itemCall, itemIds)
-      calls.push({
-        method: itemCall.method,
-        path: itemCall.path,
-        query: itemCall.query,
-        url,
-        headers: itemHeaders,
-        status: answer.status,
-        aborted: false,
-        done: Promise.resolve(),
-        inBatch: true,
-      })
-      responses.push({
-        id,
-        status: answer.status,
-        headers: { 'content-type': 'application/json', ...answer.headers },
-        ...(answer.body === undefined ? {} : { body: answer.body }),
-      })
-    }
-    return { status: 200, body: { responses: responses.reverse() } }
+  /** An item of a $batch: its fault (a status, or a delay), else its route. */
+  const routeItem = async (call: GraphCall, ids: RequestIds): Promise<GraphAnswer> => {
+    const fault = faultFor(call.method, call.path)
+    if (fault?.delayMs !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref())
+    if (fault?.status !== undefined) return faultAnswer({ ...fault, status: fault.status }, ids)
+    return dispatch(call, ids)
   }
 
+  const recordItem = (call: GraphCall, url: string, status: number) =>
+    calls.push({
+      method: call.method,
+      path: call.path,
+      query: call.query,
+      url,
+      headers: call.headers,
+      status,
+      aborted: false,
+      done: Promise.resolve(),
+      inBatch: true,
+    })
+
   /** The 401 answer for a request without an acceptable token, or undefined. */
-  const refuseToken = async (req: IncomingMessage, ids: Ids): Promise<GraphAnswer | undefined> => {
+  const refuseToken = async (
+    req: IncomingMessage,
+    ids: RequestIds,
+  ): Promise<GraphAnswer | undefined> => {
     const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
     // Graph accepts tokens for its own origin (a national cloud's, or this stand-in's, which is
     // what GRAPH_BASE_URL makes a client ask for) as well as for the public cloud's resource.
@@ -346,7 +231,7 @@ export async function startGraphStandIn(options: {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    ids: Ids,
+    ids: RequestIds,
     onReset: () => void,
   ): Promise<GraphAnswer | undefined> => {
     const method = req.method ?? ''
@@ -486,21 +371,8 @@ export async function startGraphStandIn(options: {
   return state
 }
 
-interface Ids {
-  readonly requestId: string
-  readonly clientRequestId: string
-}
-
 const matches = (path: string, match: PathMatch): boolean =>
   typeof match === 'string' ? path === match : match.test(path)
-
-function lowerCase(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (headers === null || typeof headers !== 'object') return out
-  for (const [name, value] of Object.entries(headers))
-    if (typeof value === 'string') out[name.toLowerCase()] = value
-  return out
-}
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
@@ -518,44 +390,4 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new GraphStandInError(400, 'BadRequest', 'Unable to read JSON request payload.')
   }
-}
-
-/** $select, parsed: undefined when absent. */
-export function selection(query: URLSearchParams): string[] | undefined {
-  const select = query.get('$select')
-  if (select === null) return undefined
-  return select
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '')
-}
-
-/**
- * One page of `items`: $top (1-999, else `pageSize`) from the $skiptoken offset, with an absolute
- * @odata.nextLink that keeps the other query options.
- */
-export function page(
-  call: GraphCall,
-  origin: string,
-  items: readonly unknown[],
-  options: { readonly pageSize: number; readonly context: string; readonly maxTop?: number },
-): GraphAnswer {
-  const top = call.query.get('$top')
-  const size = top === null ? options.pageSize : Number(top)
-  if (!Number.isInteger(size) || size < 1 || size > (options.maxTop ?? 999))
-    throw new GraphStandInError(400, 'BadRequest', `Invalid page size specified: '${top}'.`)
-  const skiptoken = call.query.get('$skiptoken')
-  const offset = skiptoken === null ? 0 : Number(skiptoken)
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new GraphStandInError(400, 'BadRequest', 'Invalid $skiptoken.')
-  const body: Record<string, unknown> = {
-    '@odata.context': `${origin}/${call.version}/$metadata#${options.context}`,
-    value: items.slice(offset, offset + size),
-  }
-  if (offset + size < items.length) {
-    const next = new URLSearchParams(call.query)
-    next.set('$skiptoken', String(offset + size))
-    body['@odata.nextLink'] = `${origin}${call.path}?${next.toString().replace(/\+/g, '%20')}`
-  }
-  return { status: 200, body }
 }

@@ -1,7 +1,7 @@
 // Graph v1.0's organization for the stand-in core: the one tenant, with its verified domains.
 //   GET /v1.0/organization   $select
 import type { Organization, VerifiedDomain } from '@microsoft/microsoft-graph-types'
-import { selection, type GraphResource } from './core.js'
+import { selection, type GraphResource } from './graph-answers.js'
 
 export function organizationResource(options: {
   readonly tenantId: string

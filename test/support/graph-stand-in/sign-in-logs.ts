@@ -2,7 +2,7 @@
 //   GET /beta/auditLogs/signIns   $filter on createdDateTime (ge / lt, joined by "and"), $top
 //                                 (1-1000), newest first, paged by $skiptoken
 // Another $filter answers 400.
-import { GraphStandInError, page, type GraphResource } from './core.js'
+import { GraphStandInError, page, type GraphResource } from './graph-answers.js'
 
 export interface SignInRecord {
   readonly id: string

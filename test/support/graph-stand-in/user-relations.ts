@@ -6,7 +6,12 @@
 //   GET /v1.0/users/{id}/manager                              $select; 404 when there is none
 // $filter, $search, $orderby, $expand, $count and $skip answer 400 Request_UnsupportedQuery, so
 // that a caller relying on one fails here rather than passing against a stand-in that ignored it.
-import { GraphStandInError, selection, type GraphAnswer, type GraphResource } from './core.js'
+import {
+  GraphStandInError,
+  selection,
+  type GraphAnswer,
+  type GraphResource,
+} from './graph-answers.js'
 
 /** A directory object as memberOf lists it: a group, a directoryRole, an administrativeUnit… */
 export interface DirectoryObject {

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ObjectIdentity, PasswordProfile, User } from '@microsoft/microsoft-graph-types'
 import { meetsEntraPolicy } from '../../../src/passwords/strength.js'
-import { GraphStandInError, page, selection, type GraphResource } from './core.js'
+import { GraphStandInError, page, selection, type GraphResource } from './graph-answers.js'
 
 export type ExtensionDataType = 'Boolean' | 'String' | 'Integer'
 
