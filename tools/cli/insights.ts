@@ -160,7 +160,11 @@ async function main(): Promise<void> {
   if (fetched.truncated)
     process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')
 
-  const insights = aggregateSignIns(fetched.signIns, { extensionId: options.extension })
+  const insights = aggregateSignIns(fetched.signIns, {
+    extensionId: options.extension,
+    since: options.since,
+    until: options.until,
+  })
   if (options.html !== undefined) {
     const html = renderInsightsHtml(insights, {
       since: options.since,
