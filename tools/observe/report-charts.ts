@@ -259,15 +259,21 @@ function xAxis(
 ): Html {
   const every = unit === 'day' ? Math.max(1, Math.ceil(bins.length / 10)) : hourStride(bins.length)
   const base = H - BOTTOM
+  const labelled = (b: BinCounts, i: number) =>
+    unit === 'hour' ? Number(b.start.slice(11, 13)) % every === 0 : i % every === 0
+  const firstLabel = bins.findIndex(labelled)
   const labels = bins.map((b, i) => {
     const hour = Number(b.start.slice(11, 13))
-    if (unit === 'hour' ? hour % every !== 0 : i % every !== 0) return ''
+    if (!labelled(b, i)) return ''
     const x = fx(LEFT + (i + 0.5) * step)
     const mark = states[i] === 'partial' ? '*' : ''
     const [first, second] =
       unit === 'day'
         ? [`${formatPeriod(b.start, 'day').slice(0, 3)}${mark}`, b.start.slice(5, 10)]
-        : [`${b.start.slice(11, 16)}${mark}`, hour === 0 || i === 0 ? b.start.slice(5, 10) : '']
+        : [
+            `${b.start.slice(11, 16)}${mark}`,
+            hour === 0 || i === firstLabel ? b.start.slice(5, 10) : '',
+          ]
     return html`<line x1="${x}" x2="${x}" y1="${base}" y2="${base + 4}" class="base" /><text
         x="${x}"
         y="${base + 16}"

@@ -293,7 +293,7 @@ function periodTable(view: View, e: ExtensionInsights, states: readonly BinState
           not read (the read stopped before this ${view.unit})
         </td>
       </tr>`
-    return html`<tr${b.calls === 0 ? html` class="empty"` : ''}><td>${period}</td><td class="num">${formatCount(b.calls)}</td><td class="num">${formatCount(b.failures)}</td><td class="num">${b.calls === 0 ? '–' : formatPercent(b.failureRate)}</td>${FAILURE_REASONS.map((r) => html`<td class="num">${b.byReason[r] === 0 ? '' : formatCount(b.byReason[r])}</td>`)}<td>${b.byErrorCode.map((c) => html`${codeCell(c)} `)}</td><td class="ids">${b.samples.map((s) => html`<div><span class="muted">${s.code}:</span> ${s.correlationIds.map((id) => html`<code>${id}</code> `)}</div>`)}</td></tr>`
+    return html`<tr${b.calls === 0 ? html` class="empty"` : ''}><td>${period}</td><td class="num">${formatCount(b.calls)}</td><td class="num">${formatCount(b.failures)}</td><td class="num">${b.calls === 0 ? '–' : formatPercent(b.failureRate)}</td>${FAILURE_REASONS.map((r) => html`<td class="num">${b.byReason[r] === 0 ? '' : formatCount(b.byReason[r])}</td>`)}<td>${b.byErrorCode.map((c) => html`${codeCell(c)} `)}</td><td class="ids">${b.samples.map((s) => html`<div><span class="muted">${s.code}:</span>${s.correlationIds.map((id) => html`<code>${id}</code>`)}</div>`)}</td></tr>`
   })
   return html`<div class="scroll">
     <table class="periods">
@@ -458,7 +458,8 @@ svg.chart .partial{fill:none;stroke:#999;stroke-dasharray:3 3}svg.chart .peak-la
 .facts{font-size:.9rem}
 a.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;white-space:nowrap}
 tr.empty td{color:var(--muted)}tr.unread td{background:#f3f3f3;color:var(--muted)}
-td.ids code{font-size:.75rem}
+td.ids code{font-size:.75rem;display:block;white-space:nowrap;word-break:normal}
+table.periods td:first-child{white-space:nowrap}
 details{margin:.5rem 0}summary{cursor:pointer;font-weight:600;font-size:.9rem}
 @media (max-width:600px){body{padding:.6rem;font-size:14px}th,td{padding:.3rem .35rem}.overview td.name{min-width:10rem}}
 `
