@@ -16,6 +16,7 @@ thead th{background:var(--bg2);white-space:nowrap}
 .rate{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;font-weight:600}
 .rate.good{background:#dafbe1;color:#116329}.rate.warn{background:#fff8c5;color:#7d4e00}.rate.bad{background:#ffebe9;color:#a40e26}
 .banner{background:#fff8c5;border:2px solid #d4a72c;border-radius:.4rem;padding:.7rem .9rem;margin:1rem 0}
+.banner code{white-space:nowrap;word-break:normal}
 .unread-key{background:#eee;padding:0 .3rem}
 figure{margin:.6rem 0}figcaption{font-size:.9rem;font-weight:600;margin-bottom:.2rem}
 svg.chart{width:100%;min-width:520px;height:auto;display:block}

@@ -114,11 +114,13 @@ function banner(view: View): Html {
     <strong
       >Incomplete read: only ${formatInstant(from)} – ${formatInstant(until)} is covered.</strong
     >
-    The read stopped at --max-pages or --max-records (${formatCount(view.insights.signIns)}
-    sign-ins, ${formatCount(view.meta.pages)} pages). Graph lists the newest sign-ins first, so the
-    range's start (${formatInstant(view.meta.since.toISOString())}) was not reached: earlier periods
-    are marked <span class="unread-key">not read</span> (not zero) and the period the read starts in
-    is partial (*). Raise --max-records / --max-pages or shorten --since for the whole range.
+    The read stopped at <code>--max-pages</code> or
+    <code>--max-records</code> (${formatCount(view.insights.signIns)} sign-ins,
+    ${formatCount(view.meta.pages)} pages). Graph lists the newest sign-ins first, so the range's
+    start (${formatInstant(view.meta.since.toISOString())}) was not reached: earlier periods are
+    marked <span class="unread-key">not read</span> (not zero) and the period the read starts in is
+    partial (*). Raise <code>--max-records</code> / <code>--max-pages</code> or shorten
+    <code>--since</code> for the whole range.
   </div>`
 }
 
