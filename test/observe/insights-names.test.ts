@@ -24,7 +24,8 @@ const EXTENSIONS_PATH = '/v1.0/identity/customAuthenticationExtensions'
 /** Wednesday of the seeded week (its 401 wave included). */
 const DAY = ['--since', '2026-11-04T00:00:00Z', '--until', '2026-11-05T00:00:00Z']
 
-describe('npm run insights --html: extension names', () => {
+// Each test runs the CLI once or twice (seconds each on a busy machine): room, not a timed assertion.
+describe('npm run insights --html: extension names', { timeout: 60_000 }, () => {
   let tokens: TokenEndpointStandIn
   let graph: EntraGraphStandIn
   let dir: string
