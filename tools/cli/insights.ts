@@ -2,6 +2,8 @@
 // in Microsoft Graph (contract §8; needs AuditLog.Read.All). Results go to stdout (text, --json,
 // or an --html file), progress to stderr. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
 import { writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { operatorTokenGetter, readOperatorCredential, SignInError } from './operator-credential.js'
@@ -9,6 +11,7 @@ import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insigh
 import { GraphError } from '../graph/graph-error.js'
 import { fetchSignIns } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
+import { fetchExtensionNames, readNamesFile } from '../observe/extension-names.js'
 
 const USAGE = `usage: npm run insights -- [options]
 
@@ -20,7 +23,10 @@ UTC day: successes, success rate, HTTP statuses, error codes, attempts and retri
   --until <ISO|Nm|Nh|Nd>  end of the range, exclusive (default now)
   --extension <id>        only this customExtensionId
   --json                  print the aggregation as JSON
-  --html <file>           also write a self-contained HTML report to <file>
+  --html <file>           also write a self-contained HTML report to <file> (extension names
+                          from Graph's customAuthenticationExtensions when readable)
+  --names <file>          extension names for the report: a JSON object {"<extension id>": "<name>"}
+                          (then Graph is not asked for them)
   --max-pages <n>         pages to read at most (default 20)
   --max-records <n>       sign-ins to read at most (default 10000)
   --page-size <n>         $top per page (default 500, at most 1000)
@@ -67,6 +73,7 @@ function readOptions(now: number) {
       extension: { type: 'string' },
       json: { type: 'boolean', default: false },
       html: { type: 'string' },
+      names: { type: 'string' },
       'max-pages': { type: 'string', default: '20' },
       'max-records': { type: 'string', default: '10000' },
       'page-size': { type: 'string', default: '500' },
@@ -79,6 +86,7 @@ function readOptions(now: number) {
   if (since.getTime() >= until.getTime()) throw new UsageError('--since must be before --until')
   if (values.extension?.trim() === '') throw new UsageError('--extension: must not be empty')
   if (values.html?.trim() === '') throw new UsageError('--html: needs a file name')
+  if (values.names?.trim() === '') throw new UsageError('--names: needs a file name')
   return {
     help: values.help,
     since,
@@ -86,6 +94,7 @@ function readOptions(now: number) {
     extension: values.extension,
     json: values.json,
     html: values.html,
+    names: values.names,
     maxPages: parseCount('max-pages', values['max-pages'], 10_000),
     maxRecords: parseCount('max-records', values['max-records'], 10_000_000),
     pageSize: parseCount('page-size', values['page-size'], 1000),
@@ -132,6 +141,8 @@ async function main(): Promise<void> {
   if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
   const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
+  const namesFromFile = options.names === undefined ? undefined : readNamesFile(options.names)
+  if (typeof namesFromFile === 'string') fail(2, namesFromFile)
 
   let fetched: Awaited<ReturnType<typeof fetchSignIns>>
   try {
@@ -161,7 +172,11 @@ async function main(): Promise<void> {
   if (fetched.truncated)
     process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')
 
-  const insights = aggregateSignIns(fetched.signIns, { extensionId: options.extension })
+  const insights = aggregateSignIns(fetched.signIns, {
+    extensionId: options.extension,
+    since: options.since,
+    until: options.until,
+  })
   if (options.html !== undefined) {
     const html = renderInsightsHtml(insights, {
       since: options.since,
@@ -169,6 +184,8 @@ async function main(): Promise<void> {
       generatedAt: new Date(now),
       pages: fetched.pages,
       truncated: fetched.truncated,
+      names: namesFromFile ?? (await namesFromGraph(graphBaseUrl, credential)),
+      docsHref: docsHrefFrom(options.html),
     })
     try {
       writeFileSync(options.html, html)
@@ -180,6 +197,33 @@ async function main(): Promise<void> {
   process.stdout.write(
     options.json ? `${JSON.stringify(insights, null, 2)}\n` : text(insights, fetched.truncated),
   )
+}
+
+/** Extension names from Graph, or undefined (and a note on stderr) when they cannot be read. */
+async function namesFromGraph(
+  graphBaseUrl: string,
+  credential: Exclude<ReturnType<typeof readOperatorCredential>, string>,
+): Promise<ReadonlyMap<string, string> | undefined> {
+  try {
+    return await fetchExtensionNames({
+      graphBaseUrl,
+      getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
+    })
+  } catch (err) {
+    process.stderr.write(
+      `extension names: ${err instanceof Error ? err.message : 'not read'} (CustomAuthenticationExtension.Read.All reads them); the report shows IDs: --names <file> names them\n`,
+    )
+    return undefined
+  }
+}
+
+/** docs/operations.md of this checkout, relative to the report file, as a link. */
+function docsHrefFrom(htmlFile: string): string {
+  const docs = join(fileURLToPath(new URL('../../', import.meta.url)), 'docs', 'operations.md')
+  return relative(dirname(resolve(htmlFile)), docs)
+    .split(sep)
+    .map(encodeURIComponent)
+    .join('/')
 }
 
 main().catch((err: unknown) => {

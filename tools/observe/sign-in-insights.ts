@@ -1,10 +1,24 @@
 // How the custom authentication extensions behaved, from Entra's sign-in logs (contract §8): a pure
-// aggregation over the sign-ins Graph returned, per extension and event type, and per UTC day.
+// aggregation over the sign-ins Graph returned, per extension and event type, per UTC day, and
+// (sign-in-bins.ts) per UTC hour or day over the whole range, by failure reason and by client app.
 // Each applied listener is one call; a sign-in with several listeners counts once per listener.
-// httpStatus and errorCode describe the last attempt. Graph exposes no latency (UNCONFIRMED), so
-// none is reported here: latency comes from the endpoint's own telemetry.
+// httpStatus and errorCode describe the last attempt. Graph documents no latency (unconfirmed
+// that it has none: docs/entra-contract.md §8), so none is reported here: latency comes from the
+// endpoint's own telemetry.
 import { z } from 'zod'
-import { describeErrorCode } from './error-codes.js'
+import { Counter, type CallCounts } from './call-counts.js'
+import type { FailureReason } from './error-codes.js'
+import {
+  binUnitFor,
+  Breakdown,
+  worstPeriod,
+  type AppCounts,
+  type BinCounts,
+  type BinUnit,
+  type CallFacts,
+} from './sign-in-bins.js'
+
+export type { CallCounts, ErrorCodeCount } from './call-counts.js'
 
 export const CALLOUT_RESULT_TYPE = '#microsoft.graph.customExtensionCalloutResult'
 export const LATENCY_NOTE =
@@ -13,9 +27,22 @@ export const LATENCY_NOTE =
 const isoDateTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date-time')
 const optionalInt = z.number().int().nullish()
 
+/** An app name or ID as shown in the report: a string of at most 200 characters, else none. */
+const shortText = z
+  .unknown()
+  .transform((v) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined))
+  .optional()
+
 const SignInSchema = z.object({
   createdDateTime: isoDateTime,
   appliedEventListeners: z.array(z.unknown()).nullish(),
+  // Joins the sign-in to the endpoint's log lines; identifies the sign-in, not the person.
+  correlationId: z
+    .unknown()
+    .transform((v) => (typeof v === 'string' && /^[\w-]{1,64}$/.test(v) ? v : undefined))
+    .optional(),
+  appId: shortText,
+  appDisplayName: shortText,
 })
 
 /** Just enough to tell a callout result from another kind of handler result. */
@@ -39,30 +66,6 @@ const CalloutListenerSchema = z.object({
   }),
 })
 
-export interface ErrorCodeCount {
-  readonly code: number
-  readonly name: string
-  readonly meaning: string
-  readonly count: number
-}
-
-export interface CallCounts {
-  readonly calls: number
-  /** httpStatus 200 and no errorCode (absent, null or 0). */
-  readonly successes: number
-  readonly failures: number
-  /** successes / calls, rounded to 4 decimals. */
-  readonly successRate: number
-  /** numberOfAttempts summed (calls that do not report it add nothing). */
-  readonly attempts: number
-  /** numberOfAttempts − 1 summed. */
-  readonly retries: number
-  /** By the last attempt's httpStatus ("none" when not reported). */
-  readonly byHttpStatus: Readonly<Record<string, number>>
-  /** By errorCode, most frequent first. */
-  readonly byErrorCode: readonly ErrorCodeCount[]
-}
-
 export interface DayCounts extends CallCounts {
   /** YYYY-MM-DD (UTC) of the callout, else of the sign-in. */
   readonly day: string
@@ -71,7 +74,27 @@ export interface DayCounts extends CallCounts {
 export interface ExtensionInsights extends CallCounts {
   readonly customExtensionId: string
   readonly eventType: string
+  /** Only the days with calls (see `bins` for every period of the range). */
   readonly days: readonly DayCounts[]
+  /** Failed calls by reason (error-codes.ts: failureReason). */
+  readonly byReason: Readonly<Record<FailureReason, number>>
+  /** Every UTC hour or day of the range (range.bin), zero-filled. */
+  readonly bins: readonly BinCounts[]
+  /** The period with the most failures, or null without any. */
+  readonly worstPeriod: BinCounts | null
+  /** By the sign-in's client app, most calls first. */
+  readonly byApp: readonly AppCounts[]
+}
+
+export interface InsightsRange {
+  /** The range the bins cover: the one asked for, widened to every call seen. */
+  readonly since: string
+  readonly until: string
+  /** Hourly bins for ranges up to 48 hours, daily beyond. */
+  readonly bin: BinUnit
+  /** The oldest and newest createdDateTime read (null without sign-ins). */
+  readonly earliestSignIn: string | null
+  readonly latestSignIn: string | null
 }
 
 export interface SignInInsights {
@@ -93,56 +116,15 @@ export interface SignInInsights {
   readonly malformedListeners: number
   readonly extensions: readonly ExtensionInsights[]
   readonly latency: string
+  readonly range: InsightsRange
 }
 
 export interface AggregateOptions {
   /** Only this customExtensionId (compared without regard to case). */
   readonly extensionId?: string | undefined
-}
-
-class Counter {
-  calls = 0
-  successes = 0
-  attempts = 0
-  retries = 0
-  readonly statuses = new Map<string, number>()
-  readonly codes = new Map<number, number>()
-
-  add(call: z.infer<typeof CalloutListenerSchema>['handlerResult']): void {
-    this.calls += 1
-    const errorCode = call.errorCode ?? 0
-    if (call.httpStatus === 200 && errorCode === 0) this.successes += 1
-    if (typeof call.numberOfAttempts === 'number') {
-      this.attempts += call.numberOfAttempts
-      this.retries += Math.max(0, call.numberOfAttempts - 1)
-    }
-    const status =
-      call.httpStatus === null || call.httpStatus === undefined ? 'none' : String(call.httpStatus)
-    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
-    if (errorCode !== 0) this.codes.set(errorCode, (this.codes.get(errorCode) ?? 0) + 1)
-  }
-
-  counts(): CallCounts {
-    const byHttpStatus: Record<string, number> = {}
-    for (const key of [...this.statuses.keys()].sort())
-      byHttpStatus[key] = this.statuses.get(key) ?? 0
-    return {
-      calls: this.calls,
-      successes: this.successes,
-      failures: this.calls - this.successes,
-      successRate:
-        this.calls === 0 ? 0 : Math.round((this.successes / this.calls) * 10_000) / 10_000,
-      attempts: this.attempts,
-      retries: this.retries,
-      byHttpStatus,
-      byErrorCode: [...this.codes]
-        .sort(([a, m], [b, n]) => n - m || a - b)
-        .map(([code, count]) => {
-          const { name, meaning } = describeErrorCode(code)
-          return { code, name, meaning, count }
-        }),
-    }
-  }
+  /** The range read (zero-filled bins cover it); by default the first to the last call seen. */
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
 }
 
 interface Group {
@@ -150,6 +132,7 @@ interface Group {
   readonly eventType: string
   readonly total: Counter
   readonly days: Map<string, Counter>
+  readonly breakdown: Breakdown
 }
 
 const utcDay = (iso: string): string => new Date(Date.parse(iso)).toISOString().slice(0, 10)
@@ -168,6 +151,10 @@ export function aggregateSignIns(
   let otherListeners = 0
   let filteredOut = 0
   let malformedListeners = 0
+  let earliest = Infinity
+  let latest = -Infinity
+  let firstCall = Infinity
+  let lastCall = -Infinity
 
   for (const record of signIns) {
     const signIn = SignInSchema.safeParse(record)
@@ -175,6 +162,9 @@ export function aggregateSignIns(
       malformedSignIns += 1
       continue
     }
+    const created = Date.parse(signIn.data.createdDateTime)
+    earliest = Math.min(earliest, created)
+    latest = Math.max(latest, created)
     const entries = signIn.data.appliedEventListeners ?? []
     listeners += entries.length
     if (entries.length > 1) multiple += 1
@@ -207,10 +197,15 @@ export function aggregateSignIns(
           eventType,
           total: new Counter(),
           days: new Map(),
+          breakdown: new Breakdown(),
         }
         groups.set(key, group)
       }
       group.total.add(handlerResult)
+      const at = Date.parse(handlerResult.calloutDateTime ?? signIn.data.createdDateTime)
+      firstCall = Math.min(firstCall, at)
+      lastCall = Math.max(lastCall, at)
+      group.breakdown.add(callFacts(handlerResult, at, signIn.data))
       const day = utcDay(handlerResult.calloutDateTime ?? signIn.data.createdDateTime)
       let counter = group.days.get(day)
       if (counter === undefined) {
@@ -220,6 +215,15 @@ export function aggregateSignIns(
       counter.add(handlerResult)
     }
   }
+
+  // The range asked for, widened to every call seen (a callout can follow its sign-in's until).
+  const since = Math.min(options.since?.getTime() ?? firstCall, firstCall)
+  const until = Math.max(options.until?.getTime() ?? lastCall + 1, lastCall + 1)
+  // Without a range and without calls: the sign-ins read, else the Unix epoch (no bins either way).
+  const hasRange = Number.isFinite(since) && Number.isFinite(until)
+  const from = hasRange ? since : Number.isFinite(earliest) ? earliest : 0
+  const to = hasRange ? until : Number.isFinite(latest) ? latest + 1 : 1
+  const bin = binUnitFor(from, to)
 
   const extensions = [...groups.values()]
     .sort(
@@ -233,6 +237,7 @@ export function aggregateSignIns(
       days: [...group.days.keys()]
         .sort()
         .map((day) => ({ day, ...(group.days.get(day) ?? new Counter()).counts() })),
+      ...breakdownOf(group.breakdown, from, to, bin),
     }))
 
   return {
@@ -246,6 +251,40 @@ export function aggregateSignIns(
     malformedListeners,
     extensions,
     latency: LATENCY_NOTE,
+    range: {
+      since: new Date(from).toISOString(),
+      until: new Date(to).toISOString(),
+      bin,
+      earliestSignIn: Number.isFinite(earliest) ? new Date(earliest).toISOString() : null,
+      latestSignIn: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
+    },
+  }
+}
+
+function breakdownOf(breakdown: Breakdown, since: number, until: number, unit: BinUnit) {
+  const bins = breakdown.binsFor(since, until, unit)
+  return {
+    byReason: { ...breakdown.reasons },
+    bins,
+    worstPeriod: worstPeriod(bins),
+    byApp: breakdown.byApp(),
+  }
+}
+
+function callFacts(
+  call: z.infer<typeof CalloutListenerSchema>['handlerResult'],
+  at: number,
+  signIn: z.infer<typeof SignInSchema>,
+): CallFacts {
+  const errorCode = call.errorCode ?? 0
+  return {
+    at,
+    failed: !(call.httpStatus === 200 && errorCode === 0),
+    httpStatus: call.httpStatus,
+    errorCode,
+    correlationId: signIn.correlationId,
+    appId: signIn.appId,
+    appDisplayName: signIn.appDisplayName,
   }
 }
 
