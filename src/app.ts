@@ -109,7 +109,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     now,
     sources: sourceRunner(config, now, options.log, checks),
     remoteValidator: remoteValidator(config),
-    otpMailing: otpMailing(config, options.log, warm),
+    otpMailing: otpMailing(config, options.log, warm, checks),
     passwordMigration: createPasswordMigration(config.password, {
       devKey: options.passwordDevKey,
       hashKey: config.logHashKey,
@@ -188,7 +188,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         : !passwordReady
           ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
           : failing !== undefined
-            ? `${failing.code}: the ${failing.name} credential gave no token (see ${failing.name}_token_failed in the log)`
+            ? `${failing.code}: the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`
             : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
@@ -218,7 +218,15 @@ function usesAzureCredential(config: Config): boolean {
   )
 }
 
-function otpMailing(config: Config, log: Logger, warm: Promise<void>[]): OtpMailing | undefined {
+/** How long the mail provider's start-up check may take: a TLS handshake and a login, or a token. */
+const MAIL_CHECK_MS = 10_000
+
+function otpMailing(
+  config: Config,
+  log: Logger,
+  warm: Promise<void>[],
+  checks: CredentialChecks,
+): OtpMailing | undefined {
   const mail = config.mail
   if (mail === undefined) return undefined
   const transport = mail.transport
@@ -234,6 +242,23 @@ function otpMailing(config: Config, log: Logger, warm: Promise<void>[]): OtpMail
     return (await import('./mail/acs.js')).createAcsMailer(transport)
   })
   warm.push(loaded.ready)
+  // The provider's credential, tried once now without sending anything (Mailer.verify): a wrong
+  // SendGrid key or SMTP password shows in health before the first code is due.
+  checks.add('mail', async () => {
+    const mailer = await loaded.value
+    if (mailer.verify === undefined) return
+    const started = Date.now()
+    try {
+      await mailer.verify(MAIL_CHECK_MS)
+      log.info('mail_credential_ready', { provider: transport.provider, ms: Date.now() - started })
+    } catch (err) {
+      log.warn('mail_credential_failed', {
+        provider: transport.provider,
+        reason: err instanceof Error ? err.message : 'unknown',
+      })
+      throw err
+    }
+  })
   const keys = createRecipientKeys(config.logHashKey)
   const store = otpStore(config, mail, keys, log, warm)
   return {

@@ -22,18 +22,30 @@ export function createAcsMailer(
   // No retries inside the client: its defaults (3 tries, exponential) outlast any sign-in; a
   // failure goes back to Entra, which retries once or falls back to its own e-mail.
   const clientOptions = { retryOptions: { maxRetries: 0 } }
-  const client =
-    'connectionString' in options
-      ? new EmailClient(options.connectionString, clientOptions)
-      : new EmailClient(
-          options.endpoint,
-          options.clientId === undefined
-            ? new ManagedIdentityCredential()
-            : new ManagedIdentityCredential({ clientId: options.clientId }),
-          clientOptions,
-        )
+  let client: EmailClient
+  let credential: ManagedIdentityCredential | undefined
+  if ('connectionString' in options) {
+    client = new EmailClient(options.connectionString, clientOptions)
+  } else {
+    credential =
+      options.clientId === undefined
+        ? new ManagedIdentityCredential()
+        : new ManagedIdentityCredential({ clientId: options.clientId })
+    client = new EmailClient(options.endpoint, credential, clientOptions)
+  }
   return {
     provider: 'acs',
+    ...(credential === undefined
+      ? {}
+      : {
+          async verify(timeoutMs: number) {
+            const token = await credential.getToken('https://communication.azure.com/.default', {
+              abortSignal: AbortSignal.timeout(timeoutMs),
+            })
+            if (token === null)
+              throw new MailError('unavailable', 'the managed identity gave no token')
+          },
+        }),
     async send(mail, signal, timeoutMs) {
       // Left to fire after we return: it also ends the status poll that goes on in the background.
       const abort = abortAfter(signal, timeoutMs).signal

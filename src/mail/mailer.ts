@@ -14,6 +14,12 @@ export interface Mailer {
   readonly provider: 'acs' | 'sendgrid' | 'smtp'
   /** Resolves once the provider has accepted the message for delivery. */
   send(mail: OutgoingMail, signal: AbortSignal, timeoutMs: number): Promise<void>
+  /**
+   * Checks the credential without sending anything (SMTP: connect, TLS and AUTH; SendGrid: read
+   * the key's scopes; ACS with a managed identity: a token). Absent where no such check exists
+   * (ACS with an access key signs each request itself).
+   */
+  verify?(timeoutMs: number): Promise<void>
   close?(): Promise<void>
 }
 

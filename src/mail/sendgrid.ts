@@ -22,6 +22,26 @@ export function createSendGridMailer(options: {
   service.setTimeout(options.timeoutMs)
   return {
     provider: 'sendgrid',
+    async verify(timeoutMs) {
+      try {
+        // The key's scopes: a read any valid key may make, whatever its permissions.
+        await withinTime(
+          client.request({ method: 'GET', url: '/v3/scopes' }),
+          new AbortController().signal,
+          timeoutMs,
+        )
+      } catch (err) {
+        if (err instanceof MailError) throw err
+        const { code } = err as SendGridError
+        throw new MailError(
+          'unavailable',
+          typeof code === 'number'
+            ? `SendGrid answered HTTP ${code}`
+            : `the connection to SendGrid failed${typeof code === 'string' ? ` (${code})` : ''}`,
+          { status: typeof code === 'number' ? code : undefined, cause: err },
+        )
+      }
+    },
     async send(mail, signal, timeoutMs) {
       try {
         await withinTime(

@@ -85,6 +85,21 @@ export function createSmtpMailer(url: string): Mailer {
         )
       }
     },
+    async verify(timeoutMs) {
+      try {
+        await withinTime(transport.verify(), new AbortController().signal, timeoutMs)
+      } catch (err) {
+        if (err instanceof MailError) throw err
+        const { code, responseCode } = err as SmtpError
+        throw new MailError(
+          'unavailable',
+          responseCode !== undefined
+            ? `the SMTP server answered ${responseCode}`
+            : `the SMTP connection failed${code === undefined ? '' : ` (${code})`}`,
+          { status: responseCode, cause: err },
+        )
+      }
+    },
     close() {
       transport.close()
       return Promise.resolve()

@@ -258,6 +258,36 @@ describe('a wrong SendGrid API key', () => {
     expect(sendgrid.messages).toHaveLength(0)
     expect(lastLog(it$.endpoint, 'otp_send_failed')).toMatchObject({ providerStatus: 401 })
   })
+
+  it('shows in health from the start-up check of the key (GET /v3/scopes), without the key', async () => {
+    await expect
+      .poll(() => it$.endpoint.logs.some((line) => line.event === 'mail_credential_failed'))
+      .toBe(true)
+    const anonymous = await fetch(`${it$.endpoint.url}/api/health`)
+    expect(anonymous.status).toBe(503)
+    const details = await fetch(`${it$.endpoint.url}/api/health`, {
+      headers: { authorization: `Bearer ${await issuer.mint()}` },
+    })
+    const text = await details.text()
+    expect(JSON.parse(text)).toMatchObject({
+      status: 'unavailable',
+      code: 'mail_credential_failed',
+    })
+    expect(text + JSON.stringify(it$.endpoint.logs)).not.toContain(WRONG_KEY)
+  })
+})
+
+describe('the right SendGrid API key', () => {
+  const it$ = withConfig({ rateLimit: ROOMY_LIMIT })
+
+  it('passes the start-up check: health 200, and the check is no send', async () => {
+    await expect
+      .poll(() => it$.endpoint.logs.some((line) => line.event === 'mail_credential_ready'))
+      .toBe(true)
+    expect((await fetch(`${it$.endpoint.url}/api/health`)).status).toBe(200)
+    expect(sendgrid.scopeChecks).toContain(200)
+    expect(sendgrid.messages).toHaveLength(0)
+  })
 })
 
 describe('SendGrid that never answers, with a 400 ms budget', () => {

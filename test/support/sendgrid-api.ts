@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { heldAnswers } from './held-answers.js'
 
 export const SENDGRID_SEND_PATH = '/v3/mail/send'
+export const SENDGRID_SCOPES_PATH = '/v3/scopes'
 
 export interface SendGridErrorItem {
   readonly message: string
@@ -76,6 +77,8 @@ export interface SendGridStandIn {
   readonly apiKey: string
   /** Every request, in order, answered or not. */
   readonly requests: SendGridRequest[]
+  /** The status of each GET /v3/scopes (the endpoint's start-up check of its key), in order. */
+  readonly scopeChecks: number[]
   /** The messages accepted (202), in order. */
   readonly messages: SendGridMessage[]
   /** Faults for the next `times` requests (all from now on unless given); the first set wins. */
@@ -251,6 +254,7 @@ export async function startSendGridApi(
 ): Promise<SendGridStandIn> {
   const apiKey = options.apiKey ?? `SG.stand-in.${randomBytes(16).toString('base64url')}`
   const requests: SendGridRequest[] = []
+  const scopeChecks: number[] = []
   const messages: SendGridMessage[] = []
   const rules: Rule[] = []
   const held = heldAnswers() // slow or hanging answers: ended by close()
@@ -315,6 +319,19 @@ export async function startSendGridApi(
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
+      // GET /v3/scopes: the endpoint's start-up check of its key. Counted apart from the sends
+      // (requests, faults), which the OnOtpSend tests count.
+      if ((req.url ?? '').split('?')[0] === SENDGRID_SCOPES_PATH && req.method === 'GET') {
+        scopeChecks.push(req.headers.authorization === `Bearer ${apiKey}` ? 200 : 401)
+        if (scopeChecks.at(-1) === 200) {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ scopes: ['mail.send'] }))
+        } else
+          sendErrors(res, 401, [
+            DEFAULT_ERRORS[401] ?? { message: 'unauthorized', field: null, help: null },
+          ])
+        return
+      }
       const text = Buffer.concat(chunks).toString('utf8')
       let json: unknown
       try {
@@ -379,6 +396,7 @@ export async function startSendGridApi(
     baseUrl,
     apiKey,
     requests,
+    scopeChecks,
     messages,
     fault(fault, faultOptions = {}) {
       rules.push({ fault, remaining: faultOptions.times ?? Infinity })
