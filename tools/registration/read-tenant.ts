@@ -147,10 +147,7 @@ export async function readTenant(
 
   let b2c: Tenant['b2cExtensionsApp']
   if (want.migrationProperty !== undefined) {
-    const filter = encodeURIComponent(
-      `displayName eq '${B2C_EXTENSIONS_APP_NAME.replace(/'/g, "''")}'`,
-    )
-    const [found] = await graph.list<ReadApplication>(`/v1.0/applications?$filter=${filter}`)
+    const found = await findB2cExtensionsApp(graph)
     b2c =
       found === undefined
         ? null
@@ -177,6 +174,20 @@ export async function readTenant(
     targetApps,
     b2cExtensionsApp: b2c,
   }
+}
+
+/**
+ * The tenant's b2c-extensions-app (which holds its directory extension properties), found by its
+ * exact display name; undefined when the tenant has none.
+ */
+export async function findB2cExtensionsApp(
+  graph: GraphClient,
+): Promise<ReadApplication | undefined> {
+  const filter = encodeURIComponent(
+    `displayName eq '${B2C_EXTENSIONS_APP_NAME.replace(/'/g, "''")}'`,
+  )
+  const [found] = await graph.list<ReadApplication>(`/v1.0/applications?$filter=${filter}`)
+  return found
 }
 
 /** v1.0's extensions, and beta's of the types that exist only there (a preview event's). */
