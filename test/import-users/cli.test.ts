@@ -1,5 +1,7 @@
 // `npm run import-users` as an operator runs it: a child process signed in through the token
-// endpoint stand-in, against the Graph stand-in (organization and users on the shared core).
+// endpoint stand-in, against the Graph stand-in (organization, users and applications on the
+// shared core), writing the hashes to a file or to Azurite's Table service, where the endpoint's
+// own reader (src/passwords/hash-table.ts) finds them.
 import bcrypt from 'bcryptjs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -7,8 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openHashTable } from '../../src/passwords/hash-table.js'
 import { readHashesFile } from '../../src/passwords/hashes-file.js'
+import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
+import { startAzurite, type Azurite } from '../support/azurite.js'
+import { applicationsResource } from '../support/graph-stand-in/applications.js'
 import { startGraphStandIn, type GraphStandInCore } from '../support/graph-stand-in/core.js'
+import { emptyEntraState, type EntraGraphState } from '../support/graph-stand-in/directory.js'
 import { organizationResource } from '../support/graph-stand-in/organization.js'
 import { usersResource, type UsersResource } from '../support/graph-stand-in/users.js'
 import { tlsEnv } from '../support/test-ca.js'
@@ -24,18 +31,25 @@ let tokens: TokenEndpointStandIn
 let users: UsersResource
 let graph: GraphStandInCore
 let dir: string
+let tenant: EntraGraphState
+let azurite: Azurite
 const outputs: string[] = []
 
 beforeAll(async () => {
   tokens = await startTokenEndpoint({ roles: ['User.ReadWrite.All'] })
   users = usersResource({ primaryDomain: DOMAIN, extensionProperties: { [FLAG]: 'Boolean' } })
+  // The tenant's b2c-extensions-app, which holds the migration flag.
+  tenant = emptyEntraState(tokens.tenantId, 'CIAM')
+  tenant.applications.push(b2cExtensionsApp())
   graph = await startGraphStandIn({
     tokens,
     resources: [
       users,
       organizationResource({ tenantId: tokens.tenantId, domains: [DOMAIN, 'contoso.example'] }),
+      applicationsResource({ tenant: () => tenant, pageSize: () => 100 }),
     ],
   })
+  azurite = await startAzurite()
   const parent = process.env.TEST_TMP_DIR ?? tmpdir()
   mkdirSync(parent, { recursive: true })
   dir = mkdtempSync(join(parent, 'import-users-cli-'))
@@ -50,7 +64,19 @@ afterAll(async () => {
   }
   await graph.close()
   await tokens.close()
+  await azurite.stop()
 })
+
+function b2cExtensionsApp() {
+  return {
+    id: '7d1c2b3a-0000-4000-8000-00000000b2c0',
+    appId: APP_ID,
+    displayName: B2C_EXTENSIONS_APP_NAME,
+    identifierUris: [],
+    api: {},
+    requiredResourceAccess: [],
+  }
+}
 
 function usersFile(name: string, count: number, from = 1): string {
   const path = join(dir, name)
@@ -68,6 +94,13 @@ interface Result {
 }
 
 async function importUsers(...args: string[]): Promise<Result> {
+  return importUsersWith({}, ...args)
+}
+
+async function importUsersWith(
+  env: Readonly<Record<string, string>>,
+  ...args: string[]
+): Promise<Result> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/import-users.ts', ...args], {
     cwd: ROOT,
     env: {
@@ -80,6 +113,7 @@ async function importUsers(...args: string[]): Promise<Result> {
       AZURE_AUTHORITY_HOST: tokens.authorityHost,
       GRAPH_BASE_URL: graph.origin,
       PASSWORD_HASHES_FILE: join(dir, 'hashes.jsonl'),
+      ...env,
     },
   })
   let stdout = ''
@@ -201,12 +235,68 @@ describe('npm run import-users', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^usage: npm run import-users/)
     const input = usersFile('x.jsonl', 1, 401)
-    const noFlag = await importUsers(input)
-    expect(noFlag.code).toBe(2)
-    expect(noFlag.stderr).toMatch(/--extensions-app-id .* is required/)
     const badId = await importUsers(input, '--extensions-app-id', 'not-a-guid')
     expect(badId.code).toBe(2)
     expect(existsSync(`${input}.failures.jsonl`)).toBe(false)
+    const both = await importUsersWith(
+      { PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString },
+      input,
+      '--extensions-app-id',
+      APP_ID,
+    )
+    expect(both.code).toBe(2)
+    expect(both.stderr).toContain(
+      'PASSWORD_HASHES_FILE: set it or PASSWORD_HASHES_CONNECTION_STRING, not both',
+    )
     expect(graph.requests).toHaveLength(0)
+  })
+
+  it('finds the b2c-extensions-app by Graph when no app id is given, and exits 2 without one', async () => {
+    const input = usersFile('no-app-id.jsonl', 3, 501)
+    const r = await importUsers(input, '--issuer', DOMAIN)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^3 users: 3 created/)
+    expect(users.byIdentity(DOMAIN, 'person502@example.org')?.[FLAG]).toBe(true)
+    const lookup = graph.requests.find((q) => q.path === '/v1.0/applications')
+    expect(lookup?.query.get('$filter')).toBe(`displayName eq '${B2C_EXTENSIONS_APP_NAME}'`)
+
+    tenant.applications.length = 0
+    const mark = graph.calls.length
+    try {
+      const none = await importUsers(usersFile('no-app.jsonl', 1, 511), '--issuer', DOMAIN)
+      expect(none.code).toBe(2)
+      expect(none.stderr).toContain('the tenant has no b2c-extensions-app')
+      expect(graph.calls.slice(mark).filter((c) => c.path === '/v1.0/users')).toHaveLength(0)
+    } finally {
+      tenant.applications.push(b2cExtensionsApp())
+    }
+  })
+
+  it('writes the hashes to the table of PASSWORD_HASHES_CONNECTION_STRING, where the endpoint reads them', async () => {
+    const input = usersFile('to-table.jsonl', 25, 601)
+    const env = {
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: 'importedhashes',
+    }
+    const r = await importUsersWith(env, input, '--extensions-app-id', APP_ID, '--issuer', DOMAIN)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(
+      /^25 users: 25 created, 0 existed already, 0 failed; 25 hashes written\n/,
+    )
+    // A re-run (every user exists) writes the same rows again: still one per user.
+    expect((await importUsersWith(env, input, '--extensions-app-id', APP_ID)).code).toBe(0)
+
+    const { store, ready } = openHashTable({
+      connectionString: azurite.connectionString,
+      tableName: 'importedhashes',
+    })
+    await ready
+    const call = { signal: AbortSignal.timeout(10_000), timeoutMs: 5_000 }
+    const found = await store.get('person613@example.org', call)
+    expect(found).toBeDefined()
+    expect(await found?.verify('Legacy-pass-1')).toBe(true)
+    expect(await found?.verify('Wrong-pass-1')).toBe(false)
+    expect(await store.get('nobody@example.org', call)).toBeUndefined()
   })
 })

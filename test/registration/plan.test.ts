@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { EventRoute } from '../../src/events/routes.js'
 import { needsCertificate, REGISTRABLE } from '../../tools/registration/desired.js'
-import { createGraphApi, type GraphApi } from '../../tools/registration/graph-api.js'
+import { createGraphClient, type GraphClient } from '../../tools/graph/client.js'
 import { isEmpty, isWrite } from '../../tools/registration/plan.js'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
 import {
@@ -28,7 +28,7 @@ const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
 
 let tokens: TokenEndpointStandIn
 let stand: EntraGraphStandIn
-let graph: GraphApi
+let graph: GraphClient
 
 /** An External ID tenant with the customer's app and the b2c-extensions-app every such tenant has. */
 function customerTenant(): EntraGraphState {
@@ -94,7 +94,7 @@ beforeAll(async () => {
     },
     stand.origin,
   )
-  graph = createGraphApi({
+  graph = createGraphClient({
     baseUrl: stand.origin,
     getToken: () => source.getToken(AbortSignal.timeout(10_000), 10_000),
   })

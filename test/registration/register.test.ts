@@ -18,7 +18,8 @@ import {
 } from '../../tools/registration/entra-objects.js'
 import type { Tenant } from '../../tools/registration/read-tenant.js'
 import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
-import { createGraphApi, GraphApiError, type GraphApi } from '../../tools/registration/graph-api.js'
+import { createGraphClient, type GraphClient } from '../../tools/graph/client.js'
+import { GraphError } from '../../tools/graph/graph-error.js'
 import { readTenant } from '../../tools/registration/read-tenant.js'
 import {
   extensionAppUniqueName,
@@ -44,7 +45,7 @@ const CLAIMS = ['apiVersion', 'appRoles', 'correlationId']
 
 let tokens: TokenEndpointStandIn
 let stand: EntraGraphStandIn
-let graph: GraphApi
+let graph: GraphClient
 
 /** A tenant with the customer's client app(s) registered, and nothing of ours. */
 function customerTenant(tenantType: 'AAD' | 'CIAM' = 'AAD'): EntraGraphState {
@@ -121,7 +122,7 @@ beforeAll(async () => {
     },
     stand.origin,
   )
-  graph = createGraphApi({
+  graph = createGraphClient({
     baseUrl: stand.origin,
     getToken: () => source.getToken(AbortSignal.timeout(10_000), 10_000),
   })
@@ -615,8 +616,8 @@ describe('register and Graph errors', () => {
 
     stand.state = customerTenant()
     stand.denied.add('POST /v1.0/identity/customAuthenticationExtensions')
-    const err = (await register(graph, input()).catch((e: unknown) => e)) as GraphApiError
-    expect(err).toBeInstanceOf(GraphApiError)
+    const err = (await register(graph, input()).catch((e: unknown) => e)) as GraphError
+    expect(err).toBeInstanceOf(GraphError)
     expect(err.message).toMatch(
       /^POST \/v1\.0\/identity\/customAuthenticationExtensions: HTTP 403 Authorization_RequestDenied/,
     )

@@ -15,10 +15,15 @@ import {
 } from '../registration/diagnose.js'
 import { GUID } from '../registration/entra-objects.js'
 import { finding } from '../registration/findings.js'
-import { GraphApiError } from '../registration/graph-api.js'
+import { GraphError } from '../graph/graph-error.js'
 import { readTenant, TenantReadError } from '../registration/read-tenant.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
+import {
+  operatorGraphClient,
+  readOperatorCredential,
+  retryLine,
+  SignInError,
+} from './operator-credential.js'
 
 const USAGE = `usage: npm run doctor -- --url <deployed base URL> [options]
 
@@ -148,8 +153,8 @@ async function main(): Promise<void> {
   }
   const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
-  const graph = operatorGraphApi(credential, config.graphBaseUrl, (method, path, status, ms) =>
-    process.stderr.write(`${method} ${path}: ${status}, retrying in ${(ms / 1000).toFixed(1)} s\n`),
+  const graph = operatorGraphClient(credential, config.graphBaseUrl, (retry) =>
+    process.stderr.write(retryLine(retry)),
   )
 
   const events = options.events
@@ -175,7 +180,7 @@ async function main(): Promise<void> {
     tenant = await readTenant(graph, doctorDesired(view), { appFromExtensions: true })
   } catch (err) {
     if (err instanceof TenantReadError) fail(1, err.message)
-    if (!(err instanceof GraphApiError)) throw err
+    if (!(err instanceof GraphError)) throw err
     const hint =
       err.status === 403 ? ' (the signed-in identity lacks a read permission: see --help)' : ''
     fail(1, `Microsoft Graph could not be read: ${err.message}${hint}`)

@@ -10,12 +10,15 @@ import cliProgress from 'cli-progress'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { createGraphClient, type GraphClient } from '../graph/client.js'
 import { GraphError } from '../graph/graph-error.js'
+import { DEFAULT_HASHES_TABLE } from '../../src/passwords/hash-table.js'
 import {
   HashStoreError,
   openJsonLinesHashStore,
+  openTableHashStore,
   type HashStore,
 } from '../import-users/hash-store.js'
 import { parseUsers } from '../import-users/read-users.js'
+import { findB2cExtensionsApp } from '../registration/read-tenant.js'
 import { runImport, type ImportProgress, type ImportSummary } from '../import-users/run-import.js'
 import { operatorTokenGetter, readOperatorCredential } from './operator-credential.js'
 
@@ -25,19 +28,24 @@ Creates the users of <users.jsonl> (one JSON object a line: "email" or "username
 optional, "hash" in a format the endpoint verifies) in External ID through Microsoft Graph $batch,
 20 at a time, each with a random temporary password and the migration flag set to true, and writes
 their hashes to the hash store. Users that already exist (found by their identity) are skipped, so
-a re-run resumes. Needs User.ReadWrite.All.
+a re-run resumes. Needs User.ReadWrite.All, and Application.Read.All to find the
+b2c-extensions-app when neither --extensions-app-id nor --migration-property is given.
 
   --issuer <domain>             the tenant's primary domain, the identities' issuer
                                 (default: the default verified domain of GET /v1.0/organization)
   --extensions-app-id <appId>   the b2c-extensions-app's appId: the flag is
                                 extension_<appId without dashes>_<property name>
+                                (default: the tenant's b2c-extensions-app, found by its name)
   --property-name <name>        the flag's name (default toBeMigrated)
   --migration-property <name>   the flag's full name, instead of the two above
-  --hashes-file <file>          the hash store (default PASSWORD_HASHES_FILE), merged by username
+  --hashes-file <file>          the hashes file (default PASSWORD_HASHES_FILE), merged by username
   --report <file>               the failures, by line number (default <users.jsonl>.failures.jsonl)
   --dry-run                     look the users up, create nothing, write no hash
   --json                        print the summary as JSON (no progress bar)
   -h, --help                    this text
+
+Hash store: the hashes file, or, when PASSWORD_HASHES_CONNECTION_STRING is set, the Azure Table
+PASSWORD_HASHES_TABLE (default ${DEFAULT_HASHES_TABLE}) the endpoint reads, one row per user.
 
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
 AZURE_TENANT_ID (AZURE_AUTHORITY_HOST optional); otherwise DefaultAzureCredential (az login).
@@ -83,31 +91,74 @@ function readOptions() {
       throw new UsageError('--migration-property: give it or --extensions-app-id, not both')
   } else {
     const appId = values['extensions-app-id']
-    if (appId === undefined)
-      throw new UsageError(
-        '--extensions-app-id (the b2c-extensions-app) or --migration-property is required',
-      )
-    if (!GUID.test(appId)) throw new UsageError('--extensions-app-id: must be a GUID')
-    migrationProperty = `extension_${appId.replace(/-/g, '').toLowerCase()}_${values['property-name']}`
+    if (appId !== undefined && !GUID.test(appId))
+      throw new UsageError('--extensions-app-id: must be a GUID')
+    // Without an app id, the b2c-extensions-app is looked up in Graph (flagName, later).
+    if (appId !== undefined) migrationProperty = flagName(appId, values['property-name'])
   }
-  if (!EXTENSION.test(migrationProperty))
+  if (!EXTENSION.test(migrationProperty ?? flagName(ZERO_GUID, values['property-name'])))
     throw new UsageError(
       '--migration-property / --property-name: the flag is extension_<32 hex digits>_<name of letters, digits, _>',
     )
-  const hashesFile =
-    values['hashes-file'] ?? (process.env.PASSWORD_HASHES_FILE?.trim() || undefined)
-  if (hashesFile === undefined && !values['dry-run'])
-    throw new UsageError('--hashes-file or PASSWORD_HASHES_FILE: the hash store is required')
+  const store = hashStoreSetting(values['hashes-file'], values['dry-run'])
   return {
     help: false as const,
     input,
     issuer: values.issuer,
     migrationProperty,
-    hashesFile,
+    propertyName: values['property-name'],
+    store,
     report: values.report ?? `${input}.failures.jsonl`,
     dryRun: values['dry-run'],
     json: values.json,
   }
+}
+
+const ZERO_GUID = '00000000-0000-0000-0000-000000000000'
+
+/** extension_<appId without dashes>_<name>: a directory extension property's full name. */
+const flagName = (appId: string, name: string) =>
+  `extension_${appId.replace(/-/g, '').toLowerCase()}_${name}`
+
+/** The migration flag on the tenant's b2c-extensions-app, found by Graph (as register finds it). */
+async function migrationFlag(graph: GraphClient, propertyName: string): Promise<string> {
+  const app = await findB2cExtensionsApp(graph)
+  if (app === undefined || !GUID.test(app.appId))
+    throw new UsageError(
+      'the tenant has no b2c-extensions-app (every External ID tenant has one): check the tenant, or give --extensions-app-id',
+    )
+  return flagName(app.appId, propertyName)
+}
+
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/
+
+/** Where the hashes go: the file, or the endpoint's hash table (undefined on a dry run without either). */
+function hashStoreSetting(
+  hashesFileFlag: string | undefined,
+  dryRun: boolean,
+):
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'table'; readonly connectionString: string; readonly tableName: string }
+  | undefined {
+  const connectionString = process.env.PASSWORD_HASHES_CONNECTION_STRING?.trim() || undefined
+  const hashesFile = hashesFileFlag ?? (process.env.PASSWORD_HASHES_FILE?.trim() || undefined)
+  if (connectionString !== undefined) {
+    if (hashesFile !== undefined)
+      throw new UsageError(
+        `${hashesFileFlag !== undefined ? '--hashes-file' : 'PASSWORD_HASHES_FILE'}: set it or PASSWORD_HASHES_CONNECTION_STRING, not both`,
+      )
+    if (connectionString.length > 2048)
+      throw new UsageError('PASSWORD_HASHES_CONNECTION_STRING: longer than 2048 characters')
+    const tableName = process.env.PASSWORD_HASHES_TABLE?.trim() || DEFAULT_HASHES_TABLE
+    if (!TABLE_NAME.test(tableName))
+      throw new UsageError('PASSWORD_HASHES_TABLE: 3 to 63 letters and digits, a letter first')
+    return { kind: 'table', connectionString, tableName }
+  }
+  if (hashesFile !== undefined) return { kind: 'file', path: hashesFile }
+  if (dryRun) return undefined
+  throw new UsageError(
+    '--hashes-file, PASSWORD_HASHES_FILE or PASSWORD_HASHES_CONNECTION_STRING: the hash store is required',
+  )
 }
 
 /** The tenant's default verified domain, the issuer of local account identities. */
@@ -184,9 +235,15 @@ async function main(): Promise<void> {
   if (typeof credential === 'string') fail(2, credential)
   let store: HashStore | undefined
   try {
-    store = options.dryRun ? undefined : openJsonLinesHashStore(options.hashesFile!)
+    const where = options.store
+    store =
+      options.dryRun || where === undefined
+        ? undefined
+        : where.kind === 'file'
+          ? openJsonLinesHashStore(where.path)
+          : openTableHashStore(where)
   } catch (err) {
-    fail(2, err instanceof HashStoreError ? err.message : 'the hashes file cannot be read')
+    fail(2, err instanceof HashStoreError ? err.message : 'the hash store cannot be opened')
   }
 
   const interactive = process.stderr.isTTY === true && !options.json
@@ -211,7 +268,8 @@ async function main(): Promise<void> {
       graph,
       users,
       issuer,
-      migrationProperty: options.migrationProperty,
+      migrationProperty:
+        options.migrationProperty ?? (await migrationFlag(graph, options.propertyName)),
       store,
       dryRun: options.dryRun,
       onProgress: bar.update,

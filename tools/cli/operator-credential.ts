@@ -11,12 +11,8 @@ import {
 } from '@azure/identity'
 import type { GraphCredentialConfig } from '../../src/config.js'
 import { createTokenSource, type AccessTokenSource } from '../../src/outbound/access-token.js'
-import {
-  createGraphApi,
-  GraphApiError,
-  type GraphApi,
-  type GraphApiOptions,
-} from '../registration/graph-api.js'
+import { createGraphClient, type GraphClient, type GraphRetry } from '../graph/client.js'
+import { GraphError } from '../graph/graph-error.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
 import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
 
@@ -80,23 +76,30 @@ export function operatorTokenSource(
 }
 
 /**
- * A Graph client for an operator CLI, signed in as `readOperatorCredential` says. A token may
- * take a person's device-code sign-in, so it gets minutes, not the endpoint's milliseconds.
+ * The shared Graph client (tools/graph/client.ts) for an operator CLI, signed in as
+ * `readOperatorCredential` says. A token may take a person's device-code sign-in, so it gets
+ * minutes, not the endpoint's milliseconds. A SignInError reaches the caller unchanged; another
+ * token failure is a GraphError (failure 'token').
  */
-export function operatorGraphApi(
+export function operatorGraphClient(
   credential: OperatorCredential,
   graphBaseUrl: string,
-  onRetry?: GraphApiOptions['onRetry'],
-): GraphApi {
-  return createGraphApi({
+  onRetry?: (retry: GraphRetry) => void,
+): GraphClient {
+  return createGraphClient({
     baseUrl: graphBaseUrl,
     onRetry,
     getToken: operatorTokenGetter(
       credential,
       graphBaseUrl,
-      (message) => new GraphApiError('GET', '(token)', message),
+      (problem) => new GraphError({ failure: 'token', method: 'GET', path: '(token)', problem }),
     ),
   })
+}
+
+/** A retry as the operator CLIs print it on stderr. */
+export function retryLine(retry: GraphRetry): string {
+  return `${retry.method} ${retry.path}: ${retry.status}, retrying in ${(retry.waitMs / 1000).toFixed(1)} s\n`
 }
 
 /**

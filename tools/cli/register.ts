@@ -22,7 +22,7 @@ import {
   needsCertificate,
   REGISTRABLE,
 } from '../registration/desired.js'
-import { GraphApiError } from '../registration/graph-api.js'
+import { GraphError } from '../graph/graph-error.js'
 import { isWrite, type Plan } from '../registration/plan.js'
 import {
   applyRegistration,
@@ -33,7 +33,12 @@ import {
 } from '../registration/register.js'
 import { ApplyError } from '../registration/apply.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorGraphApi, readOperatorCredential, SignInError } from './operator-credential.js'
+import {
+  operatorGraphClient,
+  readOperatorCredential,
+  retryLine,
+  SignInError,
+} from './operator-credential.js'
 
 const ROUTE_NAMES = REGISTRABLE
 
@@ -282,10 +287,8 @@ async function main(): Promise<void> {
   if (!isHttpsUrl(graphBaseUrl)) fail(2, 'GRAPH_BASE_URL: must be an https URL')
   const credential = readOperatorCredential(process.env)
   if (typeof credential === 'string') fail(2, credential)
-  const graph = operatorGraphApi(credential, graphBaseUrl, (method, path, status, waitMs) =>
-    process.stderr.write(
-      `${method} ${path}: ${status}, retrying in ${(waitMs / 1000).toFixed(1)} s\n`,
-    ),
+  const graph = operatorGraphClient(credential, graphBaseUrl, (retry) =>
+    process.stderr.write(retryLine(retry)),
   )
 
   const input = {
@@ -337,15 +340,11 @@ async function main(): Promise<void> {
     const broken = result.validation.some((v) => v.severity === 'error')
     process.exitCode = result.problems.length > 0 || broken ? 1 : 0
   } catch (err) {
-    if (!(
-      err instanceof GraphApiError ||
-      err instanceof RegisterError ||
-      err instanceof ApplyError
-    ))
+    if (!(err instanceof GraphError || err instanceof RegisterError || err instanceof ApplyError))
       throw err
     const made = done.filter((c) => c.action === 'created' || c.action === 'updated')
     const hint =
-      err instanceof GraphApiError && err.status === 403
+      err instanceof GraphError && err.status === 403
         ? ' (the signed-in identity lacks a permission: see --help for the list)'
         : ''
     fail(

@@ -35,7 +35,7 @@ export interface GraphClientOptions {
   /** Tokens for `<origin>/.default`; the credential caches them. */
   readonly credential?: TokenCredential
   /**
-   * Or a bearer-token getter, called before every request (graph-api.ts's contract). Its errors
+   * Or a bearer-token getter, called before every request (an operator CLI's sign-in). Its errors
    * are its own: they reach the caller unchanged (an operator CLI's SignInError exits 2).
    */
   readonly getToken?: () => Promise<string>
@@ -89,6 +89,11 @@ export interface GraphClient {
   delete(path: string): Promise<void>
   /** Up to 20 requests in one POST /{version}/$batch; throttled items are sent again (batch.ts). */
   batch(version: GraphVersion, requests: readonly BatchRequest[]): Promise<BatchResult[]>
+}
+
+/** A path segment for an alternate key, e.g. applications(appId='…'): quotes doubled (OData). */
+export function keySegment(value: string): string {
+  return encodeURIComponent(value.replace(/'/g, "''"))
 }
 
 /** Retry-After as seconds or an HTTP date, in ms; 1 s when absent or unreadable. */

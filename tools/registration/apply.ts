@@ -2,7 +2,8 @@
 // body is replaced by what Graph answered when the object it names was created; a write that names
 // an object made a moment ago is retried on 404, because the replica that answers may not know it
 // yet. Stops at the first write Graph refuses: what was done stays, and the next run plans the rest.
-import { GraphApiError, type GraphApi } from './graph-api.js'
+import type { GraphClient } from '../graph/client.js'
+import { GraphError } from '../graph/graph-error.js'
 import { isWrite, type Plan, type WriteChange } from './plan.js'
 
 export class ApplyError extends Error {
@@ -33,7 +34,7 @@ function substitute(value: unknown, refs: ReadonlyMap<string, string>, encode: b
 }
 
 export async function apply(
-  graph: GraphApi,
+  graph: GraphClient,
   plan: Plan,
   onWrite: (change: WriteChange, index: number, total: number) => void = () => {},
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -57,7 +58,7 @@ export async function apply(
       } catch (err) {
         const wait = REPLICATION_RETRIES_MS[attempt]
         const fresh = (change.needs ?? []).length > 0
-        if (!(fresh && err instanceof GraphApiError && err.status === 404 && wait !== undefined))
+        if (!(fresh && err instanceof GraphError && err.status === 404 && wait !== undefined))
           throw err
         await sleep(wait)
       }

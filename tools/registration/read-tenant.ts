@@ -3,7 +3,7 @@
 // by the uniqueName register gives it, or, for doctor, by the extensions that point at the
 // endpoint), its service principal and grants, the extensions and listeners, claims mapping
 // policies, the target apps, and, for OnPasswordSubmit, the b2c-extensions-app and its extension
-// properties. Reads only; every call is bounded by the GraphApi client.
+// properties. Reads only; every call is bounded by the GraphClient.
 import type { Desired } from './desired.js'
 import {
   AUTH_EVENTS_APP_ID,
@@ -12,7 +12,8 @@ import {
   RESOURCE_ID,
   routeOfTargetUrl,
 } from './entra-objects.js'
-import { GraphApiError, keySegment, type GraphApi } from './graph-api.js'
+import { keySegment, type GraphClient } from '../graph/client.js'
+import { GraphError } from '../graph/graph-error.js'
 import type {
   ReadAppRoleAssignment,
   ReadApplication,
@@ -74,7 +75,7 @@ const byAppId = (kind: 'applications' | 'servicePrincipals', appId: string) =>
   `/v1.0/${kind}(appId='${keySegment(appId)}')`
 
 export async function readTenant(
-  graph: GraphApi,
+  graph: GraphClient,
   want: Desired,
   options: ReadOptions = {},
 ): Promise<Tenant> {
@@ -82,7 +83,12 @@ export async function readTenant(
     '/v1.0/organization?$select=id,tenantType',
   )
   if (organization === undefined)
-    throw new GraphApiError('GET', '/v1.0/organization', 'the answer names no tenant')
+    throw new GraphError({
+      failure: 'not-json',
+      method: 'GET',
+      path: '/v1.0/organization',
+      problem: 'the answer names no tenant',
+    })
   const authEvents = await graph.find<ReadServicePrincipal>(
     byAppId('servicePrincipals', AUTH_EVENTS_APP_ID),
   )
@@ -141,10 +147,7 @@ export async function readTenant(
 
   let b2c: Tenant['b2cExtensionsApp']
   if (want.migrationProperty !== undefined) {
-    const filter = encodeURIComponent(
-      `displayName eq '${B2C_EXTENSIONS_APP_NAME.replace(/'/g, "''")}'`,
-    )
-    const [found] = await graph.list<ReadApplication>(`/v1.0/applications?$filter=${filter}`)
+    const found = await findB2cExtensionsApp(graph)
     b2c =
       found === undefined
         ? null
@@ -173,8 +176,22 @@ export async function readTenant(
   }
 }
 
+/**
+ * The tenant's b2c-extensions-app (which holds its directory extension properties), found by its
+ * exact display name; undefined when the tenant has none.
+ */
+export async function findB2cExtensionsApp(
+  graph: GraphClient,
+): Promise<ReadApplication | undefined> {
+  const filter = encodeURIComponent(
+    `displayName eq '${B2C_EXTENSIONS_APP_NAME.replace(/'/g, "''")}'`,
+  )
+  const [found] = await graph.list<ReadApplication>(`/v1.0/applications?$filter=${filter}`)
+  return found
+}
+
 /** v1.0's extensions, and beta's of the types that exist only there (a preview event's). */
-async function readExtensions(graph: GraphApi, want: Desired): Promise<ReadExtension[]> {
+async function readExtensions(graph: GraphClient, want: Desired): Promise<ReadExtension[]> {
   const v1 = await graph.list<ReadExtension>('/v1.0/identity/customAuthenticationExtensions')
   if (!want.events.some((e) => e.version === 'beta')) return v1
   const known = new Set(v1.map((e) => e.id))
@@ -182,7 +199,11 @@ async function readExtensions(graph: GraphApi, want: Desired): Promise<ReadExten
   return [...v1, ...beta.filter((e) => !known.has(e.id))]
 }
 
-async function readTargetApp(graph: GraphApi, appId: string, claims: boolean): Promise<TargetApp> {
+async function readTargetApp(
+  graph: GraphClient,
+  appId: string,
+  claims: boolean,
+): Promise<TargetApp> {
   const sp = await graph.find<ReadServicePrincipal>(byAppId('servicePrincipals', appId))
   const policies =
     sp === undefined || !claims

@@ -8,7 +8,7 @@ import { apply } from './apply.js'
 import type { EncryptionCertificate } from './certificate.js'
 import { desired, type Desired } from './desired.js'
 import { printable, recommendedIssuers, v1Issuer } from './entra-objects.js'
-import type { GraphApi } from './graph-api.js'
+import type { GraphClient } from '../graph/client.js'
 import { isPlaceholder, isWrite, plan, type Change as PlannedChange, type Plan } from './plan.js'
 import { readTenant, TenantReadError } from './read-tenant.js'
 
@@ -112,7 +112,7 @@ export function desiredOf(input: Omit<RegisterInput, 'dryRun'>): Desired {
 }
 
 /** The tenant as it is, and the plan that makes it hold what `input` asks for. */
-export async function planRegistration(graph: GraphApi, input: RegisterInput): Promise<Plan> {
+export async function planRegistration(graph: GraphClient, input: RegisterInput): Promise<Plan> {
   const want = desiredOf(input)
   try {
     return plan(want, await readTenant(graph, want))
@@ -171,7 +171,7 @@ export function settingsOf(thePlan: Plan, appId: string, resourceId: string) {
  * problems and notes, Graph's validation of each extension and the endpoint's settings.
  */
 export async function applyRegistration(
-  graph: GraphApi,
+  graph: GraphClient,
   thePlan: Plan,
   dryRun: boolean,
   onWrite: (change: Change, index: number, total: number) => void = () => {},
@@ -208,7 +208,7 @@ export async function applyRegistration(
 }
 
 export async function register(
-  graph: GraphApi,
+  graph: GraphClient,
   input: RegisterInput,
   onChange: (change: Change) => void = () => {},
 ): Promise<RegisterResult> {
@@ -222,7 +222,7 @@ export async function register(
 
 /** Graph's validateAuthenticationConfiguration of each extension, through its event's version. */
 async function validate(
-  graph: GraphApi,
+  graph: GraphClient,
   thePlan: Plan,
   extensionIds: Partial<Record<EventRoute, string>>,
 ): Promise<ValidationNote[]> {

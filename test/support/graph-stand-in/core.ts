@@ -79,6 +79,8 @@ export interface RecordedGraphRequest {
   /** Settles when the exchange is over: answered, abandoned by the client, or reset. */
   readonly done: Promise<void>
   readonly inBatch: boolean
+  /** The request's parsed JSON body, once read (undefined when none or unreadable). */
+  readonly body?: unknown
 }
 
 export interface GraphStandInCore {
@@ -105,6 +107,16 @@ export async function startGraphStandIn(options: {
   readonly resources: readonly GraphResource[]
   /** Faults answer before the token is checked (a Graph that fails whoever asks). */
   readonly faultsBeforeToken?: boolean
+  /** Only tokens for this stand-in's origin (GRAPH_BASE_URL), not for https://graph.microsoft.com. */
+  readonly ownOriginOnly?: boolean
+  /** Routes see the path URL-decoded (`(appId=%27…%27)` as `(appId='…')`); 400 when it cannot be. */
+  readonly decodePath?: boolean
+  /** After the token, before the body: an error (a 403 for a denied call) answers instead. */
+  readonly authorize?: (method: string, path: string) => GraphStandInError | undefined
+  /** The segment named in the 400 for a path no route knows (the whole path unless given). */
+  readonly unknownSegment?: (path: string) => string
+  /** Called with each HTTP request when its answer has been sent. */
+  readonly onAnswered?: (request: RecordedGraphRequest) => void
 }): Promise<GraphStandInCore> {
   const tls = await testTls()
   const held = heldAnswers()
@@ -152,7 +164,7 @@ export async function startGraphStandIn(options: {
         throw new GraphStandInError(
           400,
           'BadRequest',
-          `Resource not found for the segment '${call.path}'.`,
+          `Resource not found for the segment '${options.unknownSegment?.(call.path) ?? call.path}'.`,
         )
       }
       for (const name of call.query.keys()) {
@@ -207,7 +219,7 @@ export async function startGraphStandIn(options: {
     const own =
       token === undefined ? undefined : await options.tokens.verifyAccessToken(token, state.origin)
     const check =
-      token === undefined || own === undefined || own.ok
+      token === undefined || own === undefined || own.ok || options.ownOriginOnly === true
         ? own
         : await options.tokens.verifyAccessToken(token, GRAPH_RESOURCE)
     if (check !== undefined && check.ok) return undefined
@@ -233,6 +245,7 @@ export async function startGraphStandIn(options: {
     url: URL,
     ids: RequestIds,
     onReset: () => void,
+    onBody: (body: unknown) => void,
   ): Promise<GraphAnswer | undefined> => {
     const method = req.method ?? ''
     const early = options.faultsBeforeToken === true ? faultFor(method, url.pathname) : undefined
@@ -269,6 +282,22 @@ export async function startGraphStandIn(options: {
         return refused
       }
     }
+    let path = url.pathname
+    if (options.decodePath === true)
+      try {
+        path = url.pathname.split('/').map(decodeURIComponent).join('/')
+      } catch {
+        req.resume()
+        return errorAnswer(
+          new GraphStandInError(400, 'BadRequest', 'The request URI is not valid.'),
+          ids,
+        )
+      }
+    const refused = options.authorize?.(method, path)
+    if (refused !== undefined) {
+      req.resume()
+      return errorAnswer(refused, ids)
+    }
     let body: unknown
     try {
       body = await readJson(req)
@@ -276,7 +305,8 @@ export async function startGraphStandIn(options: {
       if (error instanceof GraphStandInError) return errorAnswer(error, ids)
       throw error
     }
-    const version = VERSIONED.exec(url.pathname)?.[1] as GraphApiVersion | undefined
+    onBody(body)
+    const version = VERSIONED.exec(path)?.[1] as GraphApiVersion | undefined
     if (version === undefined)
       return errorAnswer(
         new GraphStandInError(400, 'BadRequest', 'Invalid version: use /v1.0 or /beta.'),
@@ -286,7 +316,7 @@ export async function startGraphStandIn(options: {
       {
         method,
         version,
-        path: url.pathname,
+        path,
         query: url.searchParams,
         headers: lowerCase(req.headers),
         body,
@@ -313,9 +343,11 @@ export async function startGraphStandIn(options: {
       status: undefined as number | undefined,
       aborted: false,
       inBatch: false,
+      body: undefined as unknown,
       done: new Promise<void>((resolve) => {
         res.on('finish', () => {
           record.status = res.statusCode
+          options.onAnswered?.(record)
           resolve()
         })
         res.on('close', () => {
@@ -326,7 +358,14 @@ export async function startGraphStandIn(options: {
     }
     requests.push(record)
     calls.push(record)
-    serve(req, res, url, ids, () => (reset = true))
+    serve(
+      req,
+      res,
+      url,
+      ids,
+      () => (reset = true),
+      (body) => (record.body = body),
+    )
       .catch((error: unknown) =>
         errorAnswer(new GraphStandInError(500, 'UnknownError', String(error)), ids),
       )

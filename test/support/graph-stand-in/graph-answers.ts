@@ -132,7 +132,8 @@ export function page(
   if (offset + size < items.length) {
     const next = new URLSearchParams(call.query)
     next.set('$skiptoken', String(offset + size))
-    body['@odata.nextLink'] = `${origin}${call.path}?${next.toString().replace(/\+/g, '%20')}`
+    const query = next.toString().replace(/\+/g, '%20').replace(/%24/g, '$')
+    body['@odata.nextLink'] = `${origin}${call.path}?${query}`
   }
   return { status: 200, body }
 }

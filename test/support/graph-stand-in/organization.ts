@@ -1,28 +1,44 @@
 // Graph v1.0's organization for the stand-in core: the one tenant, with its verified domains.
 //   GET /v1.0/organization   $select
+// The options may be a function, read on each call (a test that replaces its tenant).
 import type { Organization, VerifiedDomain } from '@microsoft/microsoft-graph-types'
 import { selection, type GraphResource } from './graph-answers.js'
 
-export function organizationResource(options: {
+export interface OrganizationOptions {
   readonly tenantId: string
-  /** The tenant's domains; the first is the default (primary) one. */
-  readonly domains: readonly string[]
-}): GraphResource {
-  const organization = {
+  /** The tenant's domains; the first is the default (primary) one. None when not given. */
+  readonly domains?: readonly string[]
+  /** 'CIAM' (an External ID tenant) unless given. */
+  readonly tenantType?: 'AAD' | 'CIAM'
+  readonly displayName?: string
+}
+
+function organizationOf(options: OrganizationOptions) {
+  return {
     id: options.tenantId,
-    displayName: 'Contoso customers',
-    tenantType: 'CIAM',
-    verifiedDomains: options.domains.map(
-      (name, i) =>
-        ({
-          name,
-          isDefault: i === 0,
-          isInitial: name.endsWith('.onmicrosoft.com'),
-          type: 'Managed',
-          capabilities: 'Email, OfficeCommunicationsOnline',
-        }) satisfies VerifiedDomain,
-    ),
+    displayName: options.displayName ?? 'Contoso customers',
+    tenantType: options.tenantType ?? 'CIAM',
+    ...(options.domains === undefined
+      ? {}
+      : {
+          verifiedDomains: options.domains.map(
+            (name, i) =>
+              ({
+                name,
+                isDefault: i === 0,
+                isInitial: name.endsWith('.onmicrosoft.com'),
+                type: 'Managed',
+                capabilities: 'Email, OfficeCommunicationsOnline',
+              }) satisfies VerifiedDomain,
+          ),
+        }),
   } satisfies Organization & { tenantType: string }
+}
+
+export function organizationResource(
+  options: OrganizationOptions | (() => OrganizationOptions),
+): GraphResource {
+  const current = typeof options === 'function' ? options : () => options
   return {
     routes: [
       {
@@ -31,7 +47,7 @@ export function organizationResource(options: {
         query: ['$select'],
         answer(call, _match, origin) {
           const select = selection(call.query)
-          const entries = Object.entries(organization).filter(
+          const entries = Object.entries(organizationOf(current())).filter(
             ([name]) => name === 'id' || select === undefined || select.includes(name),
           )
           return {

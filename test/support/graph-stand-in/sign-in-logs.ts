@@ -32,7 +32,12 @@ function parseFilter(filter: string | null): { ge?: number; lt?: number } {
 }
 
 export function signInLogsResource(
-  options: { readonly signIns?: readonly SignInRecord[]; readonly pageSize?: number } = {},
+  options: {
+    readonly signIns?: readonly SignInRecord[]
+    readonly pageSize?: number
+    /** Where the sign-ins are read from on each call, instead of `signIns` (a shared tenant). */
+    readonly source?: () => readonly SignInRecord[]
+  } = {},
 ): SignInLogsResource {
   const resource: SignInLogsResource = {
     signIns: [...(options.signIns ?? [])],
@@ -44,7 +49,7 @@ export function signInLogsResource(
         query: ['$filter', '$top', '$skiptoken'],
         answer(call, _match, origin) {
           const { ge, lt } = parseFilter(call.query.get('$filter'))
-          const listed = resource.signIns
+          const listed = (options.source?.() ?? resource.signIns)
             .filter((s) => {
               const at = Date.parse(s.createdDateTime)
               return (ge === undefined || at >= ge) && (lt === undefined || at < lt)

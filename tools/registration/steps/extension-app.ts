@@ -11,7 +11,7 @@ import {
   RECEIVE_PAYLOAD_ROLE_ID,
   v1Issuer,
 } from '../entra-objects.js'
-import { keySegment } from '../graph-api.js'
+import { keySegment } from '../../graph/client.js'
 import type { ApplicationBody, ReadApplication } from '../graph-types.js'
 import { placeholder, type Change, type PlanContext } from '../plan.js'
 
