@@ -192,7 +192,7 @@ describe('npm run register', () => {
     settings = out.settings
     expect(settings.ENTRA_AUDIENCE).toBe(appId)
     registered = structuredClone(stand.state)
-  })
+  }, 90_000) // two register runs, each a tsx process start (seconds on a busy 2-core machine)
 
   it('stops on a Graph 403 with exit 1, naming the call and what was done before', async () => {
     stand.state = customerTenant()
