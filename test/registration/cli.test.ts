@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ROUTE_TYPES } from '../../tools/registration/entra-objects.js'
 import { CHECKED_BY_DEFAULT } from '../../tools/registration/desired.js'
 import {
@@ -18,6 +18,10 @@ import {
 } from '../support/entra-graph-server.js'
 import { testTls, tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+
+// Every test here starts the CLIs as processes (tsx compiles the tools each time: seconds apiece
+// on a busy 2-core machine), several per test.
+vi.setConfig({ testTimeout: 90_000 })
 
 /** The four events register handles without more options (onPasswordSubmit needs a certificate). */
 const ROUTES = CHECKED_BY_DEFAULT
