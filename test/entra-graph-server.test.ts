@@ -789,6 +789,7 @@ describe('entra graph stand-in', () => {
     )
     const method = await call('PUT', '/v1.0/applications', { displayName: 'x' })
     expect(method.status).toBe(405)
+    expect(method.headers.get('allow')).toBe('GET, POST')
     expect(method.body.error.innerError['request-id']).toBe(method.headers.get('request-id'))
     const res = await fetch(`${graph.origin}/v1.0/applications`, {
       method: 'POST',

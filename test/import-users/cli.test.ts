@@ -299,4 +299,36 @@ describe('npm run import-users', () => {
     expect(await found?.verify('Wrong-pass-1')).toBe(false)
     expect(await store.get('nobody@example.org', call)).toBeUndefined()
   })
+
+  it('stops with exit 1 when the hash table cannot be reached, naming no user', async () => {
+    const input = usersFile('table-down.jsonl', 3, 701)
+    const r = await importUsersWith(
+      {
+        PASSWORD_HASHES_FILE: '',
+        // Port 1: nothing listens there; the table client does not retry.
+        PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString.replace(
+          `:${azurite.port}/`,
+          ':1/',
+        ),
+      },
+      input,
+      '--extensions-app-id',
+      APP_ID,
+      '--issuer',
+      DOMAIN,
+    )
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('3 users: 3 created, 0 existed already, 3 failed; 0 hashes written')
+    expect(r.stdout).toContain(
+      'stopped early: the hash store could not be written: the hash table: creating the table failed (no answer)',
+    )
+    const report = readFileSync(`${input}.failures.jsonl`, 'utf8')
+    outputs.push(report)
+    expect(
+      report
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).stage),
+    ).toEqual(['hash-store', 'hash-store', 'hash-store'])
+  })
 })

@@ -15,8 +15,11 @@
 // Order of checks: throttleNext (429, before the token), the bearer token (401), `denied` (403),
 // the body (at most 1 MiB of JSON with an application/json content type), then the route. Every
 // request is recorded in `requests` when its answer has been sent.
-import type { GraphObject as DirectoryObject } from './graph-stand-in/directory.js'
-import { unknownSegment, type EntraGraphState } from './graph-stand-in/directory.js'
+import {
+  unknownSegment,
+  type EntraGraphState,
+  type GraphObject as DirectoryObject,
+} from './graph-stand-in/directory.js'
 import { applicationsResource } from './graph-stand-in/applications.js'
 import { authenticationEventsResource } from './graph-stand-in/authentication-events.js'
 import { claimsMappingPoliciesResource } from './graph-stand-in/claims-mapping-policies.js'

@@ -13,7 +13,6 @@ import {
   routeOfTargetUrl,
 } from './entra-objects.js'
 import { keySegment, type GraphClient } from '../graph/client.js'
-import { GraphError } from '../graph/graph-error.js'
 import type {
   ReadAppRoleAssignment,
   ReadApplication,
@@ -83,12 +82,7 @@ export async function readTenant(
     '/v1.0/organization?$select=id,tenantType',
   )
   if (organization === undefined)
-    throw new GraphError({
-      failure: 'not-json',
-      method: 'GET',
-      path: '/v1.0/organization',
-      problem: 'the answer names no tenant',
-    })
+    throw new TenantReadError('GET /v1.0/organization: the answer names no tenant')
   const authEvents = await graph.find<ReadServicePrincipal>(
     byAppId('servicePrincipals', AUTH_EVENTS_APP_ID),
   )

@@ -160,7 +160,12 @@ export async function startGraphStandIn(options: {
       const found = candidates.find((r) => r.method === call.method)
       if (found === undefined) {
         if (candidates.length > 0)
-          throw new GraphStandInError(405, 'Request_BadRequest', 'The method is not allowed.')
+          throw new GraphStandInError(
+            405,
+            'Request_BadRequest',
+            'Specified HTTP method is not allowed for the request uri.',
+            { allow: [...new Set(candidates.map((r) => r.method))].join(', ') },
+          )
         throw new GraphStandInError(
           400,
           'BadRequest',

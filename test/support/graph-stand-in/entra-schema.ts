@@ -9,6 +9,8 @@
 // Graph makes of an application, its keyCredentials, a claims mapping policy's definition, an
 // extension and a listener. Used by the resource modules applications.ts, service-principals.ts
 // and authentication-events.ts.
+import type * as v1 from '@microsoft/microsoft-graph-types'
+import type * as beta from '@microsoft/microsoft-graph-types-beta'
 import { createHash, X509Certificate } from 'node:crypto'
 import { bad, GUID, isRecord, RESOURCE_ID, same, type GraphObject } from './directory.js'
 import type { GraphApiVersion } from './graph-answers.js'
@@ -70,14 +72,29 @@ export const visibleAt = (version: GraphApiVersion, object: GraphObject) =>
   version === 'beta' || !BETA_ONLY.has(String(object['@odata.type']))
 const TOKEN_LISTENER = '#microsoft.graph.onTokenIssuanceStartListener'
 
+/** Names of T's properties: a name Microsoft's published types lack is a compile error. */
+const propertiesOf =
+  <T>() =>
+  <const N extends readonly (keyof T & string)[]>(...names: N): N =>
+    names
+
+/**
+ * beta's onPasswordMigrationCustomExtensionHandler: in Graph beta's schema, not yet in the beta
+ * types package (as tools/registration/graph-types.ts says), so declared from its base type.
+ */
+type PasswordMigrationHandler = beta.OnTokenIssuanceStartCustomExtensionHandler & {
+  migrationPropertyId?: string | null
+}
+
 /**
  * The properties a request body may name, per type and API version (Microsoft's published
- * schema: navigation properties and the server-made ones left out). `@odata.type` is always allowed.
+ * schema, each list checked against @microsoft/microsoft-graph-types for v1.0 and -beta for beta:
+ * navigation properties and the server-made ones left out). `@odata.type` is always allowed.
  */
 export const PROPERTIES = {
   application: {
     type: 'application',
-    'v1.0': [
+    'v1.0': propertiesOf<v1.Application>()(
       'id',
       'deletedDateTime',
       'addIns',
@@ -118,11 +135,11 @@ export const PROPERTIES = {
       'uniqueName',
       'verifiedPublisher',
       'web',
-    ],
+    ),
   },
   extension: {
     type: 'customAuthenticationExtension',
-    'v1.0': [
+    'v1.0': propertiesOf<v1.OnTokenIssuanceStartCustomExtension>()(
       'id',
       'authenticationConfiguration',
       'behaviorOnError',
@@ -131,27 +148,54 @@ export const PROPERTIES = {
       'description',
       'displayName',
       'endpointConfiguration',
-    ],
+    ),
   },
   listener: {
     type: 'authenticationEventListener',
-    'v1.0': ['id', 'authenticationEventsFlowId', 'conditions', 'handler'],
-    beta: ['id', 'authenticationEventsFlowId', 'conditions', 'handler', 'priority'],
+    'v1.0': propertiesOf<v1.OnTokenIssuanceStartListener>()(
+      'id',
+      'authenticationEventsFlowId',
+      'conditions',
+      'handler',
+    ),
+    beta: propertiesOf<beta.OnTokenIssuanceStartListener>()(
+      'id',
+      'authenticationEventsFlowId',
+      'conditions',
+      'handler',
+      'priority',
+    ),
   },
-  conditions: { type: 'authenticationConditions', 'v1.0': ['applications'] },
+  conditions: {
+    type: 'authenticationConditions',
+    'v1.0': propertiesOf<v1.AuthenticationConditions>()('applications'),
+  },
   applications: {
     type: 'authenticationConditionsApplications',
-    'v1.0': ['includeApplications'],
-    beta: ['includeApplications', 'includeAllApplications'],
+    'v1.0': propertiesOf<v1.AuthenticationConditionsApplications>()('includeApplications'),
+    beta: propertiesOf<beta.AuthenticationConditionsApplications>()(
+      'includeApplications',
+      'includeAllApplications',
+    ),
   },
   handler: {
     type: 'authenticationEventHandler',
-    'v1.0': ['customExtension', 'configuration'],
-    beta: ['customExtension', 'configuration', 'migrationPropertyId'],
+    'v1.0': propertiesOf<v1.OnTokenIssuanceStartCustomExtensionHandler>()(
+      'customExtension',
+      'configuration',
+    ),
+    beta: propertiesOf<PasswordMigrationHandler>()(
+      'customExtension',
+      'configuration',
+      'migrationPropertyId',
+    ),
   },
   configuration: {
     type: 'customExtensionOverwriteConfiguration',
-    'v1.0': ['behaviorOnError', 'clientConfiguration'],
+    'v1.0': propertiesOf<v1.CustomExtensionOverwriteConfiguration>()(
+      'behaviorOnError',
+      'clientConfiguration',
+    ),
   },
 } as const satisfies Record<
   string,

@@ -42,10 +42,18 @@ export interface GraphResource {
 export class GraphStandInError extends Error {
   readonly status: number
   readonly code: string
-  constructor(status: number, code: string, message: string) {
+  /** Sent with the error answer (e.g. Allow with a 405). */
+  readonly headers: Readonly<Record<string, string>>
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message)
     this.status = status
     this.code = code
+    this.headers = headers
   }
 }
 
@@ -73,7 +81,7 @@ export function errorAnswer(
 ): GraphAnswer {
   return {
     status: error.status,
-    headers,
+    headers: { ...error.headers, ...headers },
     body: {
       error: {
         code: error.code,
