@@ -338,6 +338,7 @@ describe('npm run doctor', () => {
       expect(downFound.find((f) => f.code.startsWith('health'))).toMatchObject({
         code: 'health-failed',
         message: `GET ${url}/api/health: HTTP 503`,
+        fix: expect.stringContaining('mail_credential_failed') as unknown,
       })
       expect(down.code).toBe(1)
     } finally {

@@ -109,7 +109,13 @@ async function checkHealth(healthUrl: string): Promise<Finding> {
     })
     await readLimited(res, 65_536).catch(() => '')
     if (res.status === 200) return finding('health-ok', `GET ${healthUrl}: 200`, '')
-    return finding('health-failed', `GET ${healthUrl}: HTTP ${res.status}`, fix)
+    return finding(
+      'health-failed',
+      `GET ${healthUrl}: HTTP ${res.status}`,
+      res.status === 503
+        ? "The endpoint runs but is not ready: its log's health_unavailable line says why (signing keys not fetched, no OnPasswordSubmit key, graph_credential_failed or mail_credential_failed: a start-up check of an outbound credential failed)."
+        : fix,
+    )
   } catch {
     return finding('health-failed', `GET ${healthUrl}: no answer`, fix)
   }
