@@ -5,6 +5,8 @@
 // (the real @azure/functions library, its stream-mode proxy included); the caller's token comes
 // from the loopback OpenID issuer the tests use, so the endpoint fetches its metadata and keys as
 // in production. Spawns alternate between the builds, so that drift in the machine's load hits both.
+// `--baseline <dir>` adds a saved package (a copy of dist/deploy from before a change) to the
+// rotation: before and after, measured in the same run.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,11 +30,17 @@ export type Build = keyof typeof BUILDS
 
 export interface ColdStarts {
   readonly builds: Record<Build, number[]>
+  /** The package in `baseline`, when one was given. */
+  readonly baseline?: { readonly dir: string; readonly times: number[] }
   /** `node -e 0`, spawn to exit: what any Node process costs on this machine now. */
   readonly node: number[]
 }
 
-export async function measureColdStarts(spawns: number, fixture: string): Promise<ColdStarts> {
+export async function measureColdStarts(
+  spawns: number,
+  fixture: string,
+  baseline?: string,
+): Promise<ColdStarts> {
   const folder = mkdtempSync(join(tmpdir(), 'entra-bench-host-'))
   const issuer = await startTestIssuer()
   try {
@@ -47,29 +55,45 @@ export async function measureColdStarts(spawns: number, fixture: string): Promis
       ENTRA_ISSUER: issuer.issuer,
     }
     const times: Record<Build, number[]> = { tsc: [], bundle: [] }
+    const baselineTimes: number[] = []
     const node: number[] = []
+    const variant = (name: string, dir: string, times: number[]) => ({ name, dir, times })
+    const tsc = variant('tsc', BUILDS.tsc.dir, times.tsc)
+    const bundles = [
+      variant('bundle', BUILDS.bundle.dir, times.bundle),
+      ...(baseline === undefined ? [] : [variant('baseline', baseline, baselineTimes)]),
+    ]
     for (let i = 0; i < spawns; i++) {
       const started = performance.now()
       await promisify(execFile)(process.execPath, ['-e', '0'])
       node.push(performance.now() - started)
-      for (const build of Object.keys(BUILDS) as Build[]) {
+      // The tsc output first, as always; the bundle and the baseline swap places every other round,
+      // so that each follows the tsc output's heavier start equally often.
+      for (const { name, dir, times: into } of [
+        tsc,
+        ...(i % 2 === 0 ? bundles : [...bundles].reverse()),
+      ]) {
         const token = await issuer.mint()
         const child = await startChild({
-          name: `cold-${build}`,
-          args: [runner, BUILDS[build].dir],
-          cwd: BUILDS[build].dir,
+          name: `cold-${name}`,
+          args: [runner, dir],
+          cwd: dir,
           env,
           timeoutMs: TIMEOUT_MS,
         })
         try {
           await firstOk(child.url, token, fixture)
-          times[build].push(performance.now() - child.spawnedAt)
+          into.push(performance.now() - child.spawnedAt)
         } finally {
           await child.stop()
         }
       }
     }
-    return { builds: times, node }
+    return {
+      builds: times,
+      node,
+      ...(baseline === undefined ? {} : { baseline: { dir: baseline, times: baselineTimes } }),
+    }
   } finally {
     await issuer.close()
     rmSync(folder, { recursive: true, force: true })

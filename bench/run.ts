@@ -2,9 +2,12 @@
 // the same autocannon load; prints req/s, latency, errors, the full/bare ratio, RSS, and the cold
 // start of the Functions package (tsc output vs bundle, bench/cold-start.ts).
 // `npm run bench -- --markdown` also writes docs/performance.md from the same figures.
+// `npm run bench -- --cold-start [--baseline <copy of an earlier dist/deploy>]`: the cold start only,
+// with the earlier package measured in the same run (before/after of a change);
+// BENCH_COLD_START_SPAWNS (default 5) spawns of each.
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -31,7 +34,11 @@ const PERFORMANCE_HEADER =
 /** The machine's 1-minute load average when the run began (other work on it skews figures). */
 const LOAD_AT_START = loadavg()[0] ?? NaN
 /** Spawns per build for the Functions cold start; the median is reported. */
-const COLD_START_SPAWNS = 5
+const COLD_START_SPAWNS = Number(process.env.BENCH_COLD_START_SPAWNS ?? '5')
+if (!Number.isInteger(COLD_START_SPAWNS) || COLD_START_SPAWNS < 1 || COLD_START_SPAWNS > 50) {
+  process.stderr.write('BENCH_COLD_START_SPAWNS must be a whole number from 1 to 50\n')
+  process.exit(2)
+}
 const FIXTURE = join(ROOT, 'test/fixtures/events/token-issuance-start.json')
 const EVENT_PATH = '/api/onTokenIssuanceStart'
 const STARTUP_TIMEOUT_MS = 30_000
@@ -45,6 +52,7 @@ const { values: flags } = parseArgs({
   options: {
     markdown: { type: 'boolean', default: false },
     'cold-start': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 })
 const durationS = Number(process.env.BENCH_DURATION_S ?? '5')
@@ -89,7 +97,8 @@ try {
 async function main(): Promise<number> {
   const fixture = readFileSync(FIXTURE, 'utf8')
   log(`Functions cold start: ${COLD_START_SPAWNS} spawns each of the tsc output and the bundle ...`)
-  const coldStarts = await measureColdStarts(COLD_START_SPAWNS, fixture)
+  const baseline = flags.baseline === undefined ? undefined : resolve(flags.baseline)
+  const coldStarts = await measureColdStarts(COLD_START_SPAWNS, fixture, baseline)
   if (flags['cold-start']) {
     process.stdout.write(`${coldStartLines(coldStarts).join('\n')}\n`)
     return 0
@@ -254,7 +263,7 @@ function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 }
 
-function coldStartLines({ builds, node }: ColdStarts): string[] {
+function coldStartLines({ builds, baseline, node }: ColdStarts): string[] {
   const list = (times: number[]) => times.map((ms) => ms.toFixed(0)).join(', ')
   return [
     ...(Object.keys(BUILDS) as Build[]).map(
@@ -262,6 +271,12 @@ function coldStartLines({ builds, node }: ColdStarts): string[] {
         `Functions cold start, ${BUILDS[build].label}: median ${median(builds[build]).toFixed(0)} ms ` +
         `(${list(builds[build])}) from process start to first authenticated 200`,
     ),
+    ...(baseline === undefined
+      ? []
+      : [
+          `Functions cold start, baseline (${baseline.dir}): median ${median(baseline.times).toFixed(0)} ms ` +
+            `(${list(baseline.times)}), bundle/baseline ${(median(builds.bundle) / median(baseline.times)).toFixed(2)}`,
+        ]),
     `node -e 0 (spawn to exit, the floor of any start here): median ${median(node).toFixed(0)} ms (${list(node)})`,
   ]
 }
