@@ -107,7 +107,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     defaultLocale: config.extension.defaultLocale,
     log: options.log,
     now,
-    sources: sourceRunner(config, now, options.log, checks, warm),
+    sources: sourceRunner(config, now, options.log, checks),
     remoteValidator: remoteValidator(config),
     otpMailing: otpMailing(config, options.log, warm),
     passwordMigration: createPasswordMigration(config.password, {
@@ -326,7 +326,6 @@ function sourceRunner(
   now: () => number,
   log: Logger,
   checks: CredentialChecks,
-  warm: Promise<void>[],
 ): SourceRunner | undefined {
   const configured = Object.entries(config.extension.tokenIssuanceStart.sources)
   if (configured.length === 0) return undefined
@@ -337,7 +336,6 @@ function sourceRunner(
       if (graph === undefined) {
         const tokens = createGraphTokenSource(config.graph.credential, config.graph.baseUrl)
         graph = createGraphConnection(config.graph.baseUrl, tokens)
-        warm.push(graph.loaded.ready) // the Graph library (src/lazy.ts)
         // Fetch the first Graph token now, in the background, so that the first sign-in does
         // not pay for the credential's discovery and token request inside its budget; and so
         // that health knows whether the credential works (tried again from health if not).

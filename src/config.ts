@@ -329,12 +329,6 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * The configuration is parsed once: zod's compiled fast path for objects (made with new Function
- * on an object schema's first parse) would cost more to make than it saves.
- */
-const ONCE = { jitless: true } as const
-
 /** The shipped example configuration, used when EXTENSION_CONFIG is unset. */
 export const EXAMPLE_EXTENSION_CONFIG = join(
   packageRoot(),
@@ -365,7 +359,7 @@ export function loadConfig(
   cwd: string = process.cwd(),
 ): Config {
   const present = presentValues(env, Object.keys(EnvSchema.shape))
-  const parsed = EnvSchema.safeParse(present, ONCE)
+  const parsed = EnvSchema.safeParse(present)
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
 
   const extensionPath =
@@ -592,7 +586,7 @@ function readExtensionConfig(path: string, problems: string[]): ExtensionConfig 
     problems.push(`EXTENSION_CONFIG: ${path}: not valid JSON${whereInText(text, err)}`)
     return undefined
   }
-  const parsed = ExtensionConfigSchema.safeParse(json, ONCE)
+  const parsed = ExtensionConfigSchema.safeParse(json)
   if (parsed.success) return parsed.data
   for (const issue of parsed.error.issues)
     problems.push(`EXTENSION_CONFIG: ${path}: ${describeIssue(issue)}`)

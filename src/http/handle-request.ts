@@ -16,7 +16,7 @@ import {
 } from '../events/routes.js'
 import type { HandlerContext } from '../events/handler-context.js'
 import { withFields, type Logger } from '../log.js'
-import { NO_TELEMETRY, type RequestTrace, type Telemetry } from '../telemetry/no-telemetry.js'
+import { NO_TELEMETRY, type RequestTrace, type Telemetry } from '../telemetry/telemetry.js'
 import { errorReply, JSON_HEADERS, toEndpointError } from './error-reply.js'
 import { readBoundedBody } from './read-body.js'
 import type { IncomingCall, Reply } from './types.js'

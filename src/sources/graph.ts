@@ -5,19 +5,16 @@
 //   BudgetedRetry retries a 429/503/504 only when its Retry-After still fits the request deadline;
 //   BoundedFetch  fetch with the request's signal, no redirects, at most 1 MiB of answer.
 // The deadline reaches the middleware as a per-request MiddlewareOptions (the library's own way).
-// The library is imported when the connection is made, in the background (src/lazy.ts): a
-// configuration without a Graph source never loads it.
-import type {
+import {
   Client,
-  Context,
   GraphError,
-  Middleware,
-  MiddlewareOptions,
+  type Context,
+  type Middleware,
+  type MiddlewareOptions,
 } from '@microsoft/microsoft-graph-client'
 import type { GraphSourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { AccessTokenSource } from '../outbound/access-token.js'
-import { lazy, type Lazy } from '../lazy.js'
 import { abortAfter } from '../outbound/abort-after.js'
 import { OutboundError, readLimited } from '../outbound/fetch-json.js'
 import { SourceError, type DataSource } from './data-source.js'
@@ -144,23 +141,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export interface GraphConnection {
-  /** The client and the library's GraphError, once the library is imported. */
-  readonly loaded: Lazy<{ readonly client: Client; readonly GraphError: typeof GraphError }>
+  readonly client: Client
   /** e.g. https://graph.microsoft.com: page links must stay on it (our token goes with them). */
   readonly origin: string
 }
 
 export function createGraphConnection(baseUrl: string, tokens: AccessTokenSource): GraphConnection {
-  const loaded = lazy(async () => {
-    const library = await import('@microsoft/microsoft-graph-client')
-    const client = library.Client.initWithMiddleware({
-      baseUrl: `${new URL(baseUrl).origin}/`,
-      defaultVersion: 'v1.0',
-      middleware: [new BearerToken(tokens), new BudgetedRetry(), new BoundedFetch()],
-    })
-    return { client, GraphError: library.GraphError }
+  const client = Client.initWithMiddleware({
+    baseUrl: `${new URL(baseUrl).origin}/`,
+    defaultVersion: 'v1.0',
+    middleware: [new BearerToken(tokens), new BudgetedRetry(), new BoundedFetch()],
   })
-  return { loaded, origin: new URL(baseUrl).origin }
+  return { client, origin: new URL(baseUrl).origin }
 }
 
 type GraphObject = Record<string, unknown>
@@ -180,8 +172,7 @@ export function createGraphSource(
   }
 
   async function get(path: string, budget: RequestBudget): Promise<GraphObject> {
-    const { client } = await graph.loaded.value
-    let request = client.api(path).middlewareOptions([budget])
+    let request = graph.client.api(path).middlewareOptions([budget])
     if (select !== undefined && !path.startsWith('https://')) request = request.select(select)
     if (config.query === 'memberOf' || config.query === 'transitiveMemberOf') {
       if (!path.startsWith('https://')) request = request.top(Math.min(config.maxItems, 999))
@@ -232,15 +223,10 @@ export function createGraphSource(
             return await memberships(`${user}/${config.query}`, budget)
         }
       } catch (err) {
-        // Only the library's import can fail before a request is made: a connection failure.
-        const GraphErrorClass = await graph.loaded.value.then(
-          (library) => library.GraphError,
-          () => undefined,
-        )
         // A user without a manager is an answer, not a failure.
-        const notFound = GraphErrorClass !== undefined && err instanceof GraphErrorClass
-        if (config.query === 'manager' && notFound && err.statusCode === 404) return null
-        throw toSourceError(err, budget, GraphErrorClass)
+        if (config.query === 'manager' && err instanceof GraphError && err.statusCode === 404)
+          return null
+        throw toSourceError(err, budget)
       }
     },
   }
@@ -255,11 +241,7 @@ function isGroup(item: unknown): boolean {
 }
 
 /** A message naming the status and Graph's error code, never Graph's message (it may hold ids). */
-function toSourceError(
-  thrown: unknown,
-  budget: RequestBudget,
-  GraphErrorClass: typeof GraphError | undefined,
-): SourceError {
+function toSourceError(thrown: unknown, budget: RequestBudget): SourceError {
   let err = thrown
   if (err instanceof SourceError) return err
   if (budget.failure !== undefined) err = budget.failure
@@ -269,7 +251,7 @@ function toSourceError(
       timedOut: timedOut || err.failure === 'timeout' || err.failure === 'deadline',
       cause: err,
     })
-  if (GraphErrorClass !== undefined && err instanceof GraphErrorClass && err.statusCode > 0) {
+  if (err instanceof GraphError && err.statusCode > 0) {
     const code = /^[A-Za-z_]{1,64}$/.test(err.code ?? '') ? ` (${err.code})` : ''
     return new SourceError(`Graph answered HTTP ${err.statusCode}${code}`, { cause: err })
   }

@@ -6,7 +6,7 @@ import type { SourceConfig } from '../extension-config/sources.js'
 import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/schema.js'
 import type { HandlerContext } from '../events/handler-context.js'
 import type { Logger } from '../log.js'
-import { NO_REQUEST_TRACE } from '../telemetry/no-telemetry.js'
+import { NO_REQUEST_TRACE } from '../telemetry/telemetry.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { createSourceCache, type SourceCache } from './source-cache.js'
 

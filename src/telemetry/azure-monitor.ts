@@ -12,13 +12,14 @@
 // APPLICATIONINSIGHTS_AUTHENTICATION_STRING (local authentication off on the resource), the
 // exporter also gets azureMonitorExporterOptions.credential: the managed identity it names.
 import type { TokenCredential } from '@azure/identity'
+import { metrics, trace } from '@opentelemetry/api'
 import type { Logger } from '../log.js'
 import {
   AUTHENTICATION_STRING_VARIABLE,
   parseAuthenticationString,
   type MonitorIdentity,
 } from './authentication-string.js'
-import { NO_TELEMETRY, type Telemetry } from './no-telemetry.js'
+import { createTelemetry, INSTRUMENTATION_NAME, NO_TELEMETRY, type Telemetry } from './telemetry.js'
 
 export const CONNECTION_STRING_VARIABLE = 'APPLICATIONINSIGHTS_CONNECTION_STRING'
 
@@ -40,16 +41,9 @@ export async function telemetryFromEnvironment(
     })
     return NO_TELEMETRY
   }
-  let telemetry: () => Telemetry
   try {
     const credential = identity === undefined ? undefined : await monitorCredential(identity)
-    // Imported only now: an endpoint without telemetry never loads the OpenTelemetry API either.
-    const [{ useAzureMonitor }, { metrics, trace }, { createTelemetry, INSTRUMENTATION_NAME }] =
-      await Promise.all([
-        import('@azure/monitor-opentelemetry'),
-        import('@opentelemetry/api'),
-        import('./telemetry.js'),
-      ])
+    const { useAzureMonitor } = await import('@azure/monitor-opentelemetry')
     useAzureMonitor({
       azureMonitorExporterOptions: {
         connectionString,
@@ -66,8 +60,6 @@ export async function telemetryFromEnvironment(
       },
       enableLiveMetrics: false,
     })
-    telemetry = () =>
-      createTelemetry(trace.getTracer(INSTRUMENTATION_NAME), metrics.getMeter(INSTRUMENTATION_NAME))
   } catch (err) {
     // Telemetry must never stop sign-ins: serve without it, and say why (no secret in the line).
     log.error('telemetry_unavailable', {
@@ -79,7 +71,10 @@ export async function telemetryFromEnvironment(
     exporter: 'azure-monitor',
     authentication: identity === undefined ? 'connection-string' : 'managed-identity',
   })
-  return telemetry()
+  return createTelemetry(
+    trace.getTracer(INSTRUMENTATION_NAME),
+    metrics.getMeter(INSTRUMENTATION_NAME),
+  )
 }
 
 /** The managed identity the authentication string names, for the exporter's ingestion tokens. */

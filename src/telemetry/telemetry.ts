@@ -1,7 +1,6 @@
 // OpenTelemetry traces and metrics of the endpoint, through @opentelemetry/api only: which SDK
 // exports them (Azure Monitor in production, an in-memory one in tests) is the host's choice
-// (src/telemetry/azure-monitor.ts). Off, it is NO_TELEMETRY (no-telemetry.ts, which does not load
-// @opentelemetry/api): empty functions on the hot path.
+// (src/telemetry/azure-monitor.ts). Off, it is NO_TELEMETRY: empty functions on the hot path.
 //
 // What is recorded, and nothing more (no personal data: no user, address, IP, claim value or URL
 // with a user in it; only route names, source names from the configuration, outcomes, statuses,
@@ -19,11 +18,40 @@ import {
   type Meter,
   type Tracer,
 } from '@opentelemetry/api'
-import type { Telemetry } from './no-telemetry.js'
-
-export * from './no-telemetry.js'
 
 export const INSTRUMENTATION_NAME = 'entra-auth-extension'
+
+export type SourceResult = 'ok' | 'failed' | 'timeout' | 'stale'
+
+export interface SourceTrace {
+  end(result: SourceResult, ms: number): void
+}
+
+/** One request's telemetry: made when the request starts, ended with its answer. */
+export interface RequestTrace {
+  /** Entra's correlation ID, once the body is read: on this span and every child. */
+  correlate(correlationId: string): void
+  /** A call to a claims source (not made for a cache hit). */
+  source(name: string, type: string): SourceTrace
+  /** A cache lookup of a source. */
+  cache(name: string, result: 'hit' | 'miss'): void
+  end(answer: { readonly status: number; readonly outcome: string; readonly ms: number }): void
+}
+
+export interface Telemetry {
+  readonly enabled: boolean
+  /** `route`: the event route's name (onTokenIssuanceStart, …), a span attribute. */
+  request(route: string): RequestTrace
+}
+
+const NO_SOURCE: SourceTrace = { end: () => undefined }
+export const NO_REQUEST_TRACE: RequestTrace = {
+  correlate: () => undefined,
+  source: () => NO_SOURCE,
+  cache: () => undefined,
+  end: () => undefined,
+}
+export const NO_TELEMETRY: Telemetry = { enabled: false, request: () => NO_REQUEST_TRACE }
 
 const CORRELATION_ID = 'entra.correlation_id'
 

@@ -60,8 +60,6 @@ describe('optional libraries', () => {
       '@azure/data-tables',
       '@azure/identity',
       '@azure/monitor-opentelemetry',
-      '@opentelemetry/api',
-      '@microsoft/microsoft-graph-client',
     ])
       expect(loaded, name).not.toContain(name)
   })
@@ -74,18 +72,5 @@ describe('optional libraries', () => {
     })
     expect(loaded).toContain('nodemailer')
     expect(loaded).not.toContain('@sendgrid/mail')
-  })
-
-  it('load the Graph client during the warm-up when a Graph source is configured', async () => {
-    const loaded = await loadedPackages({
-      EXTENSION_CONFIG: 'config/examples/graph-groups.json',
-      // A client secret against an authority that refuses at once: no managed identity probe.
-      AZURE_TENANT_ID: '11111111-2222-4333-8444-555555555555',
-      AZURE_CLIENT_ID: 'b2c3d4e5-0000-4000-8000-00000000e0e0',
-      AZURE_CLIENT_SECRET: 'not-a-secret',
-      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9',
-    })
-    expect(loaded).toContain('@microsoft/microsoft-graph-client')
-    expect(loaded).not.toContain('@opentelemetry/api')
   })
 })

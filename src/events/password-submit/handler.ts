@@ -45,13 +45,6 @@ export function requireKeys(migration: PasswordMigration | undefined): PasswordM
   return migration
 }
 
-function answerCache() {
-  return new LRUCache<
-    string,
-    { readonly credentials: string; readonly answer: Promise<PasswordSubmitResponse> }
-  >({ max: REPEAT_MAX, ttl: REPEAT_TTL_MS })
-}
-
 export function createPasswordSubmitHandler(
   section: PasswordSubmitConfig,
   deps: EndpointDependencies,
@@ -68,12 +61,11 @@ export function createPasswordSubmitHandler(
     },
     migration?.sharedAttempts,
   )
-  /**
-   * By the nonce's digest: a digest of the credentials, and the answer given. Made only when
-   * OnPasswordSubmit can answer: a cache of this size allocates its slots up front (≈ 10 ms), which
-   * every cold start would pay otherwise.
-   */
-  let answered = migration === undefined ? undefined : answerCache()
+  /** By the nonce's digest: a digest of the credentials, and the answer given. */
+  const answered = new LRUCache<
+    string,
+    { readonly credentials: string; readonly answer: Promise<PasswordSubmitResponse> }
+  >({ max: REPEAT_MAX, ttl: REPEAT_TTL_MS })
 
   async function decide(
     migration: PasswordMigration,
@@ -152,7 +144,6 @@ export function createPasswordSubmitHandler(
     const credentials = configured.digest(
       `credentials\0${normaliseUsername(password.username)}\0${password.password}`,
     )
-    answered ??= answerCache() // made above already: requireKeys passed, so migration is set
     const earlier = answered.get(nonceKey)
     if (earlier !== undefined) {
       if (earlier.credentials !== credentials) throw invalidPasswordContext()
@@ -161,7 +152,7 @@ export function createPasswordSubmitHandler(
     }
     const answer = decide(configured, check, event, password, context)
     answered.set(nonceKey, { credentials, answer })
-    answer.catch(() => answered?.delete(nonceKey))
+    answer.catch(() => answered.delete(nonceKey))
     return answer
   }
 }
