@@ -445,6 +445,8 @@ function performanceMarkdown(servers: ServerFigures[], stats: FullStats, full: C
     `median of ${COLD_START_SPAWNS} spawns alternating between the builds. The package is loaded`,
     'by a stand-in for the Functions worker (test/package/functions-host.ts) through the real',
     "`@azure/functions`; the Functions host's own start is not included. Entra waits 2 s at most.",
+    'The last row is the least any Functions package costs with this worker; what our own code',
+    'adds to a cold start is the bundle minus that row.',
     '',
     table(
       ['build', 'median', 'spawns'],
