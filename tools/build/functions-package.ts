@@ -22,7 +22,7 @@ export const FUNCTIONS_ENTRY = 'main.js'
  * The worker provides `@azure/functions-core` through require(), and @azure/functions is CommonJS:
  * its require() calls, bundled into ESM, need a real require function.
  */
-const REQUIRE_SHIM =
+export const REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
 
 export async function buildFunctionsPackage(
