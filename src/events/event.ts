@@ -100,8 +100,6 @@ export interface EventRegistration {
   readonly onlyWhenNamed?: boolean
   /** What else it needs registered, from the operator's choices. */
   readonly parts?: (choices: RegistrationChoices) => readonly RegistrationPart[]
-  /** false: `register` and `doctor` leave this event alone (they cannot register it yet). */
-  readonly byTools?: false
 }
 
 /** What every code handler's `ctx` holds, whatever the event (src/api, docs/api.md). */

@@ -1,5 +1,5 @@
-// `npm run import-users -- users.jsonl`: the bulk step of a password migration (issue 17,
-// docs/password-migration.md). Creates the input's users in External ID through Graph $batch with
+// `npm run import-users -- users.jsonl`: the bulk step of a password migration
+// (docs/password-migration.md). Creates the input's users in External ID through Graph $batch with
 // a random temporary password and the migration flag set, and writes their hashes to the hash
 // store in the same pass. A summary goes to stdout (text or --json), progress to stderr (a bar on
 // a terminal), failures by line number to the report file. Exit 0 all done, 1 some users failed or

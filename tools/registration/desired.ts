@@ -89,10 +89,8 @@ export interface Desired {
 
 const byName = new Map(EVENTS.map((event) => [event.name, event]))
 
-/** The events register and doctor handle (not one whose operator side is still to come). */
-export const REGISTRABLE: readonly EventRoute[] = EVENTS.filter(
-  (e) => e.registration.byTools !== false,
-).map((e) => e.name)
+/** The events register and doctor handle: every event. */
+export const REGISTRABLE: readonly EventRoute[] = EVENTS.map((e) => e.name)
 
 /** What doctor checks when not told: the events that need nothing beyond an extension and a listener. */
 export const CHECKED_BY_DEFAULT: readonly EventRoute[] = REGISTRABLE.filter(

@@ -27,11 +27,9 @@ export const MIN_TIMEOUT_MS = 200
 /** What Entra waits when clientConfiguration.timeoutInMilliseconds is null (contract §1, UNCONFIRMED). */
 export const DEFAULT_TIMEOUT_MS = 1000
 
-/** The events register and doctor handle: not those whose operator side is still to come. */
-const REGISTERED = EVENTS.filter(({ registration }) => registration.byTools !== false)
 /** Per route: the extension, listener and handler @odata.type Graph uses for its event. */
 export const ROUTE_TYPES = Object.fromEntries(
-  REGISTERED.map(({ name, registration }) => [
+  EVENTS.map(({ name, registration }) => [
     name,
     {
       extension: registration.extensionType,
