@@ -17,11 +17,14 @@ import type { TokenIssuanceStartEvent } from '../events/token-issuance-start/sch
 import type { AccessTokenSource } from '../outbound/access-token.js'
 import { abortAfter } from '../outbound/abort-after.js'
 import { OutboundError, readLimited } from '../outbound/fetch-json.js'
+import { retryAfterMs } from '../outbound/retry-after.js'
 import { SourceError, type DataSource } from './data-source.js'
 import { encodePathSegment } from './request-values.js'
 
 const MAX_ANSWER_BYTES = 1_048_576
 const MAX_RETRIES = 2
+/** The wait when Graph throttles without a readable Retry-After: short, inside Entra's deadline. */
+const RETRY_AFTER_FALLBACK_MS = 100
 /** A retry is only worth making if this much time is left after waiting. */
 const MIN_ATTEMPT_MS = 50
 const RETRIED_STATUSES = new Set([429, 503, 504])
@@ -84,7 +87,10 @@ class BudgetedRetry extends Link {
       await this.pass(context)
       const status = context.response?.status ?? 0
       if (!RETRIED_STATUSES.has(status) || attempt >= MAX_RETRIES) return
-      const waitMs = retryAfterMs(context.response?.headers.get('retry-after') ?? null)
+      const waitMs = retryAfterMs(
+        context.response?.headers.get('retry-after'),
+        RETRY_AFTER_FALLBACK_MS,
+      )
       if (performance.now() + waitMs + MIN_ATTEMPT_MS > budget.deadlineAt) return
       await sleep(waitMs, budget.signal)
     }
@@ -116,14 +122,6 @@ class BoundedFetch implements Middleware {
       headers: res.headers,
     })
   }
-}
-
-/** Retry-After in seconds or as an HTTP date (RFC 9110 §10.2.3); 100 ms when absent or odd. */
-export function retryAfterMs(header: string | null): number {
-  if (header === null) return 100
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
-  const at = Date.parse(header)
-  return Number.isNaN(at) ? 100 : Math.max(0, at - Date.now())
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

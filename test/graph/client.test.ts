@@ -3,7 +3,8 @@
 // time is injected (sleep) except for the one per-request timeout.
 import { ClientSecretCredential } from '@azure/identity'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createGraphClient, retryAfterMs, type GraphRetry } from '../../tools/graph/client.js'
+import { createGraphClient, type GraphRetry } from '../../tools/graph/client.js'
+import { retryAfterMs } from '../../src/outbound/retry-after.js'
 import { GraphError } from '../../tools/graph/graph-error.js'
 import { startGraphStandIn, type GraphStandInCore } from '../support/graph-stand-in/core.js'
 import type { GraphResource } from '../support/graph-stand-in/graph-answers.js'
@@ -149,11 +150,11 @@ describe('createGraphClient', () => {
       waitMs: 7000,
       attempt: 2,
     })
-    expect(retryAfterMs('Wed, 21 Oct 2026 07:28:30 GMT', Date.parse('2026-10-21T07:28:00Z'))).toBe(
-      30_000,
-    )
-    expect(retryAfterMs(null)).toBe(1000)
-    expect(retryAfterMs('soon')).toBe(1000)
+    expect(
+      retryAfterMs('Wed, 21 Oct 2026 07:28:30 GMT', 1000, Date.parse('2026-10-21T07:28:00Z')),
+    ).toBe(30_000)
+    expect(retryAfterMs(null, 1000)).toBe(1000)
+    expect(retryAfterMs('soon', 1000)).toBe(1000)
   })
 
   it('gives up after maxRetries with one GraphError: status, code, request ids, no query', async () => {

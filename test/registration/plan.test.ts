@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { EventRoute } from '../../src/events/routes.js'
 import { needsCertificate, REGISTRABLE } from '../../tools/registration/desired.js'
 import { createGraphClient, type GraphClient } from '../../tools/graph/client.js'
-import { isEmpty, isWrite } from '../../tools/registration/plan.js'
+import { isWrite } from '../../tools/registration/changes.js'
+import { isEmpty } from '../../tools/registration/plan.js'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
 import {
   planRegistration,

@@ -23,7 +23,7 @@ import {
   REGISTRABLE,
 } from '../registration/desired.js'
 import { GraphError } from '../graph/graph-error.js'
-import { isWrite, type Plan } from '../registration/plan.js'
+import { isWrite, type Plan } from '../registration/changes.js'
 import {
   applyRegistration,
   planRegistration,

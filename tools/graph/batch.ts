@@ -4,8 +4,11 @@
 // batch after the longest Retry-After among them, a bounded number of rounds; what is still
 // throttled then comes back as it is, for the caller to report.
 import type { GraphClient, GraphRetry, GraphVersion } from './client.js'
-import { retryAfterMs } from './client.js'
+import { retryAfterMs } from '../../src/outbound/retry-after.js'
 import { GraphError } from './graph-error.js'
+
+/** The wait when Graph throttles without a readable Retry-After (the client's too). */
+export const RETRY_AFTER_FALLBACK_MS = 1000
 
 /** Graph's limit on the requests of one $batch. */
 export const MAX_BATCH = 20
@@ -95,7 +98,13 @@ export async function sendBatch(
     const waitMs = Math.min(
       policy.maxWaitMs,
       Math.max(
-        ...throttled.map((r) => retryAfterMs(byId.get(r.id)?.headers['retry-after'], policy.now())),
+        ...throttled.map((r) =>
+          retryAfterMs(
+            byId.get(r.id)?.headers['retry-after'],
+            RETRY_AFTER_FALLBACK_MS,
+            policy.now(),
+          ),
+        ),
       ),
     )
     policy.onRetry?.({

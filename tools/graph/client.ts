@@ -11,7 +11,8 @@
 import type { TokenCredential } from '@azure/identity'
 import { randomUUID } from 'node:crypto'
 import { OutboundError, readLimited } from '../../src/outbound/fetch-json.js'
-import { sendBatch, type BatchRequest, type BatchResult } from './batch.js'
+import { RETRY_AFTER_FALLBACK_MS, sendBatch, type BatchRequest, type BatchResult } from './batch.js'
+import { retryAfterMs } from '../../src/outbound/retry-after.js'
 import { GraphError, type GraphFailure } from './graph-error.js'
 import { tokenGetter } from './token.js'
 
@@ -96,15 +97,6 @@ export function keySegment(value: string): string {
   return encodeURIComponent(value.replace(/'/g, "''"))
 }
 
-/** Retry-After as seconds or an HTTP date, in ms; 1 s when absent or unreadable. */
-export function retryAfterMs(header: string | null | undefined, now = Date.now()): number {
-  if (header === null || header === undefined) return 1000
-  const trimmed = header.trim()
-  if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed) * 1000
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? 1000 : Math.max(0, at - now)
-}
-
 const VERSIONED = /^\/(v1\.0|beta)\//
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -181,7 +173,10 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       // not repeated on it (a second create would be a duplicate).
       const retriable = res.status === 429 || (res.status === 503 && method !== 'POST')
       if (retriable && attempt < maxRetries) {
-        const waitMs = Math.min(maxWaitMs, retryAfterMs(res.headers.get('retry-after'), now()))
+        const waitMs = Math.min(
+          maxWaitMs,
+          retryAfterMs(res.headers.get('retry-after'), RETRY_AFTER_FALLBACK_MS, now()),
+        )
         options.onRetry?.({ method, path, status: res.status, waitMs, attempt: attempt + 1 })
         await sleep(waitMs)
         continue

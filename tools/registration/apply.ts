@@ -4,7 +4,7 @@
 // yet. Stops at the first write Graph refuses: what was done stays, and the next run plans the rest.
 import type { GraphClient } from '../graph/client.js'
 import { GraphError } from '../graph/graph-error.js'
-import { isWrite, type Plan, type WriteChange } from './plan.js'
+import { isWrite, type Plan, type WriteChange } from './changes.js'
 
 export class ApplyError extends Error {
   override readonly name = 'ApplyError'

@@ -23,7 +23,8 @@ import {
 } from './entra-objects.js'
 import { FINDINGS, finding, type Finding } from './findings.js'
 import type { ReadExtension, ReadListener } from './graph-types.js'
-import { plan, type Change, type Plan } from './plan.js'
+import type { Change, Plan } from './changes.js'
+import { plan } from './plan.js'
 import type { Tenant } from './read-tenant.js'
 
 export type { Finding, Severity } from './findings.js'

@@ -10,7 +10,7 @@ import type {
   ReadClaimsMappingPolicy,
   ReferenceBody,
 } from '../graph-types.js'
-import { placeholder, type Change, type PlanContext } from '../plan.js'
+import { placeholder, type Change, type PlanContext } from '../changes.js'
 import type { TargetApp } from '../read-tenant.js'
 
 const STEP = 'claims mapping policy'

@@ -3,7 +3,7 @@
 // principal to Microsoft Graph's.
 import { GRAPH_APP_ID, lower, RECEIVE_PAYLOAD_ROLE_ID } from '../entra-objects.js'
 import type { AppRoleAssignmentBody } from '../graph-types.js'
-import { isPlaceholder, type Change, type PlanContext } from '../plan.js'
+import { isPlaceholder, type Change, type PlanContext } from '../changes.js'
 
 const STEP = 'admin consent for CustomAuthenticationExtension.Receive.Payload'
 

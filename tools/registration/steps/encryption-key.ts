@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { EncryptionCertificate } from '../certificate.js'
 import { lower } from '../entra-objects.js'
 import type { ApplicationBody, KeyCredentialBody, ReadKeyCredential } from '../graph-types.js'
-import type { Change, PlanContext } from '../plan.js'
+import type { Change, PlanContext } from '../changes.js'
 import type { AppPlan } from './extension-app.js'
 
 const STEP = 'extension app encryption certificate'

@@ -13,7 +13,7 @@ import {
 } from '../entra-objects.js'
 import { keySegment } from '../../graph/client.js'
 import type { ApplicationBody, ReadApplication } from '../graph-types.js'
-import { placeholder, type Change, type PlanContext } from '../plan.js'
+import { placeholder, type Change, type PlanContext } from '../changes.js'
 
 const STEP = 'extension app registration'
 

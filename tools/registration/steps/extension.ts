@@ -6,7 +6,7 @@
 import type { DesiredEvent } from '../desired.js'
 import { FALLBACK_TO_MICROSOFT, printable, routeOfTargetUrl } from '../entra-objects.js'
 import type { ExtensionBody, ReadExtension } from '../graph-types.js'
-import { placeholder, type Change, type PlanContext } from '../plan.js'
+import { placeholder, type Change, type PlanContext } from '../changes.js'
 
 const PATH = 'identity/customAuthenticationExtensions'
 

@@ -5,7 +5,7 @@
 import type { DesiredEvent } from '../desired.js'
 import { FALLBACK_TO_MICROSOFT, listenerAppIds, lower } from '../entra-objects.js'
 import type { HandlerBody, ListenerBody, ReadListener } from '../graph-types.js'
-import { isPlaceholder, type Change, type PlanContext } from '../plan.js'
+import { isPlaceholder, type Change, type PlanContext } from '../changes.js'
 
 const PATH = 'identity/authenticationEventListeners'
 

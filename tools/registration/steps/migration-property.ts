@@ -3,7 +3,7 @@
 // /applications/{id}/extensionProperties). Its full name, extension_{appId without dashes}_{name},
 // is what the listener's handler names as migrationPropertyId.
 import type { ExtensionPropertyBody } from '../graph-types.js'
-import type { Change, PlanContext } from '../plan.js'
+import type { Change, PlanContext } from '../changes.js'
 
 const STEP = 'migration extension property'
 

@@ -10,7 +10,7 @@ import {
   type Change,
   type FindingRef,
   type PlanContext,
-} from '../plan.js'
+} from '../changes.js'
 
 function planOne(
   ctx: PlanContext,
