@@ -3,8 +3,6 @@
 // shared core), writing the hashes to a file or to Azurite's Table service, where the endpoint's
 // own reader (src/passwords/hash-table.ts) finds them.
 import bcrypt from 'bcryptjs'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,10 +16,9 @@ import { startGraphStandIn, type GraphStandInCore } from '../support/graph-stand
 import { emptyEntraState, type EntraGraphState } from '../support/graph-stand-in/directory.js'
 import { organizationResource } from '../support/graph-stand-in/organization.js'
 import { usersResource, type UsersResource } from '../support/graph-stand-in/users.js'
-import { tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { runCli, signedIn, type CliRun } from '../support/operator-cli.js'
 
-const ROOT = new URL('../../', import.meta.url).pathname
 const DOMAIN = 'contoso.onmicrosoft.com'
 const APP_ID = '0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9'
 const FLAG = 'extension_0a1b2c3d4e5f40718293a4b5c6d7e8f9_toBeMigrated'
@@ -87,42 +84,21 @@ function usersFile(name: string, count: number, from = 1): string {
   return path
 }
 
-interface Result {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-async function importUsers(...args: string[]): Promise<Result> {
+async function importUsers(...args: string[]): Promise<CliRun> {
   return importUsersWith({}, ...args)
 }
 
 async function importUsersWith(
   env: Readonly<Record<string, string>>,
   ...args: string[]
-): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/import-users.ts', ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...tlsEnv(),
-      AZURE_TENANT_ID: tokens.tenantId,
-      AZURE_CLIENT_ID: tokens.clientId,
-      AZURE_CLIENT_SECRET: tokens.clientSecret,
-      AZURE_AUTHORITY_HOST: tokens.authorityHost,
-      GRAPH_BASE_URL: graph.origin,
-      PASSWORD_HASHES_FILE: join(dir, 'hashes.jsonl'),
-      ...env,
-    },
+): Promise<CliRun> {
+  const r = await runCli('import-users', args, {
+    ...signedIn(tokens, graph.origin),
+    PASSWORD_HASHES_FILE: join(dir, 'hashes.jsonl'),
+    ...env,
   })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const [code] = (await once(child, 'close')) as [number | null]
-  outputs.push(stdout, stderr)
-  return { code, stdout, stderr }
+  outputs.push(r.stdout, r.stderr)
+  return r
 }
 
 describe('npm run import-users', () => {

@@ -3,8 +3,7 @@
 // installs it when missing): the checks read the DOM Chromium built, and screenshots of the page at
 // desktop and phone width are kept in artifacts/ for review. The expected numbers are counted from
 // the seeded records here, not taken from the aggregation.
-import { execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,8 +21,8 @@ import {
   WEEK_SINCE,
   WEEK_UNTIL,
 } from '../support/sign-in-week.js'
-import { tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { runCli, signedIn } from '../support/operator-cli.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const ARTIFACTS = join(ROOT, 'artifacts')
@@ -134,27 +133,11 @@ describe('the insights report in headless Chromium', { timeout: 180_000 }, () =>
     ...args: string[]
   ): Promise<{ file: string; stderr: string }> {
     const file = join(dir, `${name}.html`)
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'tools/cli/insights.ts', ...args, '--html', file],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          ...tlsEnv(),
-          AZURE_TENANT_ID: tokens.tenantId,
-          AZURE_CLIENT_ID: tokens.clientId,
-          AZURE_CLIENT_SECRET: tokens.clientSecret,
-          AZURE_AUTHORITY_HOST: tokens.authorityHost,
-          GRAPH_BASE_URL: graph.origin,
-        },
-      },
+    const { code, stderr } = await runCli(
+      'insights',
+      [...args, '--html', file],
+      signedIn(tokens, graph.origin),
     )
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.stdout.resume()
-    const [code] = (await once(child, 'close')) as [number | null]
     expect(code, stderr).toBe(0)
     return { file, stderr }
   }

@@ -1,8 +1,6 @@
 // The report's extension names: read from Graph's customAuthenticationExtensions (the Entra Graph
 // stand-in, which also serves the sign-in logs), from a --names file, or absent (IDs only, with a
 // note on stderr); names and every other value escaped; the docs anchors the report links to exist.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -16,8 +14,8 @@ import {
   type EntraGraphStandIn,
 } from '../support/entra-graph-server.js'
 import { CLAIMS, OTP, signInWeek, WEEK_SINCE, WEEK_UNTIL } from '../support/sign-in-week.js'
-import { tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { runCli, signedIn } from '../support/operator-cli.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const EXTENSIONS_PATH = '/v1.0/identity/customAuthenticationExtensions'
@@ -50,25 +48,8 @@ describe('npm run insights --html: extension names', { timeout: 60_000 }, () => 
     rmSync(dir, { recursive: true, force: true })
   })
 
-  async function insights(...args: string[]) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/insights.ts', ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...tlsEnv(),
-        AZURE_TENANT_ID: tokens.tenantId,
-        AZURE_CLIENT_ID: tokens.clientId,
-        AZURE_CLIENT_SECRET: tokens.clientSecret,
-        AZURE_AUTHORITY_HOST: tokens.authorityHost,
-        GRAPH_BASE_URL: graph.origin,
-      },
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.stdout.resume()
-    const [code] = (await once(child, 'close')) as [number | null]
-    return { code, stderr }
+  function insights(...args: string[]) {
+    return runCli('insights', args, signedIn(tokens, graph.origin))
   }
 
   it('names an extension from Graph, escaped, and shows the others unnamed', async () => {

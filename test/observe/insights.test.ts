@@ -1,7 +1,5 @@
 // `npm run insights`: the pure aggregation on a seeded sign-in log, and the CLI as a user runs it,
 // against loopback HTTPS stand-ins for the token endpoint and Graph's sign-in logs.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,10 +18,9 @@ import {
   type SignInLogStandIn,
   type SignInRecord,
 } from '../support/sign-in-log-server.js'
-import { tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { runCli, signedIn, type CliRun } from '../support/operator-cli.js'
 
-const ROOT = new URL('../../', import.meta.url).pathname
 const A = '11111111-1111-4111-8111-111111111111'
 const B = '22222222-2222-4222-8222-222222222222'
 
@@ -250,12 +247,6 @@ describe('readOperatorCredential', () => {
   })
 })
 
-interface Result {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 describe('npm run insights', () => {
   let tokens: TokenEndpointStandIn
   let graph: SignInLogStandIn
@@ -280,27 +271,10 @@ describe('npm run insights', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  async function insights(...args: string[]): Promise<Result> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/insights.ts', ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...tlsEnv(),
-        AZURE_TENANT_ID: tokens.tenantId,
-        AZURE_CLIENT_ID: tokens.clientId,
-        AZURE_CLIENT_SECRET: tokens.clientSecret,
-        AZURE_AUTHORITY_HOST: tokens.authorityHost,
-        GRAPH_BASE_URL: graph.origin,
-      },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const [code] = (await once(child, 'close')) as [number | null]
-    outputs.push(stdout, stderr)
-    return { code, stdout, stderr }
+  async function insights(...args: string[]): Promise<CliRun> {
+    const r = await runCli('insights', args, signedIn(tokens, graph.origin))
+    outputs.push(r.stdout, r.stderr)
+    return r
   }
 
   const RANGE = ['--since', '2026-05-03T00:00:00Z', '--until', '2026-05-06T00:00:00Z']

@@ -2,9 +2,7 @@
 // a client secret against the token-endpoint stand-in, talking HTTPS to the stateful Graph
 // stand-in (trusted through the CA made at test time). register builds the tenant; doctor passes
 // it, then finds each seeded misconfiguration and says the fix.
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -16,8 +14,9 @@ import {
   type EntraGraphStandIn,
   type EntraGraphState,
 } from '../support/entra-graph-server.js'
-import { testTls, tlsEnv } from '../support/test-ca.js'
+import { testTls } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
+import { runCli, signedIn, type CliRun, type OperatorCli } from '../support/operator-cli.js'
 
 // Every test here starts the CLIs as processes (tsx compiles the tools each time: seconds apiece
 // on a busy 2-core machine), several per test.
@@ -25,16 +24,9 @@ vi.setConfig({ testTimeout: 90_000 })
 
 /** The four events register handles without more options (onPasswordSubmit needs a certificate). */
 const ROUTES = CHECKED_BY_DEFAULT
-const ROOT = new URL('../../', import.meta.url).pathname
 const BASE = 'https://contoso-ext.azurewebsites.net'
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
 const OTHER_CLIENT = 'c2c2c2c2-0000-4000-8000-000000000002'
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 interface Finding {
   readonly severity: string
@@ -70,27 +62,8 @@ function customerTenant(): EntraGraphState {
   return state
 }
 
-async function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...tlsEnv(),
-      AZURE_TENANT_ID: tokens.tenantId,
-      AZURE_CLIENT_ID: tokens.clientId,
-      AZURE_CLIENT_SECRET: tokens.clientSecret,
-      AZURE_AUTHORITY_HOST: tokens.authorityHost,
-      GRAPH_BASE_URL: stand.origin,
-      ...env,
-    },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
+function run(cli: OperatorCli, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(cli, args, { ...signedIn(tokens, stand.origin), ...env })
 }
 
 const doctorEnv = () => ({

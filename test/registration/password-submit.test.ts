@@ -2,9 +2,7 @@
 // --event passwordSubmit --certificate, its dry run, a second run that plans nothing, and doctor's
 // checks of the certificate, the endpoint's key, the listener and the migration property, against
 // the Graph stand-in, which knows these types on beta only.
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
 import {
@@ -13,11 +11,10 @@ import {
   type EntraGraphStandIn,
   type EntraGraphState,
 } from '../support/entra-graph-server.js'
-import { tlsEnv } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 import { encryptionCertificate, type TestCertificate } from './certificates.js'
+import { runCli, signedIn, type OperatorCli } from '../support/operator-cli.js'
 
-const ROOT = new URL('../../', import.meta.url).pathname
 const BASE = 'https://contoso-ext.azurewebsites.net'
 const CLIENT = 'c1c1c1c1-0000-4000-8000-000000000001'
 const B2C_APP = 'b2cb2cb2-0000-4000-8000-0000000000b2'
@@ -56,27 +53,8 @@ function customerTenant(): EntraGraphState {
   return state
 }
 
-async function run(script: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...tlsEnv(),
-      AZURE_TENANT_ID: tokens.tenantId,
-      AZURE_CLIENT_ID: tokens.clientId,
-      AZURE_CLIENT_SECRET: tokens.clientSecret,
-      AZURE_AUTHORITY_HOST: tokens.authorityHost,
-      GRAPH_BASE_URL: stand.origin,
-      ...env,
-    },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
+function run(cli: OperatorCli, args: string[], env: Record<string, string> = {}) {
+  return runCli(cli, args, { ...signedIn(tokens, stand.origin), ...env })
 }
 
 const register = (args: string[] = []) =>

@@ -2,30 +2,21 @@
 // PATH, no managed identity. Each must say what every credential of the chain answered and how to
 // sign in, and exit 2 (not the first line of an aggregate error, exit 1). (No IDENTITY_ENDPOINT:
 // the managed identity then probes IMDS, which answers nothing off Azure.)
-import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { runCli, type OperatorCli } from '../support/operator-cli.js'
 
 const TENANT = '11111111-2222-3333-4444-555555555555'
 
-function run(script: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `tools/cli/${script}.ts`, ...args], {
-    cwd: join(import.meta.dirname, '../..'),
-    // Only the node binary's folder on the PATH: neither az nor azd nor pwsh can be found.
-    env: {
-      PATH: join(process.execPath, '..'),
-      HOME: mkdtempSync(join(tmpdir(), 'no-login-')),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function run(cli: OperatorCli, args: readonly string[], env: Record<string, string> = {}) {
+  // Only the node binary's folder on the PATH: neither az nor azd nor pwsh can be found.
+  return runCli(cli, args, {
+    PATH: join(process.execPath, '..'),
+    HOME: mkdtempSync(join(tmpdir(), 'no-login-')),
+    ...env,
   })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise<{ code: number | null; stderr: string }>((done) =>
-    child.on('close', (code) => done({ code, stderr })),
-  )
 }
 
 describe('operator CLIs without a sign-in', () => {
