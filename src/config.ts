@@ -29,10 +29,20 @@ const commaList = (item: z.ZodString, max: number, error?: typeof requiredMessag
 
 /**
  * A whole number in decimal digits only ("0x2EE", "7.5e2" and "abc" are refused, not coerced),
- * within [min, max]; the message names the unit and the range.
+ * within [min, max]; the message names the unit and the range, and so does the generated table
+ * (docs/configuration.md), from the same numbers.
  */
-const int = (min: number, max: number, fallback: number, unit: string) =>
-  z
+export function wholeNumber(options: {
+  readonly min: number
+  readonly max: number
+  readonly fallback: number
+  /** "milliseconds", "bytes"… or none for a plain number (a port). */
+  readonly unit?: string
+  readonly description: string
+}) {
+  const { min, max, fallback, unit, description } = options
+  const what = unit === undefined ? 'a whole number' : `a whole number of ${unit}`
+  return z
     .string()
     .optional()
     .transform((value, ctx) => {
@@ -42,10 +52,12 @@ const int = (min: number, max: number, fallback: number, unit: string) =>
       if (number >= min && number <= max) return number
       ctx.addIssue({
         code: 'custom',
-        message: `must be a whole number of ${unit} from ${min} to ${max} (default ${fallback})`,
+        message: `must be ${what} from ${min} to ${max} (default ${fallback})`,
       })
       return z.NEVER
     })
+    .meta({ defaultText: `\`${fallback}\` (${min}–${max})`, description })
+}
 
 /** Every variable the endpoint reads. The table in docs/configuration.md is checked against it. */
 export const EnvSchema = z.object({
@@ -69,27 +81,42 @@ export const EnvSchema = z.object({
       description:
         'Comma-separated accepted issuers, compared exactly with `iss`. Each must contain `/{tenant}/`. Keys come from `{issuer}/.well-known/openid-configuration` → `jwks_uri` (for `https://sts.windows.net/{tenant}/`, v1, from `login.microsoftonline.com/{tenant}/.well-known/openid-configuration`). `http` only for loopback hosts.',
     }),
-  ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300, 120, 'seconds').meta({
-    defaultText: '`120` (0–300)',
+  ENTRA_CLOCK_TOLERANCE_SECONDS: wholeNumber({
+    min: 0,
+    max: 300,
+    fallback: 120,
+    unit: 'seconds',
     description: 'Clock skew allowed on `exp` and `nbf`.',
   }),
-  ENTRA_KEYS_TIMEOUT_MS: int(100, 30_000, 3000, 'milliseconds').meta({
-    defaultText: '`3000` (100–30000)',
+  ENTRA_KEYS_TIMEOUT_MS: wholeNumber({
+    min: 100,
+    max: 30_000,
+    fallback: 3000,
+    unit: 'milliseconds',
     description:
       "Timeout of one metadata + key-set fetch. A fetch during a request is also bounded by that request's budget.",
   }),
-  ENTRA_KEYS_REFETCH_COOLDOWN_MS: int(1000, 3_600_000, 30_000, 'milliseconds').meta({
-    defaultText: '`30000` (1000–3600000)',
+  ENTRA_KEYS_REFETCH_COOLDOWN_MS: wholeNumber({
+    min: 1000,
+    max: 3_600_000,
+    fallback: 30_000,
+    unit: 'milliseconds',
     description:
       'At most one refetch per issuer in this period when a token names an unknown `kid`.',
   }),
-  REQUEST_BUDGET_MS: int(100, 1900, 750, 'milliseconds').meta({
-    defaultText: '`750` (100–1900)',
+  REQUEST_BUDGET_MS: wholeNumber({
+    min: 100,
+    max: 1900,
+    fallback: 750,
+    unit: 'milliseconds',
     description:
       'Deadline for one request, outbound work included; past it the answer is `504`. Waits (key fetches, the body, handlers) are cut off within 10 ms of it; CPU-bound steps (a signature check, ~1 ms) finish first. See below.',
   }),
-  LIMIT_BODY_BYTES: int(1024, 1_048_576, 65_536, 'bytes').meta({
-    defaultText: '`65536` (1024–1048576)',
+  LIMIT_BODY_BYTES: wholeNumber({
+    min: 1024,
+    max: 1_048_576,
+    fallback: 65_536,
+    unit: 'bytes',
     description:
       'Largest accepted request body; larger gets `413`: at once when `Content-Length` declares it, otherwise as soon as the streamed bytes pass the limit (the rest is not read).',
   }),

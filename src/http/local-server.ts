@@ -10,7 +10,7 @@ import { createEndpoint, type Endpoint } from '../app.js'
 import type { CodeHandlers } from '../events/code-handler.js'
 import { createDeadlineClock } from '../deadline.js'
 import { readBoundedBody } from './read-body.js'
-import { ConfigError, loadConfig, type Config } from '../config.js'
+import { ConfigError, loadConfig, wholeNumber, type Config } from '../config.js'
 import { LOOPBACK_HOSTS } from '../secure-url.js'
 import { describeIssue } from '../describe-issue.js'
 import { DEV_AUDIENCE, DEV_TENANT_ID, startDevIssuer, type DevIssuer } from '../dev/dev-issuer.js'
@@ -29,8 +29,10 @@ export const LocalEnvSchema = z.object({
     defaultText: '`127.0.0.1`',
     description: 'Local host only (`npm start`): the address to listen on.',
   }),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(7071).meta({
-    defaultText: '`7071`',
+  PORT: wholeNumber({
+    min: 0,
+    max: 65_535,
+    fallback: 7071,
     description: 'Local host only: the port (`0` picks a free one).',
   }),
 })

@@ -58,15 +58,18 @@ describe('npm start (src/http/serve-local.ts)', () => {
     expect(r.stderr + r.stdout).not.toContain(secret)
   })
 
-  it("reports a bad PORT together with the endpoint's own problems", async () => {
-    const r = run('src/http/serve-local.ts', [], {
-      PORT: 'seventy',
-      ENTRA_TENANT_ID: '11111111-2222-4333-8444-555555555555',
-    })
-    expect(await exitCode(r)).toBe(1)
-    expect(r.stderr).toMatch(/ {2}- PORT: /)
-    expect(r.stderr).toContain('  - ENTRA_AUDIENCE: is required')
-  })
+  it.each(['seventy', '0x1F90', '70000'])(
+    "reports PORT=%s (decimal digits only, with the range) together with the endpoint's own problems",
+    async (port) => {
+      const r = run('src/http/serve-local.ts', [], {
+        PORT: port,
+        ENTRA_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+      })
+      expect(await exitCode(r)).toBe(1)
+      expect(r.stderr).toContain('  - PORT: must be a whole number from 0 to 65535 (default 7071)')
+      expect(r.stderr).toContain('  - ENTRA_AUDIENCE: is required')
+    },
+  )
 
   it('refuses dev mode on a non-loopback host', async () => {
     const r = run('src/http/serve-local.ts', [], { HOST: '0.0.0.0', PORT: '0' })
