@@ -120,7 +120,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
   const { HOST: host, PORT: port } = local.data
 
-  const devIssuer = isUnset(env.ENTRA_TENANT_ID) ? await startDevMode(env, host) : undefined
+  const devMode = isUnset(env.ENTRA_TENANT_ID)
+  // Dev mode makes two RSA keys (the dev issuer's, and OnPasswordSubmit's when no key is
+  // configured): both at once, on libuv's threads, instead of one after the other.
+  const devKey = devMode ? devRsaKey() : undefined
+  const devIssuer = devMode ? await startDevMode(env, host) : undefined
   let config: Config
   try {
     config = loadConfig(
@@ -141,7 +145,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const telemetry = options.telemetry ?? (await telemetryFromEnvironment(env, log))
   // Dev mode without PASSWORD_DECRYPTION_KEY_PATH: OnPasswordSubmit's key is made here, in memory.
   const passwordDevKey =
-    devIssuer !== undefined && config.password.keys.length === 0 ? await devRsaKey() : undefined
+    devKey !== undefined && config.password.keys.length === 0 ? await devKey : undefined
   const endpoint = createEndpoint(config, {
     ...(passwordDevKey === undefined ? {} : { passwordDevKey }),
     log,

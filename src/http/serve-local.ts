@@ -13,7 +13,8 @@ const log = createJsonLogger((line) => process.stdout.write(line), level satisfi
 try {
   // The declarative handlers of EXTENSION_CONFIG, served through the package's own API.
   const server = await createAuthenticationEvents({ env, log }).serve()
-  // Since the process started (node's clock): the build before it is npm's, not counted here.
+  // Since the process started (node's clock): with `npm start` that includes the esbuild step,
+  // which runs in this process (tools/build/start-local.mjs); npm's own start is not counted.
   const startMs = Math.round(performance.now())
   const banner = [
     `Entra authentication extension endpoint listening on ${server.url} (started in ${startMs} ms)`,

@@ -1,6 +1,8 @@
 // `npm start` and `npm run replay` as a user runs them: real processes, real sockets, no Azure.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixturePath } from '../support/fixtures.js'
 
@@ -81,8 +83,8 @@ describe('npm start (src/http/serve-local.ts)', () => {
 })
 
 describe('npm start itself', () => {
-  it('bundles the local host with esbuild, starts it in dev mode and answers health', async () => {
-    // Its own process group: npm runs a shell that runs node, and the whole group is stopped.
+  /** `npm start` in its own process group (npm runs a shell that runs node): stopped as a whole. */
+  async function npmStart<T>(use: (url: string, r: Run) => Promise<T>): Promise<T> {
     const child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       env: { ...BASE_ENV, PORT: '0' },
@@ -92,15 +94,26 @@ describe('npm start itself', () => {
     child.stdout.on('data', (chunk: Buffer) => (r.stdout += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (r.stderr += chunk.toString()))
     try {
-      const url = await listeningUrl(r)
-      const health = await fetch(`${url}/api/health`)
-      expect(health.status).toBe(200)
-      expect(r.stderr).toMatch(/\(started in \d+ ms\)/)
+      return await use(await listeningUrl(r), r)
     } finally {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM')
       await exitCode(r)
     }
-  }, 60_000)
+  }
+  const BUNDLE = join(ROOT, 'dist', 'start', 'serve-local.js')
+
+  it('bundles the local host with esbuild, starts it in dev mode and answers health; an unchanged tree is not bundled again', async () => {
+    await npmStart(async (url, r) => {
+      expect((await fetch(`${url}/api/health`)).status).toBe(200)
+      expect(r.stderr).toMatch(/\(started in \d+ ms\)/)
+    })
+    // The second start finds every input older than the bundle, and only loads it.
+    const builtAt = statSync(BUNDLE).mtimeMs
+    await npmStart(async (url) => {
+      expect((await fetch(`${url}/api/health`)).status).toBe(200)
+    })
+    expect(statSync(BUNDLE).mtimeMs).toBe(builtAt)
+  }, 90_000)
 })
 
 describe('npm start with a tenant', () => {
