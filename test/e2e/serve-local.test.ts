@@ -190,6 +190,15 @@ describe('dev mode and replay', () => {
     const missing = run('tools/cli/replay.ts', ['no-such-event.json', '--url', url], {})
     expect(await exitCode(missing)).toBe(1)
     expect(missing.stdout).toContain('no-such-event.json: file not found')
+    // Read before anything is sent: with no endpoint listening, the file is still the problem named.
+    const offline = run(
+      'tools/cli/replay.ts',
+      ['no-such-event.json', '--url', 'http://127.0.0.1:9'],
+      {},
+    )
+    expect(await exitCode(offline)).toBe(1)
+    expect(offline.stdout).toContain('no-such-event.json: file not found')
+    expect(offline.stderr).not.toContain('cannot reach')
   })
 
   it('refuses to guess a token for an endpoint that is not in dev mode', async () => {

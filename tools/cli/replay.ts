@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { describeIssue } from '../../src/describe-issue.js'
-import { EVENT_ROUTES, routeForEventType } from '../../src/events/routes.js'
+import { EVENT_ROUTES, routeForEventType, type EventRoute } from '../../src/events/routes.js'
 
 const USAGE =
   'usage: npm run replay -- <event.json>... [--url http://127.0.0.1:7071] [--token <bearer token>]\n' +
@@ -81,28 +81,39 @@ async function fillPasswordContext(event: PasswordEvent): Promise<void> {
   event.data.encryptedPasswordContext = body.encryptedPasswordContext
 }
 
-async function replay(file: string, token: string): Promise<boolean> {
+interface ReadEvent {
+  readonly file: string
+  readonly event: unknown
+  readonly route: EventRoute
+}
+
+/** The file's event and its route; undefined (said on stdout) when it cannot be replayed. */
+function readEvent(file: string): ReadEvent | undefined {
   let source: string
   try {
     source = readFileSync(file, 'utf8')
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
     process.stdout.write(`${file}: ${missing ? 'file not found' : 'cannot be read'}\n`)
-    return false
+    return undefined
   }
   let event: unknown
   try {
     event = JSON.parse(source)
   } catch {
     process.stdout.write(`${file}: not valid JSON\n`)
-    return false
+    return undefined
   }
   const type = (event as { type?: unknown } | null)?.type
   const route = typeof type === 'string' ? routeForEventType(type) : undefined
   if (route === undefined) {
     process.stdout.write(`${file}: "type" is not an event this endpoint serves\n`)
-    return false
+    return undefined
   }
+  return { file, event, route }
+}
+
+async function replay({ file, event, route }: ReadEvent, token: string): Promise<boolean> {
   if (route === 'onPasswordSubmit') await fillPasswordContext(event as PasswordEvent)
   process.stdout.write(`${file} -> POST ${base}/api/${route}\n`)
   const started = performance.now()
@@ -142,9 +153,14 @@ async function replay(file: string, token: string): Promise<boolean> {
 }
 
 try {
-  const token = await obtainToken()
-  let ok = true
-  for (const file of positionals) ok = (await replay(file, token)) && ok
+  // Every file is read before anything is sent: a missing file is said as such, endpoint up or not.
+  const events = positionals.map(readEvent)
+  const readable = events.filter((e) => e !== undefined)
+  let ok = readable.length === events.length
+  if (readable.length > 0) {
+    const token = await obtainToken()
+    for (const event of readable) ok = (await replay(event, token)) && ok
+  }
   process.exit(ok ? 0 : 1)
 } catch (err) {
   process.stderr.write(`replay: ${err instanceof Error ? err.message : String(err)}\n`)
