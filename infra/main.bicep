@@ -95,7 +95,7 @@ param apimPublisherName string = ''
 
 // Entra waits at most 2 s (1 s by default): a Flex Consumption app scaled to zero takes seconds
 // to start, so the first sign-in after idle would fail. Always-ready instances are billed while
-// idle (the baseline); set 0 for test environments. See README "Deployment with Azure Functions".
+// idle (the baseline); set 0 for test environments. See docs/deployment.md.
 @minValue(0)
 @maxValue(20)
 @description('Always-ready instances for the HTTP functions (0 lets the app scale to zero: the first sign-in after idle then fails).')
@@ -318,7 +318,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []
       }
-      // Node 20 reached end of life on 2026-04-30; 22 is the newest LTS Flex Consumption runs.
+      // Node 20 reached end of life on 2026-04-30. 22 is the newest Node the Flex Consumption stack
+      // data lists (Az.Functions 4.3.0's FunctionsStackFlexData, "22 LTS", the default); to check a
+      // region: Get-AzFunctionAppFlexConsumptionRuntime -Location <region> -Runtime Node
       runtime: { name: 'node', version: '22' }
     }
   }

@@ -35,12 +35,12 @@ describe('docs', () => {
     const source = readFileSync(new URL('tools/cli/register.ts', root), 'utf8')
     const options = [...source.matchAll(/^ {6}'?([a-z][a-z-]+)'?: \{ type:/gm)].map((m) => m[1])
     expect(options.length).toBeGreaterThan(8)
-    const section = doc('registration').split('### `npm run register`')[1]?.split('\n### ')[0] ?? ''
+    const section = doc('registration').split('## `npm run register`')[1]?.split('\n## ')[0] ?? ''
     for (const option of options.filter((o) => o !== 'help'))
       expect(section).toContain(`\`--${option}`)
 
     // The findings' table is generated from FINDINGS (npm run docs): every code has its row.
-    const table = doc('registration').split('### `npm run doctor`')[1]?.split('\n### ')[0] ?? ''
+    const table = doc('registration').split('## `npm run doctor`')[1]?.split('\n## ')[0] ?? ''
     expect(FINDING_CODES.length).toBeGreaterThan(20)
     for (const code of FINDING_CODES)
       expect(table, code).toMatch(new RegExp(`\\| \`${code}\` +\\|`))

@@ -282,8 +282,7 @@ function checkAzureYaml(yamlText: string, text: string): string[] {
     problems.push('infra: module file not found')
   if (typeof api !== 'object' || api.project !== '.' || api.host !== 'function')
     problems.push('services.api: must be project . on host function')
-  else if (api.language !== 'js' && api.language !== 'ts')
-    problems.push('services.api.language: must be js or ts')
+  else if (api.language !== 'ts') problems.push('services.api.language: must be ts')
   // What azd zips is the bundle that `npm run build` writes (tools/build/functions-package.ts).
   if (typeof api === 'object' && api.dist !== 'dist/deploy')
     problems.push('services.api.dist: must be dist/deploy (the Functions bundle)')
