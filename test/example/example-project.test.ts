@@ -1,7 +1,7 @@
 // examples/code-handlers from the outside, as a user gets the package: packed (prepack builds
 // dist/), the example copied out of the repository (so nothing resolves to the root's
 // node_modules) and installed from the tarball, then the example's own `tsc --noEmit` (its type
-// checks included, and the code blocks of docs/api.md) and its own vitest run. Slow by nature:
+// checks included, and the TypeScript blocks of docs/api.md and README.md) and its own vitest run. Slow by nature:
 // one npm install, from the npm cache.
 import { execFile } from 'node:child_process'
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -74,14 +74,19 @@ describe('examples/code-handlers against the packed package', () => {
       recursive: true,
       filter: (source) => !['node_modules', 'dist', 'package-lock.json'].includes(basename(source)),
     })
-    // docs/api.md's examples, type-checked as code in the example's test/ (they import from
-    // ../src/ there); not named *.test.ts, so vitest does not run them.
-    const blocks = [
-      ...(await readFile(join(ROOT, 'docs', 'api.md'), 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g),
+    // The TypeScript examples of docs/api.md and README.md, type-checked as code in the example's
+    // test/ (they import from ../src/ there); not named *.test.ts, so vitest does not run them.
+    const tsBlocks = async (...path: string[]) => [
+      ...(await readFile(join(ROOT, ...path), 'utf8')).matchAll(/```ts\n([\s\S]*?)```/g),
     ]
+    const blocks = await tsBlocks('docs', 'api.md')
     expect(blocks.length).toBeGreaterThanOrEqual(6)
     for (const [i, block] of blocks.entries())
       await writeFile(join(project, 'test', `docs-api-${i + 1}.ts`), block[1] ?? '')
+    const readme = await tsBlocks('README.md')
+    expect(readme.length).toBeGreaterThanOrEqual(1)
+    for (const [i, block] of readme.entries())
+      await writeFile(join(project, 'test', `readme-${i + 1}.ts`), block[1] ?? '')
 
     const manifestFile = join(project, 'package.json')
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
