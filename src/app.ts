@@ -119,6 +119,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         config.extension.passwordSubmit.check,
         { authFor: (auth) => outboundAuth(config, auth), secrets: config.secrets },
         warm,
+        { checks, log: options.log },
       ),
       log: options.log,
       warm,
@@ -188,7 +189,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         : !passwordReady
           ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
           : failing !== undefined
-            ? `${failing.code}: the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`
+            ? `${failing.code}: ${failing.reason ?? `the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`}`
             : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
@@ -244,7 +245,7 @@ function otpMailing(
   warm.push(loaded.ready)
   // The provider's credential, tried once now without sending anything (Mailer.verify): a wrong
   // SendGrid key or SMTP password shows in health before the first code is due.
-  checks.add('mail', async () => {
+  void checks.add('mail', async () => {
     const mailer = await loaded.value
     if (mailer.verify === undefined) return
     const started = Date.now()
@@ -364,7 +365,7 @@ function sourceRunner(
         // Fetch the first Graph token now, in the background, so that the first sign-in does
         // not pay for the credential's discovery and token request inside its budget; and so
         // that health knows whether the credential works (tried again from health if not).
-        checks.add('graph', async () => {
+        void checks.add('graph', async () => {
           const started = now()
           try {
             await tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS)

@@ -495,6 +495,38 @@ describe('OnPasswordSubmit on Azure Table Storage (Azurite)', () => {
     })
   })
 
+  it('a missing table is the store failing (503, never Retry); health is 503 until it exists', async () => {
+    const tableName = `missing${randomUUID().replaceAll('-', '').slice(0, 12)}`
+    const endpoint = await limited({
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: tableName,
+    })
+    const health = async () => (await fetch(`${endpoint.url}/api/health`)).status
+    expect(await health()).toBe(503)
+    const { res } = await submit({ username: 'nobody@example.org', password: 'Pass-1' }, endpoint)
+    expect([res.status, (res.json as { error: { code: string } }).error.code]).toEqual([
+      503,
+      'ERR_PASSWORD_CHECK_UNAVAILABLE',
+    ])
+    const failed = endpoint.logs.find((line) => line.event === 'password_hashes_table_failed')
+    expect(failed?.fields).toEqual({ table: tableName, reason: 'TableNotFound' })
+    const unavailable = endpoint.logs.find((line) => line.event === 'health_unavailable')
+    expect(unavailable?.fields.reason).toMatch(/^password_hashes_table_failed: /)
+    const checkFailed = endpoint.logs.find((line) => line.event === 'password_check_failed')
+    expect(checkFailed?.fields.reason).toMatch(/TableNotFound/)
+    // The table appears (the import ran): the next check, a minute on, finds it.
+    await TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).createTable()
+    expect(await health()).toBe(503)
+    endpoint.clockOffsetMs += 60_000
+    await expect.poll(health).toBe(200)
+    const after = await submit({ username: 'nobody@example.org', password: 'Pass-1' }, endpoint)
+    expect(actionOf(after.res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    expect(JSON.stringify(endpoint.logs)).not.toMatch(/nobody@|Pass-1/)
+  })
+
   it('answers 503 when the hash table is down and 504 when it is slow, never Retry', async () => {
     const dead = await limited({
       PASSWORD_HASHES_FILE: '',
