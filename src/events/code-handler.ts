@@ -36,6 +36,9 @@ export type CodeHandlers = {
  * Runs `handler` for `event` with its view and context. What it throws becomes 500 ERR_INTERNAL:
  * the answer never carries its message or stack, which go to the log (with the correlation ID).
  * An EndpointError (ctx.fail, a source that is not configured) keeps its own status and code.
+ * When the request holds secrets (`prepare` returned some: OnPasswordSubmit's username and
+ * password), a handler may well put them in what it throws (`no record for ${username}`): then
+ * only the error's class names are logged, with a fixed text, and they too pass the redaction.
  */
 export function runCodeHandler<Request, Response, View, Actions>(
   event: EventDescriptor<
@@ -53,7 +56,9 @@ export function runCodeHandler<Request, Response, View, Actions>(
   deps: EndpointDependencies,
 ): EventHandler<Request, Response> {
   return async function handleInCode(request, context) {
-    const secrets = (await event.code.prepare?.(request, context, deps)) ?? []
+    const secrets = ((await event.code.prepare?.(request, context, deps)) ?? []).filter(
+      (secret) => secret.length > 0,
+    )
     const log = secrets.length === 0 ? context.log : redacting(context.log, secrets)
     const ctx: CodeContext<Response> & Actions = {
       ...event.code.actions(request, context, deps),
@@ -68,6 +73,15 @@ export function runCodeHandler<Request, Response, View, Actions>(
       return await handler(event.code.view(request), ctx)
     } catch (err) {
       if (err instanceof EndpointError) throw err
+      if (secrets.length > 0) {
+        // Not the message, and not the error as cause: request_failed logs the cause's names.
+        log.error('handler_failed', {
+          handler: event.name,
+          error: causeChainTypes(err),
+          message: 'the handler threw (its message is not logged: the request holds secrets)',
+        })
+        throw new EndpointError('ERR_INTERNAL', 'internal error')
+      }
       context.log.error('handler_failed', {
         handler: event.name,
         error: causeChainTypes(err),
@@ -78,22 +92,34 @@ export function runCodeHandler<Request, Response, View, Actions>(
   }
 }
 
-/** `log`, with any field that holds one of `secrets` replaced by "[redacted]". */
+/** What a line's event name becomes when it holds one of the secrets. */
+const REDACTED_EVENT = 'handler_log_redacted'
+
+/**
+ * `log`, with any field that holds one of `secrets` (in any case) replaced by "[redacted]", and an
+ * event name that holds one replaced by "handler_log_redacted".
+ */
 function redacting(log: Logger, secrets: readonly string[]): Logger {
+  const lowered = secrets.map((secret) => secret.toLowerCase())
+  const holdsSecret = (text: string) => {
+    const lower = text.toLowerCase()
+    return lowered.some((secret) => lower.includes(secret))
+  }
   const clean = (fields?: LogFields): LogFields | undefined => {
     if (fields === undefined) return undefined
     const out: Record<string, LogFields[string]> = {}
-    for (const [name, value] of Object.entries(fields))
-      out[name] =
-        typeof value === 'string' && secrets.some((secret) => value.includes(secret))
-          ? '[redacted]'
-          : value
+    for (const [name, value] of Object.entries(fields)) {
+      // A field's name is the handler's text too.
+      if (holdsSecret(name)) continue
+      out[name] = typeof value === 'string' && holdsSecret(value) ? '[redacted]' : value
+    }
     return out
   }
+  const name = (event: string) => (holdsSecret(event) ? REDACTED_EVENT : event)
   return {
-    debug: (event, fields) => log.debug(event, clean(fields)),
-    info: (event, fields) => log.info(event, clean(fields)),
-    warn: (event, fields) => log.warn(event, clean(fields)),
-    error: (event, fields) => log.error(event, clean(fields)),
+    debug: (event, fields) => log.debug(name(event), clean(fields)),
+    info: (event, fields) => log.info(name(event), clean(fields)),
+    warn: (event, fields) => log.warn(name(event), clean(fields)),
+    error: (event, fields) => log.error(name(event), clean(fields)),
   }
 }
