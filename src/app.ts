@@ -139,7 +139,13 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         event.name,
         code === undefined
           ? declarative
-          : runCodeHandler(event as Parameters<typeof runCodeHandler>[0], code, declarative, deps),
+          : runCodeHandler(
+              event as Parameters<typeof runCodeHandler>[0],
+              code,
+              declarative,
+              deps,
+              config.extension[event.config.key],
+            ),
       ]
     }),
   ) as EventHandlers

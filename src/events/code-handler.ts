@@ -4,6 +4,7 @@
 import type * as z from 'zod'
 import { causeChainTypes, EndpointError } from '../errors.js'
 import type { CodeContext, EndpointDependencies, EventDescriptor, EventHandler } from './event.js'
+import type { HandlerContext } from './handler-context.js'
 import type { AnyEvent } from './index.js'
 import type { LogFields, Logger } from '../log.js'
 
@@ -54,7 +55,13 @@ export function runCodeHandler<Request, Response, View, Actions>(
   handler: (event: View, ctx: CodeContext<Response> & Actions) => Response | Promise<Response>,
   declarative: EventHandler<Request, Response>,
   deps: EndpointDependencies,
+  section: unknown,
 ): EventHandler<Request, Response> {
+  // The descriptor pairs its code with its own request, section and answer; this function sees
+  // them through the erased descriptor type, hence the casts (the pairing is by construction).
+  const around = event.code.around?.(section, deps) as
+    | ((request: Request, context: HandlerContext, run: () => Promise<unknown>) => Promise<unknown>)
+    | undefined
   return async function handleInCode(request, context) {
     const secrets = ((await event.code.prepare?.(request, context, deps)) ?? []).filter(
       (secret) => secret.length > 0,
@@ -69,26 +76,29 @@ export function runCodeHandler<Request, Response, View, Actions>(
       log,
       defaults: async () => declarative(request, context),
     }
-    try {
-      return await handler(event.code.view(request), ctx)
-    } catch (err) {
-      if (err instanceof EndpointError) throw err
-      if (secrets.length > 0) {
-        // Not the message, and not the error as cause: request_failed logs the cause's names.
-        log.error('handler_failed', {
+    const run = async () => {
+      try {
+        return await handler(event.code.view(request), ctx)
+      } catch (err) {
+        if (err instanceof EndpointError) throw err
+        if (secrets.length > 0) {
+          // Not the message, and not the error as cause: request_failed logs the cause's names.
+          log.error('handler_failed', {
+            handler: event.name,
+            error: causeChainTypes(err),
+            message: 'the handler threw (its message is not logged: the request holds secrets)',
+          })
+          throw new EndpointError('ERR_INTERNAL', 'internal error')
+        }
+        context.log.error('handler_failed', {
           handler: event.name,
           error: causeChainTypes(err),
-          message: 'the handler threw (its message is not logged: the request holds secrets)',
+          message: err instanceof Error ? err.message : 'a value that is not an Error was thrown',
         })
-        throw new EndpointError('ERR_INTERNAL', 'internal error')
+        throw new EndpointError('ERR_INTERNAL', 'internal error', { cause: err })
       }
-      context.log.error('handler_failed', {
-        handler: event.name,
-        error: causeChainTypes(err),
-        message: err instanceof Error ? err.message : 'a value that is not an Error was thrown',
-      })
-      throw new EndpointError('ERR_INTERNAL', 'internal error', { cause: err })
     }
+    return around === undefined ? run() : (around(request, context, run) as Promise<Response>)
   }
 }
 

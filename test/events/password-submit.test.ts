@@ -379,6 +379,103 @@ describe('events.onPasswordSubmit (code API)', () => {
     })
   })
 
+  const codeBody = async (username: string, password: string, nonce: string = randomUUID()) =>
+    sampleEvent('onPasswordSubmit', {
+      data: {
+        encryptedPasswordContext: await passwordContext({ username, password, nonce }),
+        authenticationContext: { client: { locale: 'en-us' } },
+      },
+    })
+
+  it('applies the attempt limit: over it, Block with the configured text, the handler not called', async () => {
+    const calls: string[] = []
+    const events = authenticationEvents({
+      env: {
+        ...env,
+        EXTENSION_CONFIG: writeExtensionConfig({
+          passwordSubmit: {
+            attemptLimit: { maxAttempts: 2 },
+            block: { title: { en: 'Blocked' }, message: { en: 'Too many attempts.' } },
+          },
+        }),
+      },
+    }).onPasswordSubmit((event, ctx) => {
+      calls.push(event.password)
+      return ctx.retry()
+    })
+    const actions: unknown[] = []
+    for (const password of ['one', 'two', 'three']) {
+      const result = await invoke(
+        events,
+        'onPasswordSubmit',
+        await codeBody('limit@x.org', password),
+      )
+      actions.push((result.body as { data: { actions: unknown[] } }).data.actions[0])
+    }
+    expect(actions).toEqual([
+      { '@odata.type': 'microsoft.graph.passwordSubmit.Retry' },
+      { '@odata.type': 'microsoft.graph.passwordSubmit.Retry' },
+      {
+        '@odata.type': 'microsoft.graph.passwordSubmit.Block',
+        title: 'Blocked',
+        message: 'Too many attempts.',
+      },
+    ])
+    expect(calls).toEqual(['one', 'two'])
+    // Another user is not affected.
+    const other = await invoke(events, 'onPasswordSubmit', await codeBody('other@x.org', 'four'))
+    expect(other.status).toBe(200)
+    expect(calls).toEqual(['one', 'two', 'four'])
+  })
+
+  it('answers a repeated nonce with the first answer, without calling the handler again', async () => {
+    let calls = 0
+    const events = authenticationEvents({ env }).onPasswordSubmit((_event, ctx) =>
+      ++calls === 1 ? ctx.migrate() : ctx.retry(),
+    )
+    const nonce = randomUUID()
+    const first = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-1', nonce))
+    const again = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-1', nonce))
+    expect(again).toEqual(first)
+    expect(first.body).toMatchObject({
+      data: { actions: [{ '@odata.type': 'microsoft.graph.passwordSubmit.MigratePassword' }] },
+    })
+    expect(calls).toBe(1)
+    // The same nonce with other credentials is refused, as for the declarative check.
+    const other = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-2', nonce))
+    expect(other).toMatchObject({
+      status: 400,
+      body: { error: { code: 'ERR_INVALID_PASSWORD_CONTEXT' } },
+    })
+    expect(calls).toBe(1)
+  })
+
+  it('counts an attempt once when the handler falls back on ctx.defaults()', async () => {
+    const events = authenticationEvents({
+      env: {
+        ...env,
+        PASSWORD_HASHES_FILE: hashes,
+        EXTENSION_CONFIG: writeExtensionConfig({
+          passwordSubmit: { attemptLimit: { maxAttempts: 2 } },
+        }),
+      },
+    }).onPasswordSubmit((_event, ctx) => ctx.defaults())
+    const actions: string[] = []
+    for (const password of ['Wrong-1', 'Strong-Pass-1', 'Strong-Pass-1']) {
+      const result = await invoke(
+        events,
+        'onPasswordSubmit',
+        await codeBody('migrate@example.org', password),
+      )
+      actions.push(actionOf(result.body))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.MigratePassword',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+  })
+
   it('refuses an answer whose nonce is not the request’s (500 ERR_INVALID_RESPONSE)', async () => {
     const events = authenticationEvents({ env }).onPasswordSubmit((_event, ctx) => ({
       data: { ...ctx.retry().data, nonce: 'another-nonce' },
