@@ -2,7 +2,8 @@
 // the allowlisted algorithms only, the answer follows the decision table and carries the nonce,
 // attempts are limited, a repeated nonce is answered from the cache, and configuration fails
 // closed naming the variable. Keys and hashes are made at test time.
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
+import { getHeapSnapshot } from 'node:v8'
 import { TableClient } from '@azure/data-tables'
 import bcrypt from 'bcryptjs'
 import { CompactEncrypt } from 'jose'
@@ -449,6 +450,33 @@ describe('events.onPasswordSubmit (code API)', () => {
     })
     expect(calls).toBe(1)
   })
+
+  it('keys the repeat cache with a key of its own, not LOG_HASH_KEY (nothing in memory to test guesses against)', async () => {
+    const logHashKey = `operators-know-this-${randomUUID()}`
+    const events = authenticationEvents({
+      env: { ...env, LOG_HASH_KEY: logHashKey },
+    }).onPasswordSubmit((_event, ctx) => ctx.retry())
+    const nonce = randomUUID()
+    const result = await invoke(events, 'onPasswordSubmit', await codeBody('k@x.org', 'P-9', nonce))
+    expect(result.status).toBe(200)
+    // What the cache would hold were it keyed with LOG_HASH_KEY: whoever knows the key and reads
+    // the process's memory could test guessed passwords against the credentials' digest.
+    // Buffers, not strings: their bytes are not in the heap, so only the endpoint's can be found.
+    const withLogKey = (text: string) =>
+      createHmac('sha256', logHashKey).update(`password\0${text}`).digest()
+    const digests = [`nonce\0${nonce}`, 'credentials\0k@x.org\0P-9'].map(withLogKey)
+    const found = new Set<number>()
+    let tail = ''
+    // The snapshot is taken now; the strings made while reading it are not in it.
+    for await (const chunk of getHeapSnapshot() as AsyncIterable<Buffer>) {
+      const text = tail + chunk.toString('latin1')
+      digests.forEach((digest, i) => {
+        if (text.includes(digest.toString('hex'))) found.add(i)
+      })
+      tail = text.slice(-64)
+    }
+    expect([...found]).toEqual([])
+  }, 60_000)
 
   it('counts an attempt once when the handler falls back on ctx.defaults()', async () => {
     const events = authenticationEvents({

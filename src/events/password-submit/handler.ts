@@ -10,6 +10,7 @@
 // passes through too (code.ts `around`).
 // The password, the username and the decrypted context never reach a log line or an answer:
 // logs carry a 16-character keyed digest of the username.
+import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { EndpointError } from '../../errors.js'
 import type { PasswordSubmitConfig } from '../../extension-config/password-submit.js'
@@ -77,6 +78,12 @@ export function passwordSubmitGuard(
     },
     migration?.sharedAttempts,
   )
+  // The repeat cache's own key, random per process: never LOG_HASH_KEY (a secret operators know,
+  // with which the credentials' digest in memory could be tested against guessed passwords). The
+  // cache never leaves the process, so nothing else needs this key.
+  const repeatKey = randomBytes(32)
+  const repeatDigest = (text: string) =>
+    createHmac('sha256', repeatKey).update(text, 'utf8').digest('hex')
   /** By the nonce's digest: a digest of the credentials, and the answer given. */
   const answered = new LRUCache<
     string,
@@ -111,8 +118,8 @@ export function passwordSubmitGuard(
       configured.keys,
     )
     if (inside.has(event)) return decide(password)
-    const nonceKey = configured.digest(`nonce\0${password.nonce}`)
-    const credentials = configured.digest(
+    const nonceKey = repeatDigest(`nonce\0${password.nonce}`)
+    const credentials = repeatDigest(
       `credentials\0${normaliseUsername(password.username)}\0${password.password}`,
     )
     const earlier = answered.get(nonceKey)
