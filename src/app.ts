@@ -173,6 +173,8 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     }
   }
   let loggedReason: string | undefined
+  const passwordCheckable =
+    deps.passwordMigration?.check !== undefined || options.code?.onPasswordSubmit !== undefined
 
   return {
     handle,
@@ -184,19 +186,25 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     async health(call) {
       const issuers = keys.status()
       const keysReady = issuers.some((issuer) => issuer.keys > 0)
-      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read).
-      const passwordReady =
+      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read),
+      // and something to check with: a store, a legacy system, or a handler written in code (else
+      // the route answers 503 ERR_NOT_CONFIGURED, and health must not say ready).
+      const passwordKeyReady =
         !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
+      const passwordCheckReady = !config.password.configured || passwordCheckable
+      const passwordReady = passwordKeyReady && passwordCheckReady
       const failing = checks.failing()
       const ready = keysReady && passwordReady && failing === undefined
       const reason = !keysReady
         ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
-        : !passwordReady
+        : !passwordKeyReady
           ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
-          : failing !== undefined
-            ? `${failing.code}: ${failing.reason ?? `the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`}`
-            : undefined
+          : !passwordCheckReady
+            ? 'no OnPasswordSubmit password check is configured (PASSWORD_HASHES_FILE, PASSWORD_HASHES_CONNECTION_STRING, EXTENSION_CONFIG passwordSubmit.check, or a handler written in code)'
+            : failing !== undefined
+              ? `${failing.code}: ${failing.reason ?? `the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`}`
+              : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
       loggedReason = reason

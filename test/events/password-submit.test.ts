@@ -264,6 +264,41 @@ describe('OnPasswordSubmit configuration', () => {
     expect(health.status).toBe(200)
   })
 
+  it('keeps health at 503 with a key but nothing to check with, as long as the route answers 503', async () => {
+    const keyOnly = await startTestEndpoint(issuer, { PASSWORD_DECRYPTION_KEY_PATH: key.path })
+    try {
+      const res = await keyOnly.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'a', password: 'b' })),
+      )
+      expect([res.status, (res.json as { error: { code: string } }).error.code]).toEqual([
+        503,
+        'ERR_NOT_CONFIGURED',
+      ])
+      expect((await fetch(`${keyOnly.url}/api/health`)).status).toBe(503)
+      const unavailable = keyOnly.logs.find((line) => line.event === 'health_unavailable')
+      expect(unavailable?.fields.reason).toMatch(/no OnPasswordSubmit password check/)
+    } finally {
+      await keyOnly.close()
+    }
+    // A handler written in code is the check: ready.
+    const withCode = await startTestEndpoint(
+      issuer,
+      { PASSWORD_DECRYPTION_KEY_PATH: key.path },
+      { code: { onPasswordSubmit: (_event, ctx) => ctx.retry() } },
+    )
+    try {
+      expect((await fetch(`${withCode.url}/api/health`)).status).toBe(200)
+      const res = await withCode.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'a', password: 'b' })),
+      )
+      expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    } finally {
+      await withCode.close()
+    }
+  })
+
   it('fails closed at start naming the variable and the line, never the content', async () => {
     const secretUser = 'zyx-secret-user@example.org'
     const cases: [Record<string, string>, string][] = [
