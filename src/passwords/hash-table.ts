@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import type { TableClient } from '@azure/data-tables'
 import { abortAfter } from '../outbound/abort-after.js'
 import { PasswordCheckError } from './check.js'
-import { parseHash } from './hash-formats.js'
+import { readHash } from './hash-formats.js'
 import { normaliseUsername } from './hashes-file.js'
 import type { HashStore } from './hash-store.js'
 
@@ -122,8 +122,13 @@ export function openHashTable(options: {
       } finally {
         limit.dispose()
       }
-      const parsed = typeof row.hash === 'string' ? parseHash(row.hash) : undefined
-      if (parsed === undefined)
+      const parsed = typeof row.hash === 'string' ? readHash(row.hash) : 'unsupported'
+      if (parsed === 'too-costly')
+        throw new PasswordCheckError(
+          false,
+          'a hash table row holds a hash too costly to check within the request budget',
+        )
+      if (parsed === 'unsupported')
         throw new PasswordCheckError(false, 'a hash table row holds no hash of a supported format')
       return parsed
     },

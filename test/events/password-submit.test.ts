@@ -334,6 +334,16 @@ describe('OnPasswordSubmit configuration', () => {
         'PASSWORD_HASHES_FILE: line 2: "hash" is not in a supported format (docs/password-migration.md)',
       ],
       [
+        {
+          PASSWORD_DECRYPTION_KEY_PATH: key.path,
+          PASSWORD_HASHES_FILE: writeHashesFile([
+            BCRYPT_USER,
+            { username: secretUser, hash: BCRYPT_USER.hash.replace('$05$', '$31$') },
+          ]),
+        },
+        'PASSWORD_HASHES_FILE: line 2: "hash" costs more than one check within the request budget allows (bcrypt cost 13, PBKDF2 1,200,000 iterations of SHA-256, 1,000,000 of SHA-1, 600,000 of SHA-512, scrypt N·r·p 2^20 and 128 MiB, argon2 64 MiB and m·t 192 MiB at most)',
+      ],
+      [
         { PASSWORD_DECRYPTION_KEY_PATH: hashes },
         'PASSWORD_DECRYPTION_KEY_PATH: is neither a PEM private key nor a readable PFX (or PASSWORD_DECRYPTION_KEY_PASSPHRASE is wrong)',
       ],
@@ -356,6 +366,39 @@ describe('OnPasswordSubmit configuration', () => {
       expect((err as ConfigError).message).not.toContain(secretUser)
     }
   })
+
+  it('logs no outcome for a check that ends after the deadline (the caller got 504)', async () => {
+    // bcrypt cost 12 takes hundreds of ms in bcryptjs: far past a 100 ms budget on any machine.
+    const slowHash = bcrypt.hashSync('Strong-Pass-1', 12)
+    const late = await startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: key.path,
+      PASSWORD_HASHES_FILE: writeHashesFile([{ username: 'late@example.org', hash: slowHash }]),
+      REQUEST_BUDGET_MS: '100',
+    })
+    try {
+      const res = await late.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'late@example.org', password: 'Strong-Pass-1' })),
+      )
+      expect(res.status).toBe(504)
+      // The comparison runs to its end in the background; then it says it was late, and no more.
+      await expect
+        .poll(() => late.logs.some((line) => line.event === 'password_check_late'), {
+          timeout: 20_000,
+        })
+        .toBe(true)
+      const lateLine = late.logs.find((line) => line.event === 'password_check_late')
+      expect(Object.keys(lateLine?.fields ?? {}).sort()).toEqual([
+        'correlationId',
+        'mode',
+        'ms',
+        'user',
+      ])
+      expect(late.logs.map((line) => line.event)).not.toContain('password_checked')
+    } finally {
+      await late.close()
+    }
+  }, 30_000)
 
   it('reads an encrypted PKCS#8 key with PASSWORD_DECRYPTION_KEY_PASSPHRASE', async () => {
     const encrypted = writePasswordKey({ passphrase: 'zyx-passphrase' })

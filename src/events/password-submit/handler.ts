@@ -180,6 +180,16 @@ export function createPasswordSubmitHandler(
         })
       throw err
     }
+    // Past the deadline the caller already got 504: an outcome logged now would describe an
+    // answer no one received (and the comparison's timing), so only the lateness is logged.
+    if (context.remainingMs() <= 0) {
+      context.log.warn('password_check_late', {
+        user,
+        mode: check.mode,
+        ms: context.now() - started,
+      })
+      throw new EndpointError('ERR_PASSWORD_CHECK_TIMEOUT', 'the legacy password check timed out')
+    }
     const outcome =
       result.outcome === 'valid'
         ? meetsEntraPolicy(password.password)
