@@ -351,10 +351,31 @@ function otpStore(
   return { duplicates, limiter, keys: shared.keys }
 }
 
-/** OnPasswordSubmit's attempt limit in the OTP store's table, when it is configured and used. */
+/** The table of OnPasswordSubmit's attempt counts in the hash table's storage account. */
+export const PASSWORD_ATTEMPTS_TABLE = 'passwordattempts'
+
+/**
+ * OnPasswordSubmit's attempt limit, shared across instances: in the OTP store's table when it is
+ * configured; else, with PASSWORD_HASHES_CONNECTION_STRING, in a table of its own in that storage
+ * account (created on first use); else per instance, which start-up says.
+ */
 function passwordAttempts(config: Config, log: Logger, warm: Promise<void>[]) {
-  if (config.otpStore === undefined || !config.password.configured) return undefined
-  return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
+  if (!config.password.configured) return undefined
+  if (config.otpStore !== undefined)
+    return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
+  const hashes = config.password.hashesTable
+  if (hashes !== undefined)
+    return openSharedAttempts(
+      { connectionString: hashes.connectionString, tableName: PASSWORD_ATTEMPTS_TABLE },
+      config.logHashKey,
+      log,
+      warm,
+    )
+  log.warn('password_attempts_per_instance', {
+    reason:
+      'neither OTP_STORE_CONNECTION_STRING / OTP_STORE_ENDPOINT nor PASSWORD_HASHES_CONNECTION_STRING is set: each instance allows the attempt limit on its own',
+  })
+  return undefined
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */

@@ -15,7 +15,7 @@ export interface PasswordMigration {
   readonly encryptionKey: KeyObject | undefined
   /** A keyed digest (hex, LOG_HASH_KEY when set): the attempt limit and logs use it (the repeat cache has its own per-process key). */
   digest(text: string): string
-  /** The attempt limit's shared table (OTP_STORE_CONNECTION_STRING); undefined: memory only. */
+  /** The attempt limit's shared table (the OTP store's, or one in PASSWORD_HASHES_CONNECTION_STRING's account); undefined: memory only. */
   readonly sharedAttempts: SharedAttempts | undefined
 }
 

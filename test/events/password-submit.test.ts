@@ -654,6 +654,49 @@ describe('OnPasswordSubmit on Azure Table Storage (Azurite)', () => {
       expect(endpoint.logs.map((line) => line.event)).not.toContain('password_store_unavailable')
   })
 
+  it('without an OTP store, counts attempts on two instances in the hash table storage account', async () => {
+    const tableName = `shared${randomUUID().replaceAll('-', '').slice(0, 12)}`
+    await TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).createTable()
+    const env = {
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: tableName,
+    }
+    const [one, two] = await Promise.all([limited(env), limited(env)])
+    const username = `hash-store-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (const target of [one, two, one, two]) {
+      const { res } = await submit({ username, password: 'wrong' }, target)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+    for (const endpoint of [one, two]) {
+      const events = endpoint.logs.map((line) => line.event)
+      expect(events).not.toContain('password_store_unavailable')
+      expect(events).not.toContain('password_attempts_per_instance')
+    }
+    // The counts are in a table of their own, not among the hashes.
+    const rows = TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).listEntities()
+    for await (const row of rows) expect(row.partitionKey).not.toMatch(/^password/)
+  })
+
+  it('warns at start that the attempt limit is per instance when no table store is set', async () => {
+    const alone = await limited({})
+    const warning = alone.logs.find((line) => line.event === 'password_attempts_per_instance')
+    expect(warning?.level).toBe('warn')
+    const shared = await limited({ OTP_STORE_CONNECTION_STRING: azurite.connectionString })
+    expect(shared.logs.map((line) => line.event)).not.toContain('password_attempts_per_instance')
+  })
+
   it('still limits per instance when the store cannot be reached, and says so in the log', async () => {
     const dead = azurite.connectionString.replace(`:${azurite.port}/`, ':1/')
     const endpoint = await limited({ OTP_STORE_CONNECTION_STRING: dead })
