@@ -119,6 +119,7 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         config.extension.passwordSubmit.check,
         { authFor: (auth) => outboundAuth(config, auth), secrets: config.secrets },
         warm,
+        { checks, log: options.log },
       ),
       log: options.log,
       warm,
@@ -138,7 +139,13 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
         event.name,
         code === undefined
           ? declarative
-          : runCodeHandler(event as Parameters<typeof runCodeHandler>[0], code, declarative, deps),
+          : runCodeHandler(
+              event as Parameters<typeof runCodeHandler>[0],
+              code,
+              declarative,
+              deps,
+              config.extension[event.config.key],
+            ),
       ]
     }),
   ) as EventHandlers
@@ -166,6 +173,8 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     }
   }
   let loggedReason: string | undefined
+  const passwordCheckable =
+    deps.passwordMigration?.check !== undefined || options.code?.onPasswordSubmit !== undefined
 
   return {
     handle,
@@ -177,19 +186,25 @@ export function createEndpoint(config: Config, options: EndpointOptions): Endpoi
     async health(call) {
       const issuers = keys.status()
       const keysReady = issuers.some((issuer) => issuer.keys > 0)
-      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read).
-      const passwordReady =
+      // OnPasswordSubmit, when configured, needs its key (a file's at start, Key Vault's once read),
+      // and something to check with: a store, a legacy system, or a handler written in code (else
+      // the route answers 503 ERR_NOT_CONFIGURED, and health must not say ready).
+      const passwordKeyReady =
         !config.password.configured || (deps.passwordMigration?.keys.length ?? 0) > 0
+      const passwordCheckReady = !config.password.configured || passwordCheckable
+      const passwordReady = passwordKeyReady && passwordCheckReady
       const failing = checks.failing()
       const ready = keysReady && passwordReady && failing === undefined
       const reason = !keysReady
         ? (issuers.find((issuer) => issuer.lastError !== undefined)?.lastError ??
           'signing keys have not been fetched yet')
-        : !passwordReady
+        : !passwordKeyReady
           ? 'no OnPasswordSubmit decryption key is loaded (PASSWORD_DECRYPTION_KEY_PATH or PASSWORD_DECRYPTION_KEY_VAULT_URL)'
-          : failing !== undefined
-            ? `${failing.code}: the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`
-            : undefined
+          : !passwordCheckReady
+            ? 'no OnPasswordSubmit password check is configured (PASSWORD_HASHES_FILE, PASSWORD_HASHES_CONNECTION_STRING, EXTENSION_CONFIG passwordSubmit.check, or a handler written in code)'
+            : failing !== undefined
+              ? `${failing.code}: ${failing.reason ?? `the ${failing.name} credential failed its start-up check (see ${failing.name === 'graph' ? 'graph_token_failed' : `${failing.name}_credential_failed`} in the log)`}`
+              : undefined
       if (reason !== loggedReason && reason !== undefined)
         options.log.warn('health_unavailable', { reason })
       loggedReason = reason
@@ -244,7 +259,7 @@ function otpMailing(
   warm.push(loaded.ready)
   // The provider's credential, tried once now without sending anything (Mailer.verify): a wrong
   // SendGrid key or SMTP password shows in health before the first code is due.
-  checks.add('mail', async () => {
+  void checks.add('mail', async () => {
     const mailer = await loaded.value
     if (mailer.verify === undefined) return
     const started = Date.now()
@@ -336,10 +351,31 @@ function otpStore(
   return { duplicates, limiter, keys: shared.keys }
 }
 
-/** OnPasswordSubmit's attempt limit in the OTP store's table, when it is configured and used. */
+/** The table of OnPasswordSubmit's attempt counts in the hash table's storage account. */
+export const PASSWORD_ATTEMPTS_TABLE = 'passwordattempts'
+
+/**
+ * OnPasswordSubmit's attempt limit, shared across instances: in the OTP store's table when it is
+ * configured; else, with PASSWORD_HASHES_CONNECTION_STRING, in a table of its own in that storage
+ * account (created on first use); else per instance, which start-up says.
+ */
 function passwordAttempts(config: Config, log: Logger, warm: Promise<void>[]) {
-  if (config.otpStore === undefined || !config.password.configured) return undefined
-  return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
+  if (!config.password.configured) return undefined
+  if (config.otpStore !== undefined)
+    return openSharedAttempts(config.otpStore, config.logHashKey, log, warm)
+  const hashes = config.password.hashesTable
+  if (hashes !== undefined)
+    return openSharedAttempts(
+      { connectionString: hashes.connectionString, tableName: PASSWORD_ATTEMPTS_TABLE },
+      config.logHashKey,
+      log,
+      warm,
+    )
+  log.warn('password_attempts_per_instance', {
+    reason:
+      'neither OTP_STORE_CONNECTION_STRING / OTP_STORE_ENDPOINT nor PASSWORD_HASHES_CONNECTION_STRING is set: each instance allows the attempt limit on its own',
+  })
+  return undefined
 }
 
 /** The data sources of tokenIssuanceStart, each with its auth; one Graph client for all. */
@@ -364,7 +400,7 @@ function sourceRunner(
         // Fetch the first Graph token now, in the background, so that the first sign-in does
         // not pay for the credential's discovery and token request inside its budget; and so
         // that health knows whether the credential works (tried again from health if not).
-        checks.add('graph', async () => {
+        void checks.add('graph', async () => {
           const started = now()
           try {
             await tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS)

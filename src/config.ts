@@ -258,7 +258,8 @@ export const EnvSchema = z.object({
     .default('passwordhashes')
     .meta({
       defaultText: '`passwordhashes`',
-      description: 'The hashes table of `PASSWORD_HASHES_CONNECTION_STRING` (never created here).',
+      description:
+        'The hashes table of `PASSWORD_HASHES_CONNECTION_STRING` (never created here: until it exists `/api/health` is 503, `password_hashes_table_failed`, and a check 503).',
     }),
   LOG_HASH_KEY: z.string().min(16, 'must be at least 16 characters').max(1024).optional().meta({
     defaultText: 'random per process',

@@ -115,7 +115,17 @@ export interface CodeContext<Response> {
 }
 
 /** How code handlers see one event: a plain view of the request and this event's actions. */
-export interface EventCode<Request, View, Actions> {
+export interface EventCode<Request, View, Actions, Section = unknown> {
+  /**
+   * What runs around every call of a handler written in code, made once per endpoint from the
+   * event's section: OnPasswordSubmit's attempt limit and repeated-nonce cache, shared with its
+   * declarative handler. `run` calls the handler (after `prepare`); the wrapper may answer without
+   * it, with one of the event's answers (the pipeline checks every answer against the schema).
+   */
+  around?(
+    section: Section,
+    deps: EndpointDependencies,
+  ): (event: Request, context: HandlerContext, run: () => Promise<unknown>) => Promise<unknown>
   /**
    * Work before `view` and `actions` may run (OnPasswordSubmit decrypts its context). Returns the
    * values `ctx.log` must never print: a line holding one has it replaced by "[redacted]".
@@ -164,7 +174,7 @@ export interface EventDescriptor<
     deps: EndpointDependencies,
   ): EventHandler<z.output<Request>, z.output<Response>>
   /** The code API's view of the request and its action builders (events.onX(handler)). */
-  readonly code: EventCode<z.output<Request>, View, Actions>
+  readonly code: EventCode<z.output<Request>, View, Actions, z.output<SectionSchema>>
   /**
    * What the response schema cannot see: why this answer does not fit this request (OnPasswordSubmit:
    * the nonce), or undefined. The pipeline refuses such an answer (500 ERR_INVALID_RESPONSE).

@@ -1,5 +1,6 @@
 // OnPasswordSubmit's attempt limit per username. Each instance always counts in memory; with a
-// table store (OTP_STORE_CONNECTION_STRING) the attempts are also counted in the shared table by
+// table store (OTP_STORE_CONNECTION_STRING, or else a table of PASSWORD_HASHES_CONNECTION_STRING's
+// account: src/app.ts) the attempts are also counted in the shared table by
 // OnOtpSend's limiter (ETag read-modify-write, src/mail/table-rate-limit.ts), so that N instances
 // allow the limit, not N times it. When the table cannot be reached in time the shared count is
 // skipped (failOpenLimiter, reported by name) and the instance's own count still holds: an
@@ -41,7 +42,7 @@ const PARTITION_PREFIX = 'password'
 /** How long the warm-up waits for the store's key: a few table calls. */
 const STORE_KEY_WARM_UP_MS = 2000
 
-/** The OTP store's table (OTP_STORE_CONNECTION_STRING or OTP_STORE_ENDPOINT) for the limit, its library loaded in the background. */
+/** A table for the limit (the OTP store's, or one in the hashes' account), its library loaded in the background. */
 export function openSharedAttempts(
   store: OtpStoreConfig,
   logHashKey: string | undefined,

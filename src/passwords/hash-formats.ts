@@ -31,11 +31,34 @@ export interface ParsedHash {
   verify(password: string): Promise<boolean>
 }
 
-/** Bounds that keep one verification within a request's budget and memory. */
-const MAX_PBKDF2_ITERATIONS = 10_000_000
-const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
-const MAX_ARGON2_MEMORY_KIB = 256 * 1024
-const MAX_ARGON2_TIME = 64
+/**
+ * Bounds that keep one verification within a request's budget (REQUEST_BUDGET_MS, 750 ms by
+ * default) and memory on a small instance (one slow core): a hash above them would load and then
+ * time out at every sign-in, so it is refused at load ('too-costly'). Measured with the libraries
+ * used here: bcryptjs cost 13 ≈ 0.5 s; PBKDF2 1,000,000 SHA-256 ≈ 0.3 s (SHA-1 ≈ 0.45 s, SHA-512
+ * ≈ 0.6 s per million); scrypt N=2^17, r=8 ≈ 0.35 s and 128 MiB; argon2 (hash-wasm, one thread)
+ * 64 MiB × 3 passes ≈ 0.3-0.5 s. Django's default (1,000,000 PBKDF2-SHA256; 1,200,000 from
+ * Django 6) and RFC 9106's second recommendation (argon2id 64 MiB, t=3) fit.
+ */
+const MAX_BCRYPT_COST = 13
+const MAX_PBKDF2_ITERATIONS: Readonly<Record<string, number>> = {
+  sha1: 1_000_000,
+  sha256: 1_200_000,
+  sha512: 600_000,
+}
+/** scrypt: N·r·p (the work) and 128·N·r (the memory, p being sequential here). */
+const MAX_SCRYPT_WORK = 2 ** 20
+const MAX_SCRYPT_MEMORY = 128 * 1024 * 1024 + 1024 * 1024
+const MAX_ARGON2_MEMORY_KIB = 64 * 1024
+/** argon2: memory (KiB) × passes. */
+const MAX_ARGON2_WORK_KIB = 3 * 64 * 1024
+
+/** The limits above, for the operator's error message. */
+export const HASH_COST_LIMITS =
+  'bcrypt cost 13, PBKDF2 1,200,000 iterations of SHA-256, 1,000,000 of SHA-1, 600,000 of SHA-512, scrypt N·r·p 2^20 and 128 MiB, argon2 64 MiB and m·t 192 MiB at most'
+
+/** Why a hash string is refused: no format here reads it, or it costs more than a check may. */
+export type HashRefusal = 'unsupported' | 'too-costly'
 
 const DIGESTS: Readonly<Record<string, string>> = {
   sha1: 'sha1',
@@ -65,10 +88,10 @@ function phcParams(text: string): Map<string, number> | undefined {
 }
 
 /** `$argon2id$v=19$m=…,t=…,p=…$salt$hash` (the PHC string format; argon2d is not accepted). */
-function parseArgon2(hash: string): ParsedHash | undefined {
+function parseArgon2(hash: string): ParsedHash | HashRefusal {
   const match =
     /^\$(argon2id|argon2i)\$v=19\$([a-z0-9=,]+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(hash)
-  if (match === null) return undefined
+  if (match === null) return 'unsupported'
   const [, variant = '', paramText = '', saltText = '', digestText = ''] = match
   const params = phcParams(paramText)
   const memorySize = params?.get('m')
@@ -85,13 +108,13 @@ function parseArgon2(hash: string): ParsedHash | undefined {
     salt.length < 8 ||
     expected.length < 4 ||
     iterations < 1 ||
-    iterations > MAX_ARGON2_TIME ||
     parallelism < 1 ||
     parallelism > 16 ||
-    memorySize < 8 * parallelism ||
-    memorySize > MAX_ARGON2_MEMORY_KIB
+    memorySize < 8 * parallelism
   )
-    return undefined
+    return 'unsupported'
+  if (memorySize > MAX_ARGON2_MEMORY_KIB || memorySize * iterations > MAX_ARGON2_WORK_KIB)
+    return 'too-costly'
   const format = variant === 'argon2id' ? 'argon2id' : 'argon2i'
   return {
     format,
@@ -113,21 +136,22 @@ function parseArgon2(hash: string): ParsedHash | undefined {
 }
 
 /** `$scrypt$ln=…,r=…,p=…$salt$hash` (PHC, as passlib writes it). */
-function parseScrypt(hash: string): ParsedHash | undefined {
+function parseScrypt(hash: string): ParsedHash | HashRefusal {
   const match = /^\$scrypt\$([a-z0-9=,]+)\$([A-Za-z0-9+/.]+)\$([A-Za-z0-9+/.]+)$/.exec(hash)
-  if (match === null) return undefined
+  if (match === null) return 'unsupported'
   const params = phcParams(match[1] ?? '')
   const ln = params?.get('ln')
   const r = params?.get('r')
   const p = params?.get('p')
   const salt = phcBase64(match[2] ?? '')
   const expected = phcBase64(match[3] ?? '')
-  if (ln === undefined || r === undefined || p === undefined) return undefined
-  if (salt === undefined || expected === undefined || expected.length < 16) return undefined
-  if (ln < 1 || ln > 24 || r < 1 || r > 64 || p < 1 || p > 64) return undefined
+  if (ln === undefined || r === undefined || p === undefined) return 'unsupported'
+  if (salt === undefined || expected === undefined || expected.length < 16) return 'unsupported'
+  if (ln < 1 || r < 1 || p < 1) return 'unsupported'
+  if (ln > 24 || r > 64 || p > 64) return 'too-costly'
   const N = 2 ** ln
   const maxmem = 128 * N * r * p + 1024 * 1024
-  if (maxmem > MAX_SCRYPT_MEMORY) return undefined
+  if (N * r * p > MAX_SCRYPT_WORK || maxmem > MAX_SCRYPT_MEMORY) return 'too-costly'
   return {
     format: 'scrypt',
     async verify(password) {
@@ -143,8 +167,9 @@ function pbkdf2Hash(
   salt: Uint8Array,
   expected: Uint8Array,
   digest: string,
-): ParsedHash | undefined {
-  if (iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS || expected.length < 16) return undefined
+): ParsedHash | HashRefusal {
+  if (iterations < 1 || expected.length < 16) return 'unsupported'
+  if (iterations > (MAX_PBKDF2_ITERATIONS[digest] ?? 0)) return 'too-costly'
   return {
     format,
     async verify(password) {
@@ -155,26 +180,26 @@ function pbkdf2Hash(
 }
 
 /** `$pbkdf2-sha256$i=…$salt$hash` (PHC) or `$pbkdf2-sha256$29000$salt$hash` (passlib, ab64). */
-function parsePhcPbkdf2(hash: string): ParsedHash | undefined {
+function parsePhcPbkdf2(hash: string): ParsedHash | HashRefusal {
   const match =
     /^\$pbkdf2-(sha1|sha256|sha512)\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.]+)\$([A-Za-z0-9+/.]+)$/.exec(
       hash,
     )
-  if (match === null) return undefined
+  if (match === null) return 'unsupported'
   const salt = phcBase64(match[3] ?? '')
   const expected = phcBase64(match[4] ?? '')
   const digest = DIGESTS[match[1] ?? '']
-  if (salt === undefined || expected === undefined || digest === undefined) return undefined
+  if (salt === undefined || expected === undefined || digest === undefined) return 'unsupported'
   return pbkdf2Hash('pbkdf2', Number(match[2]), salt, expected, digest)
 }
 
 /** Django: `pbkdf2_sha256$<iterations>$<salt text>$<base64 hash>` (the salt is used as text). */
-function parseDjangoPbkdf2(hash: string): ParsedHash | undefined {
+function parseDjangoPbkdf2(hash: string): ParsedHash | HashRefusal {
   const match =
     /^pbkdf2_(sha1|sha256)\$(\d{1,8})\$([A-Za-z0-9]{1,128})\$([A-Za-z0-9+/]+={0,2})$/.exec(hash)
-  if (match === null) return undefined
+  if (match === null) return 'unsupported'
   const digest = DIGESTS[match[1] ?? '']
-  if (digest === undefined) return undefined
+  if (digest === undefined) return 'unsupported'
   const expected = Buffer.from(match[4] ?? '', 'base64')
   return pbkdf2Hash(
     'django-pbkdf2',
@@ -192,8 +217,8 @@ const ASPNET_PRF = ['sha1', 'sha256', 'sha512'] as const
  * v2 (0x00): 16-byte salt, 32-byte subkey, HMAC-SHA1, 1000 iterations.
  * v3 (0x01): PRF, iterations and salt length as big-endian uint32, then salt and subkey.
  */
-function parseAspNetIdentity(hash: string): ParsedHash | undefined {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(hash) || hash.length % 4 !== 0) return undefined
+function parseAspNetIdentity(hash: string): ParsedHash | HashRefusal {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(hash) || hash.length % 4 !== 0) return 'unsupported'
   const bytes = Buffer.from(hash, 'base64')
   if (bytes[0] === 0x00 && bytes.length === 49)
     return pbkdf2Hash('aspnet-identity-v2', 1000, bytes.subarray(1, 17), bytes.subarray(17), 'sha1')
@@ -202,18 +227,20 @@ function parseAspNetIdentity(hash: string): ParsedHash | undefined {
     const iterations = bytes.readUInt32BE(5)
     const saltLength = bytes.readUInt32BE(9)
     if (prf === undefined || saltLength < 16 || bytes.length < 13 + saltLength + 16)
-      return undefined
+      return 'unsupported'
     const salt = bytes.subarray(13, 13 + saltLength)
     return pbkdf2Hash('aspnet-identity-v3', iterations, salt, bytes.subarray(13 + saltLength), prf)
   }
-  return undefined
+  return 'unsupported'
 }
 
 /** `$2a$`, `$2b$`, `$2y$` with a cost of 4-31 and the 53 characters of salt and hash. */
 const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
 
-function parseBcrypt(hash: string): ParsedHash | undefined {
-  if (!BCRYPT.test(hash)) return undefined
+function parseBcrypt(hash: string): ParsedHash | HashRefusal {
+  const match = BCRYPT.exec(hash)
+  if (match === null) return 'unsupported'
+  if (Number(match[1]) > MAX_BCRYPT_COST) return 'too-costly'
   return {
     format: 'bcrypt',
     // bcryptjs compares the whole result in constant time (its safeStringCompare).
@@ -221,13 +248,19 @@ function parseBcrypt(hash: string): ParsedHash | undefined {
   }
 }
 
-/** The hash's format and verifier, or undefined for a string no format here accepts. */
-export function parseHash(hash: string): ParsedHash | undefined {
-  if (hash.length > 1024) return undefined
+/** The hash's format and verifier, or why it is refused. */
+export function readHash(hash: string): ParsedHash | HashRefusal {
+  if (hash.length > 1024) return 'unsupported'
   if (hash.startsWith('$2')) return parseBcrypt(hash)
   if (hash.startsWith('$argon2')) return parseArgon2(hash)
   if (hash.startsWith('$scrypt$')) return parseScrypt(hash)
   if (hash.startsWith('$pbkdf2-')) return parsePhcPbkdf2(hash)
   if (hash.startsWith('pbkdf2_')) return parseDjangoPbkdf2(hash)
   return parseAspNetIdentity(hash)
+}
+
+/** The hash's format and verifier, or undefined for a string refused (of no format, or too costly). */
+export function parseHash(hash: string): ParsedHash | undefined {
+  const read = readHash(hash)
+  return typeof read === 'string' ? undefined : read
 }

@@ -5,11 +5,15 @@
 // characters. The digest is unkeyed on purpose, so that an import (npm run import-users, or any
 // script) can write rows the endpoint finds: the row holds the hash, which is what needs guarding.
 // An unreachable, failing or slow table is a PasswordCheckError (503/504), never "unknown user".
+// Table Storage answers 404 both for a missing row (ResourceNotFound: the user is unknown) and for
+// a missing table (TableNotFound: a misnamed PASSWORD_HASHES_TABLE, or no import yet): only the
+// first is "unknown user"; any other 404 is the store failing. At start, `probe` checks that the
+// table is there (src/app.ts keeps /api/health 503 until it is).
 import { createHash } from 'node:crypto'
 import type { TableClient } from '@azure/data-tables'
 import { abortAfter } from '../outbound/abort-after.js'
 import { PasswordCheckError } from './check.js'
-import { parseHash } from './hash-formats.js'
+import { readHash } from './hash-formats.js'
 import { normaliseUsername } from './hashes-file.js'
 import type { HashStore } from './hash-store.js'
 
@@ -39,13 +43,47 @@ const statusOf = (err: unknown) =>
     : undefined
 
 /**
+ * The Table service's error code of a failed call (`ResourceNotFound`, `TableNotFound`, ...), from
+ * the RestError's details (the x-ms-error-code header or the OData error body); a fixed token, safe
+ * to log when it has this shape.
+ */
+export function tableErrorCode(err: unknown): string | undefined {
+  const details =
+    typeof err === 'object' && err !== null && 'details' in err
+      ? (err as { details?: unknown }).details
+      : undefined
+  if (typeof details !== 'object' || details === null) return undefined
+  const { errorCode, odataError } = details as { errorCode?: unknown; odataError?: unknown }
+  const code =
+    typeof errorCode === 'string'
+      ? errorCode
+      : typeof odataError === 'object' && odataError !== null
+        ? (odataError as { code?: unknown }).code
+        : undefined
+  return typeof code === 'string' && /^[A-Za-z]{1,64}$/.test(code) ? code : undefined
+}
+
+/** The row the start-up probe reads: its absence (ResourceNotFound) proves the table is there. */
+const PROBE_KEYS = { partitionKey: 'probe', rowKey: 'probe' } as const
+
+/** The hash table is missing, or cannot be read: its reason is a fixed text (no answer quoted). */
+export class HashTableProblem extends Error {
+  override readonly name = 'HashTableProblem'
+}
+
+/**
  * The table store; its library is imported now, in the background (`ready` joins the warm-up),
  * and a lookup waits for it.
  */
 export function openHashTable(options: {
   readonly connectionString: string
   readonly tableName: string
-}): { readonly store: HashStore; readonly ready: Promise<void> } {
+}): {
+  readonly store: HashStore
+  readonly ready: Promise<void>
+  /** Resolves when the table exists; else a HashTableProblem whose message says why. */
+  readonly probe: (timeoutMs: number) => Promise<void>
+} {
   // The OTP store's client: http only towards a loopback emulator, no retries in the client.
   const client: Promise<TableClient> = import('../mail/otp-table.js').then(
     ({ openOtpTable }) => openOtpTable(options).client,
@@ -66,7 +104,8 @@ export function openHashTable(options: {
         ).getEntity<{ hash?: unknown }>(partitionKey, rowKey, { abortSignal: limit.signal })
       } catch (err) {
         const status = statusOf(err)
-        if (status === 404) return undefined
+        const code = tableErrorCode(err)
+        if (status === 404 && code === 'ResourceNotFound') return undefined
         if (limit.signal.aborted)
           throw new PasswordCheckError(true, 'the hash table did not answer in time', {
             cause: err,
@@ -75,17 +114,45 @@ export function openHashTable(options: {
           false,
           status === undefined
             ? 'the hash table cannot be reached'
-            : `the hash table answered HTTP ${status}`,
+            : code === 'TableNotFound'
+              ? 'the hash table does not exist (TableNotFound: PASSWORD_HASHES_TABLE)'
+              : `the hash table answered HTTP ${status}${code === undefined ? '' : ` ${code}`}`,
           { cause: err },
         )
       } finally {
         limit.dispose()
       }
-      const parsed = typeof row.hash === 'string' ? parseHash(row.hash) : undefined
-      if (parsed === undefined)
+      const parsed = typeof row.hash === 'string' ? readHash(row.hash) : 'unsupported'
+      if (parsed === 'too-costly')
+        throw new PasswordCheckError(
+          false,
+          'a hash table row holds a hash too costly to check within the request budget',
+        )
+      if (parsed === 'unsupported')
         throw new PasswordCheckError(false, 'a hash table row holds no hash of a supported format')
       return parsed
     },
   }
-  return { store, ready }
+  const probe = async (timeoutMs: number) => {
+    try {
+      await (
+        await client
+      ).getEntity(PROBE_KEYS.partitionKey, PROBE_KEYS.rowKey, {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      })
+    } catch (err) {
+      const status = statusOf(err)
+      const code = tableErrorCode(err)
+      if (status === 404 && code === 'ResourceNotFound') return
+      throw new HashTableProblem(
+        code === 'TableNotFound'
+          ? 'TableNotFound'
+          : status === undefined
+            ? 'unreachable'
+            : `HTTP ${status}${code === undefined ? '' : ` ${code}`}`,
+        { cause: err },
+      )
+    }
+  }
+  return { store, ready, probe }
 }

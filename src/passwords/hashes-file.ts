@@ -1,7 +1,7 @@
 // PASSWORD_HASHES_FILE: the legacy system's users, one JSON object a line,
 // {"username": "...", "hash": "..."}. Read once at start-up; a line that cannot be used is a
 // configuration error naming its number, never its content (it holds a username and a hash).
-import { parseHash, type ParsedHash } from './hash-formats.js'
+import { HASH_COST_LIMITS, readHash, type ParsedHash } from './hash-formats.js'
 import { readSettingFile } from '../read-setting-file.js'
 
 /** Usernames compare case-insensitively: normalised once here, compared exactly afterwards. */
@@ -9,6 +9,12 @@ export const normaliseUsername = (username: string) => username.trim().toLowerCa
 
 const MAX_LINES = 1_000_000
 const MAX_USERNAME = 320
+
+/** What a refused hash's line says (never the hash). */
+export const hashProblem = (refusal: 'unsupported' | 'too-costly') =>
+  refusal === 'too-costly'
+    ? `"hash" costs more than one check within the request budget allows (${HASH_COST_LIMITS})`
+    : '"hash" is not in a supported format (docs/password-migration.md)'
 
 /** The hashes by normalised username; problems are pushed naming the variable and line numbers. */
 export function readHashesFile(
@@ -47,9 +53,9 @@ export function readHashesFile(
       problems.push(`${at}: "hash" must be a string`)
       return
     }
-    const parsed = parseHash(hash)
-    if (parsed === undefined) {
-      problems.push(`${at}: "hash" is not in a supported format (docs/password-migration.md)`)
+    const parsed = readHash(hash)
+    if (typeof parsed === 'string') {
+      problems.push(`${at}: ${hashProblem(parsed)}`)
       return
     }
     const key = normaliseUsername(username)

@@ -31,6 +31,12 @@ const ClaimsSchema = z.object({
   nonce: z.string().min(1).max(128),
 })
 
+/** A compact JWE: five base64url parts (the second, the encrypted key, is never empty for RSA). */
+const COMPACT_JWE =
+  /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+/** Generous for a 4096-bit RSA key and a 1 KB password: a bound, not an estimate. */
+export const MAX_PASSWORD_CONTEXT_LENGTH = 16_384
+
 export const invalidPasswordContext = () =>
   new EndpointError('ERR_INVALID_PASSWORD_CONTEXT', 'the password context cannot be read')
 
@@ -48,6 +54,9 @@ export async function decryptPasswordContext(
   jwe: string,
   keys: readonly DecryptionKey[],
 ): Promise<PasswordContext> {
+  // Not a compact JWE, or too long: the same answer as any other context that does not decrypt.
+  if (jwe.length > MAX_PASSWORD_CONTEXT_LENGTH || !COMPACT_JWE.test(jwe))
+    throw invalidPasswordContext()
   for (const { key } of keysFor(jwe, keys)) {
     let plaintext: Uint8Array
     try {

@@ -13,9 +13,9 @@ export interface PasswordMigration {
   readonly check: PasswordCheck | undefined
   /** The public key of the first decryption key: dev mode and tests encrypt contexts with it. */
   readonly encryptionKey: KeyObject | undefined
-  /** A keyed digest (hex): the attempt limit, the repeated-nonce cache and logs use it. */
+  /** A keyed digest (hex, LOG_HASH_KEY when set): the attempt limit and logs use it (the repeat cache has its own per-process key). */
   digest(text: string): string
-  /** The attempt limit's shared table (OTP_STORE_CONNECTION_STRING); undefined: memory only. */
+  /** The attempt limit's shared table (the OTP store's, or one in PASSWORD_HASHES_CONNECTION_STRING's account); undefined: memory only. */
   readonly sharedAttempts: SharedAttempts | undefined
 }
 

@@ -1,7 +1,7 @@
 // `ropc` mode: an OAuth 2.0 resource-owner password credentials grant (RFC 6749 §4.3) against the
 // legacy OpenID provider's token endpoint (Auth0, Okta, Keycloak, a B2C ROPC user flow). A token
-// in a 200 answer: valid. A 400 with `invalid_grant` (RFC 6749 §5.2: the credentials are wrong):
-// invalid. Anything else (another error, a 5xx, no token, slow, down) is the provider failing: a
+// in a 200 answer: valid. `invalid_grant` (RFC 6749 §5.2: the credentials are wrong) with any 4xx
+// status: invalid (RFC 6749 says 400; Auth0 answers a wrong password 403, Keycloak 401). Anything else (another error, a 5xx, no token, slow, down) is the provider failing: a
 // PasswordCheckError (503/504), never `invalid`. The token itself is dropped unread.
 import type { RopcCheckConfig } from '../extension-config/password-submit.js'
 import { fetchJson, OutboundError, type JsonAnswer } from '../outbound/fetch-json.js'
@@ -48,7 +48,7 @@ export function ropcCheck(
       const error = stringField(answer.body, 'error')
       if (answer.status === 200 && stringField(answer.body, 'access_token') !== undefined)
         return { outcome: 'valid', fields: { status: answer.status } }
-      if (answer.status === 400 && error === 'invalid_grant')
+      if (answer.status >= 400 && answer.status < 500 && error === 'invalid_grant')
         return { outcome: 'invalid', fields: { status: answer.status } }
       // The OAuth error code is a fixed token (RFC 6749 §5.2), safe to log; anything else is not.
       const code = error !== undefined && /^[a-z_]{1,64}$/.test(error) ? `, ${error}` : ''

@@ -2,7 +2,8 @@
 // the allowlisted algorithms only, the answer follows the decision table and carries the nonce,
 // attempts are limited, a repeated nonce is answered from the cache, and configuration fails
 // closed naming the variable. Keys and hashes are made at test time.
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
+import { getHeapSnapshot } from 'node:v8'
 import { TableClient } from '@azure/data-tables'
 import bcrypt from 'bcryptjs'
 import { CompactEncrypt } from 'jose'
@@ -237,10 +238,21 @@ describe('OnPasswordSubmit decryption', () => {
     }
   })
 
-  it('refuses a context that is not a compact JWE at the schema, naming the field', async () => {
-    const res = await endpoint.post('onPasswordSubmit', submission('a.b.c'))
-    expect(res.status).toBe(400)
-    expect(res.text).toContain('encryptedPasswordContext')
+  it('answers a context that is not a compact JWE (or too long) like any other: the one fixed 400', async () => {
+    const real = await key.encrypt({ username: 'avery@example.org', password: 'U*U' })
+    for (const context of [
+      'a.b.c',
+      '',
+      'not a jwe at all',
+      `${real}.extra`,
+      real.replaceAll('.', '~'),
+      `${real.split('.').slice(0, 4).join('.')}.`,
+      `${real}${'A'.repeat(20_000)}`,
+    ]) {
+      const res = await endpoint.post('onPasswordSubmit', submission(context))
+      expect(res.status).toBe(400)
+      expect(res.json).toEqual(FIXED)
+    }
   })
 })
 
@@ -261,6 +273,41 @@ describe('OnPasswordSubmit configuration', () => {
     }
     const health = await fetch(`${endpoint.url}/api/health`)
     expect(health.status).toBe(200)
+  })
+
+  it('keeps health at 503 with a key but nothing to check with, as long as the route answers 503', async () => {
+    const keyOnly = await startTestEndpoint(issuer, { PASSWORD_DECRYPTION_KEY_PATH: key.path })
+    try {
+      const res = await keyOnly.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'a', password: 'b' })),
+      )
+      expect([res.status, (res.json as { error: { code: string } }).error.code]).toEqual([
+        503,
+        'ERR_NOT_CONFIGURED',
+      ])
+      expect((await fetch(`${keyOnly.url}/api/health`)).status).toBe(503)
+      const unavailable = keyOnly.logs.find((line) => line.event === 'health_unavailable')
+      expect(unavailable?.fields.reason).toMatch(/no OnPasswordSubmit password check/)
+    } finally {
+      await keyOnly.close()
+    }
+    // A handler written in code is the check: ready.
+    const withCode = await startTestEndpoint(
+      issuer,
+      { PASSWORD_DECRYPTION_KEY_PATH: key.path },
+      { code: { onPasswordSubmit: (_event, ctx) => ctx.retry() } },
+    )
+    try {
+      expect((await fetch(`${withCode.url}/api/health`)).status).toBe(200)
+      const res = await withCode.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'a', password: 'b' })),
+      )
+      expect(actionOf(res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    } finally {
+      await withCode.close()
+    }
   })
 
   it('fails closed at start naming the variable and the line, never the content', async () => {
@@ -287,6 +334,16 @@ describe('OnPasswordSubmit configuration', () => {
         'PASSWORD_HASHES_FILE: line 2: "hash" is not in a supported format (docs/password-migration.md)',
       ],
       [
+        {
+          PASSWORD_DECRYPTION_KEY_PATH: key.path,
+          PASSWORD_HASHES_FILE: writeHashesFile([
+            BCRYPT_USER,
+            { username: secretUser, hash: BCRYPT_USER.hash.replace('$05$', '$31$') },
+          ]),
+        },
+        'PASSWORD_HASHES_FILE: line 2: "hash" costs more than one check within the request budget allows (bcrypt cost 13, PBKDF2 1,200,000 iterations of SHA-256, 1,000,000 of SHA-1, 600,000 of SHA-512, scrypt N·r·p 2^20 and 128 MiB, argon2 64 MiB and m·t 192 MiB at most)',
+      ],
+      [
         { PASSWORD_DECRYPTION_KEY_PATH: hashes },
         'PASSWORD_DECRYPTION_KEY_PATH: is neither a PEM private key nor a readable PFX (or PASSWORD_DECRYPTION_KEY_PASSPHRASE is wrong)',
       ],
@@ -309,6 +366,39 @@ describe('OnPasswordSubmit configuration', () => {
       expect((err as ConfigError).message).not.toContain(secretUser)
     }
   })
+
+  it('logs no outcome for a check that ends after the deadline (the caller got 504)', async () => {
+    // bcrypt cost 12 takes hundreds of ms in bcryptjs: far past a 100 ms budget on any machine.
+    const slowHash = bcrypt.hashSync('Strong-Pass-1', 12)
+    const late = await startTestEndpoint(issuer, {
+      PASSWORD_DECRYPTION_KEY_PATH: key.path,
+      PASSWORD_HASHES_FILE: writeHashesFile([{ username: 'late@example.org', hash: slowHash }]),
+      REQUEST_BUDGET_MS: '100',
+    })
+    try {
+      const res = await late.post(
+        'onPasswordSubmit',
+        submission(await key.encrypt({ username: 'late@example.org', password: 'Strong-Pass-1' })),
+      )
+      expect(res.status).toBe(504)
+      // The comparison runs to its end in the background; then it says it was late, and no more.
+      await expect
+        .poll(() => late.logs.some((line) => line.event === 'password_check_late'), {
+          timeout: 20_000,
+        })
+        .toBe(true)
+      const lateLine = late.logs.find((line) => line.event === 'password_check_late')
+      expect(Object.keys(lateLine?.fields ?? {}).sort()).toEqual([
+        'correlationId',
+        'mode',
+        'ms',
+        'user',
+      ])
+      expect(late.logs.map((line) => line.event)).not.toContain('password_checked')
+    } finally {
+      await late.close()
+    }
+  }, 30_000)
 
   it('reads an encrypted PKCS#8 key with PASSWORD_DECRYPTION_KEY_PASSPHRASE', async () => {
     const encrypted = writePasswordKey({ passphrase: 'zyx-passphrase' })
@@ -379,6 +469,130 @@ describe('events.onPasswordSubmit (code API)', () => {
     })
   })
 
+  const codeBody = async (username: string, password: string, nonce: string = randomUUID()) =>
+    sampleEvent('onPasswordSubmit', {
+      data: {
+        encryptedPasswordContext: await passwordContext({ username, password, nonce }),
+        authenticationContext: { client: { locale: 'en-us' } },
+      },
+    })
+
+  it('applies the attempt limit: over it, Block with the configured text, the handler not called', async () => {
+    const calls: string[] = []
+    const events = authenticationEvents({
+      env: {
+        ...env,
+        EXTENSION_CONFIG: writeExtensionConfig({
+          passwordSubmit: {
+            attemptLimit: { maxAttempts: 2 },
+            block: { title: { en: 'Blocked' }, message: { en: 'Too many attempts.' } },
+          },
+        }),
+      },
+    }).onPasswordSubmit((event, ctx) => {
+      calls.push(event.password)
+      return ctx.retry()
+    })
+    const actions: unknown[] = []
+    for (const password of ['one', 'two', 'three']) {
+      const result = await invoke(
+        events,
+        'onPasswordSubmit',
+        await codeBody('limit@x.org', password),
+      )
+      actions.push((result.body as { data: { actions: unknown[] } }).data.actions[0])
+    }
+    expect(actions).toEqual([
+      { '@odata.type': 'microsoft.graph.passwordSubmit.Retry' },
+      { '@odata.type': 'microsoft.graph.passwordSubmit.Retry' },
+      {
+        '@odata.type': 'microsoft.graph.passwordSubmit.Block',
+        title: 'Blocked',
+        message: 'Too many attempts.',
+      },
+    ])
+    expect(calls).toEqual(['one', 'two'])
+    // Another user is not affected.
+    const other = await invoke(events, 'onPasswordSubmit', await codeBody('other@x.org', 'four'))
+    expect(other.status).toBe(200)
+    expect(calls).toEqual(['one', 'two', 'four'])
+  })
+
+  it('answers a repeated nonce with the first answer, without calling the handler again', async () => {
+    let calls = 0
+    const events = authenticationEvents({ env }).onPasswordSubmit((_event, ctx) =>
+      ++calls === 1 ? ctx.migrate() : ctx.retry(),
+    )
+    const nonce = randomUUID()
+    const first = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-1', nonce))
+    const again = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-1', nonce))
+    expect(again).toEqual(first)
+    expect(first.body).toMatchObject({
+      data: { actions: [{ '@odata.type': 'microsoft.graph.passwordSubmit.MigratePassword' }] },
+    })
+    expect(calls).toBe(1)
+    // The same nonce with other credentials is refused, as for the declarative check.
+    const other = await invoke(events, 'onPasswordSubmit', await codeBody('n@x.org', 'P-2', nonce))
+    expect(other).toMatchObject({
+      status: 400,
+      body: { error: { code: 'ERR_INVALID_PASSWORD_CONTEXT' } },
+    })
+    expect(calls).toBe(1)
+  })
+
+  it('keys the repeat cache with a key of its own, not LOG_HASH_KEY (nothing in memory to test guesses against)', async () => {
+    const logHashKey = `operators-know-this-${randomUUID()}`
+    const events = authenticationEvents({
+      env: { ...env, LOG_HASH_KEY: logHashKey },
+    }).onPasswordSubmit((_event, ctx) => ctx.retry())
+    const nonce = randomUUID()
+    const result = await invoke(events, 'onPasswordSubmit', await codeBody('k@x.org', 'P-9', nonce))
+    expect(result.status).toBe(200)
+    // What the cache would hold were it keyed with LOG_HASH_KEY: whoever knows the key and reads
+    // the process's memory could test guessed passwords against the credentials' digest.
+    // Buffers, not strings: their bytes are not in the heap, so only the endpoint's can be found.
+    const withLogKey = (text: string) =>
+      createHmac('sha256', logHashKey).update(`password\0${text}`).digest()
+    const digests = [`nonce\0${nonce}`, 'credentials\0k@x.org\0P-9'].map(withLogKey)
+    const found = new Set<number>()
+    let tail = ''
+    // The snapshot is taken now; the strings made while reading it are not in it.
+    for await (const chunk of getHeapSnapshot() as AsyncIterable<Buffer>) {
+      const text = tail + chunk.toString('latin1')
+      digests.forEach((digest, i) => {
+        if (text.includes(digest.toString('hex'))) found.add(i)
+      })
+      tail = text.slice(-64)
+    }
+    expect([...found]).toEqual([])
+  }, 60_000)
+
+  it('counts an attempt once when the handler falls back on ctx.defaults()', async () => {
+    const events = authenticationEvents({
+      env: {
+        ...env,
+        PASSWORD_HASHES_FILE: hashes,
+        EXTENSION_CONFIG: writeExtensionConfig({
+          passwordSubmit: { attemptLimit: { maxAttempts: 2 } },
+        }),
+      },
+    }).onPasswordSubmit((_event, ctx) => ctx.defaults())
+    const actions: string[] = []
+    for (const password of ['Wrong-1', 'Strong-Pass-1', 'Strong-Pass-1']) {
+      const result = await invoke(
+        events,
+        'onPasswordSubmit',
+        await codeBody('migrate@example.org', password),
+      )
+      actions.push(actionOf(result.body))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.MigratePassword',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+  })
+
   it('refuses an answer whose nonce is not the request’s (500 ERR_INVALID_RESPONSE)', async () => {
     const events = authenticationEvents({ env }).onPasswordSubmit((_event, ctx) => ({
       data: { ...ctx.retry().data, nonce: 'another-nonce' },
@@ -440,6 +654,49 @@ describe('OnPasswordSubmit on Azure Table Storage (Azurite)', () => {
       expect(endpoint.logs.map((line) => line.event)).not.toContain('password_store_unavailable')
   })
 
+  it('without an OTP store, counts attempts on two instances in the hash table storage account', async () => {
+    const tableName = `shared${randomUUID().replaceAll('-', '').slice(0, 12)}`
+    await TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).createTable()
+    const env = {
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: tableName,
+    }
+    const [one, two] = await Promise.all([limited(env), limited(env)])
+    const username = `hash-store-${randomUUID()}@example.org`
+    const actions: string[] = []
+    for (const target of [one, two, one, two]) {
+      const { res } = await submit({ username, password: 'wrong' }, target)
+      actions.push(actionOf(res.json))
+    }
+    expect(actions).toEqual([
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Retry',
+      'microsoft.graph.passwordSubmit.Block',
+    ])
+    for (const endpoint of [one, two]) {
+      const events = endpoint.logs.map((line) => line.event)
+      expect(events).not.toContain('password_store_unavailable')
+      expect(events).not.toContain('password_attempts_per_instance')
+    }
+    // The counts are in a table of their own, not among the hashes.
+    const rows = TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).listEntities()
+    for await (const row of rows) expect(row.partitionKey).not.toMatch(/^password/)
+  })
+
+  it('warns at start that the attempt limit is per instance when no table store is set', async () => {
+    const alone = await limited({})
+    const warning = alone.logs.find((line) => line.event === 'password_attempts_per_instance')
+    expect(warning?.level).toBe('warn')
+    const shared = await limited({ OTP_STORE_CONNECTION_STRING: azurite.connectionString })
+    expect(shared.logs.map((line) => line.event)).not.toContain('password_attempts_per_instance')
+  })
+
   it('still limits per instance when the store cannot be reached, and says so in the log', async () => {
     const dead = azurite.connectionString.replace(`:${azurite.port}/`, ':1/')
     const endpoint = await limited({ OTP_STORE_CONNECTION_STRING: dead })
@@ -493,6 +750,38 @@ describe('OnPasswordSubmit on Azure Table Storage (Azurite)', () => {
         message: 'the legacy password check failed',
       },
     })
+  })
+
+  it('a missing table is the store failing (503, never Retry); health is 503 until it exists', async () => {
+    const tableName = `missing${randomUUID().replaceAll('-', '').slice(0, 12)}`
+    const endpoint = await limited({
+      PASSWORD_HASHES_FILE: '',
+      PASSWORD_HASHES_CONNECTION_STRING: azurite.connectionString,
+      PASSWORD_HASHES_TABLE: tableName,
+    })
+    const health = async () => (await fetch(`${endpoint.url}/api/health`)).status
+    expect(await health()).toBe(503)
+    const { res } = await submit({ username: 'nobody@example.org', password: 'Pass-1' }, endpoint)
+    expect([res.status, (res.json as { error: { code: string } }).error.code]).toEqual([
+      503,
+      'ERR_PASSWORD_CHECK_UNAVAILABLE',
+    ])
+    const failed = endpoint.logs.find((line) => line.event === 'password_hashes_table_failed')
+    expect(failed?.fields).toEqual({ table: tableName, reason: 'TableNotFound' })
+    const unavailable = endpoint.logs.find((line) => line.event === 'health_unavailable')
+    expect(unavailable?.fields.reason).toMatch(/^password_hashes_table_failed: /)
+    const checkFailed = endpoint.logs.find((line) => line.event === 'password_check_failed')
+    expect(checkFailed?.fields.reason).toMatch(/TableNotFound/)
+    // The table appears (the import ran): the next check, a minute on, finds it.
+    await TableClient.fromConnectionString(azurite.connectionString, tableName, {
+      allowInsecureConnection: true,
+    }).createTable()
+    expect(await health()).toBe(503)
+    endpoint.clockOffsetMs += 60_000
+    await expect.poll(health).toBe(200)
+    const after = await submit({ username: 'nobody@example.org', password: 'Pass-1' }, endpoint)
+    expect(actionOf(after.res.json)).toBe('microsoft.graph.passwordSubmit.Retry')
+    expect(JSON.stringify(endpoint.logs)).not.toMatch(/nobody@|Pass-1/)
   })
 
   it('answers 503 when the hash table is down and 504 when it is slow, never Retry', async () => {

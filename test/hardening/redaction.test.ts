@@ -44,6 +44,7 @@ import {
 import bcrypt from 'bcryptjs'
 import type { RunnerTask } from 'vitest'
 import { hashRow } from '../../src/passwords/hash-table.js'
+import type { CodeHandlers } from '../../src/events/code-handler.js'
 import { AZURITE_KEY, startAzurite, type Azurite } from '../support/azurite.js'
 import { startKeyVault, type KeyVaultStandIn } from '../support/key-vault.js'
 import { LeakDetector } from '../support/leak-detector.js'
@@ -1340,6 +1341,61 @@ describe('OnPasswordSubmit checking passwords against a hashes file', () => {
   })
 })
 
+describe('OnPasswordSubmit with a handler written in code that logs and throws the credentials', () => {
+  const state = {} as { key: PasswordKey; endpoint: TestEndpoint }
+  // The careless handler of the review: it logs the credentials through ctx.log, in the event
+  // name, in fields and in another case, and throws them in an error's message and name.
+  const code: CodeHandlers = {
+    onPasswordSubmit: (event, ctx) => {
+      const { username, password } = event
+      ctx.log.info(`lookup_${username}`, { user: username, note: `tried ${password}` })
+      ctx.log.warn(`pw_${password.toUpperCase()}`, { upper: username.toUpperCase(), n: 1 })
+      if (username === USER.passwordUser && password === SECRET.password) return ctx.migrate()
+      const err = new Error(`no record for ${username} with ${password}`)
+      if (username === USER.passwordWeakUser) err.name = `NoRecord for ${username}`
+      throw err
+    },
+  }
+  beforeAll(async () => {
+    state.key = writePasswordKey()
+    state.endpoint = await startTestEndpoint(
+      issuer,
+      {
+        EXTENSION_CONFIG: writeExtensionConfig({}),
+        LOG_HASH_KEY: SECRET.logHashKey,
+        PASSWORD_DECRYPTION_KEY_PATH: state.key.path,
+      },
+      { code },
+    )
+    allLogs.set('password-code', state.endpoint.logs)
+  })
+  afterAll(async () => {
+    await state.endpoint.close()
+  })
+
+  it('logs neither the username nor the password, whatever the handler logs or throws', async () => {
+    const right = await submitPassword(state.endpoint, state.key, 200, RIGHT)
+    expect(action(right.res)).toBe('microsoft.graph.passwordSubmit.MigratePassword')
+    // The handler's own lines are kept, with what held a credential redacted.
+    expect(right.lines.map((line) => line.fields)).toContainEqual(
+      expect.objectContaining({ user: '[redacted]', note: '[redacted]' }),
+    )
+    const thrown = await submitPassword(state.endpoint, state.key, 500, {
+      username: USER.passwordUnknownUser,
+      password: SECRET.wrongPassword,
+    })
+    const failed = thrown.lines.find((line) => line.event === 'handler_failed')
+    expect(failed?.fields).toMatchObject({ handler: 'onPasswordSubmit', error: 'Error' })
+    const named = await submitPassword(state.endpoint, state.key, 500, {
+      username: USER.passwordWeakUser,
+      password: SECRET.weakPassword,
+    })
+    expect(events(named.lines)).toEqual(
+      expect.arrayContaining(['handler_failed', 'request_failed']),
+    )
+  })
+})
+
 describe('OnPasswordSubmit with the hashes in a table and the attempt limit shared (Azurite)', () => {
   const state = {} as { key: PasswordKey; azurite: Azurite }
   beforeAll(async () => {
@@ -1695,6 +1751,7 @@ afterAll(({}, file) => {
       'keyed-by-address',
       'managed-identity',
       'password',
+      'password-code',
       'password-key-vault',
       'password-legacy-api',
       'password-ropc',

@@ -2,7 +2,7 @@
 // is named beside it): the right password verifies, a wrong one does not, and a string of no
 // supported format is refused.
 import { describe, expect, it } from 'vitest'
-import { parseHash } from '../../src/passwords/hash-formats.js'
+import { parseHash, readHash } from '../../src/passwords/hash-formats.js'
 import { meetsEntraPolicy } from '../../src/passwords/strength.js'
 
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64')
@@ -128,6 +128,65 @@ describe('legacy hash formats', () => {
     ['plain text', 'hunter2'],
   ])('refuses %s', (_name, hash) => {
     expect(parseHash(hash)).toBeUndefined()
+  })
+})
+
+// Costs a request's budget (REQUEST_BUDGET_MS, 750 ms by default) cannot pay for on a small
+// instance: refused at load as too costly, not loaded to time out at every sign-in. Parsing only:
+// none of these is ever computed.
+const SALT = phc(Buffer.from('NaCl').toString('base64'))
+const DIGEST = phc(b64(RFC7914_PBKDF2))
+const pbkdf2Phc = (digest: string, iterations: number) =>
+  `$pbkdf2-${digest}$i=${iterations}$${SALT}$${DIGEST}`
+const aspnetV3 = (prf: number, iterations: number) => {
+  const header = Buffer.alloc(13)
+  header[0] = 0x01
+  header.writeUInt32BE(prf, 1)
+  header.writeUInt32BE(iterations, 5)
+  header.writeUInt32BE(16, 9)
+  return Buffer.concat([header, Buffer.alloc(16, 1), Buffer.alloc(32, 2)]).toString('base64')
+}
+
+describe('hash costs', () => {
+  it.each([
+    ['bcrypt cost 14', '$2a$14$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'],
+    ['bcrypt cost 31', '$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'],
+    ['PBKDF2-SHA256, 10,000,000 iterations', pbkdf2Phc('sha256', 10_000_000)],
+    ['PBKDF2-SHA256, 1,200,001 iterations', pbkdf2Phc('sha256', 1_200_001)],
+    ['PBKDF2-SHA1, 1,000,001 iterations', pbkdf2Phc('sha1', 1_000_001)],
+    ['PBKDF2-SHA512, 600,001 iterations', pbkdf2Phc('sha512', 600_001)],
+    ['Django, 10,000,000 iterations', `pbkdf2_sha256$10000000$NaCl$${b64(RFC7914_PBKDF2)}`],
+    ['ASP.NET v3 SHA512, 1,000,000 iterations', aspnetV3(2, 1_000_000)],
+    ['scrypt N=2^18, r=8', `$scrypt$ln=18,r=8,p=1$${SALT}$${DIGEST}`],
+    ['scrypt N=2^17, r=8, p=2', `$scrypt$ln=17,r=8,p=2$${SALT}$${DIGEST}`],
+    ['argon2id 128 MiB', `$argon2id$v=19$m=131072,t=1,p=1$c29tZXNhbHQ$${DIGEST}`],
+    ['argon2id 64 MiB, t=4', `$argon2id$v=19$m=65536,t=4,p=1$c29tZXNhbHQ$${DIGEST}`],
+  ])('refuses %s as too costly', (_name, hash) => {
+    expect(readHash(hash)).toBe('too-costly')
+    expect(parseHash(hash)).toBeUndefined()
+  })
+
+  it.each([
+    ['bcrypt cost 13', '$2b$13$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', 'bcrypt'],
+    [
+      "Django's default (1,000,000)",
+      `pbkdf2_sha256$1000000$NaCl$${b64(RFC7914_PBKDF2)}`,
+      'django-pbkdf2',
+    ],
+    [
+      "Django 6's (1,200,000)",
+      `pbkdf2_sha256$1200000$NaCl$${b64(RFC7914_PBKDF2)}`,
+      'django-pbkdf2',
+    ],
+    ['ASP.NET v3 SHA512, 100,000 (.NET 7+)', aspnetV3(2, 100_000), 'aspnet-identity-v3'],
+    ['scrypt N=2^17, r=8, p=1', `$scrypt$ln=17,r=8,p=1$${SALT}$${DIGEST}`, 'scrypt'],
+    [
+      'argon2id 64 MiB, t=3 (RFC 9106)',
+      `$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$${DIGEST}`,
+      'argon2id',
+    ],
+  ])('accepts %s', (_name, hash, format) => {
+    expect(parseHash(hash)?.format).toBe(format)
   })
 })
 

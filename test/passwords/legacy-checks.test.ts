@@ -35,6 +35,8 @@ beforeAll(async () => {
   ropc = await startRopcEndpoint({
     'avery@example.org': 'Strong-Pass-1',
     'sam@example.org': 'weak',
+    'auth0@example.org': 'Strong-Pass-1',
+    'keycloak@example.org': 'Strong-Pass-1',
   })
 }, 30_000)
 afterAll(async () => {
@@ -45,6 +47,7 @@ beforeEach(() => {
   api.reset()
   ropc.requests.length = 0
   ropc.mode = { kind: 'up' }
+  ropc.provider = 'rfc6749'
 })
 
 async function endpointWith(check: object, env: Record<string, string> = {}) {
@@ -213,11 +216,33 @@ describe('ropc mode', () => {
     })
   })
 
+  it.each([
+    ['auth0', 403],
+    ['keycloak', 401],
+  ] as const)(
+    "a wrong password in %s's shape (%i invalid_grant) is invalid: Retry",
+    async (provider, status) => {
+      ropc.provider = provider
+      const before = endpoint.logs.length
+      // A user of its own: the attempt limit (5) counts every check.
+      const user = `${provider}@example.org`
+      const wrong = await submit(endpoint, user, 'Wrong-Pass-1')
+      expect(wrong.status).toBe(200)
+      expect(actionOf(wrong.json)).toBe('Retry')
+      const checked = endpoint.logs.slice(before).find((line) => line.event === 'password_checked')
+      expect(checked?.fields).toMatchObject({ outcome: 'retry', status })
+      const right = await submit(endpoint, user, 'Strong-Pass-1')
+      expect(actionOf(right.json)).toBe('MigratePassword')
+    },
+  )
+
   it('anything else is the provider failing: 503, or 504 when slow or silent', async () => {
     const cases = [
       [{ kind: 'answer', status: 401, body: { error: 'invalid_client' } }, 503],
       [{ kind: 'answer', status: 400, body: { error: 'invalid_request' } }, 503],
       [{ kind: 'answer', status: 403, body: { error: 'too_many_attempts' } }, 503],
+      [{ kind: 'answer', status: 403, body: { error: 'access_denied' } }, 503],
+      [{ kind: 'answer', status: 500, body: { error: 'invalid_grant' } }, 503],
       [{ kind: 'answer', status: 200, body: { token_type: 'Bearer' } }, 503],
       [{ kind: 'answer', status: 503, body: { error: 'temporarily_unavailable' } }, 503],
       [{ kind: 'slow', delayMs: 450 }, 504],

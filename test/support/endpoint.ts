@@ -7,6 +7,7 @@ import { startLocalServer, type LocalServer } from '../../src/http/local-server.
 import type { LogFields, Logger } from '../../src/log.js'
 import type { Telemetry } from '../../src/telemetry/telemetry.js'
 import { EXTENSION_APP_ID, IDENTIFIER_URI, type TestIssuer } from './oidc-issuer.js'
+import type { CodeHandlers } from '../../src/events/code-handler.js'
 
 export interface LogLine {
   readonly level: string
@@ -60,7 +61,7 @@ export function writeExtensionConfig(config: unknown): string {
 export async function startTestEndpoint(
   issuer: TestIssuer,
   env: Record<string, string> = {},
-  options: { readonly telemetry?: Telemetry } = {},
+  options: { readonly telemetry?: Telemetry; readonly code?: CodeHandlers } = {},
 ): Promise<TestEndpoint> {
   const logs: LogLine[] = []
   const holder = { clockOffsetMs: 0 }
@@ -76,6 +77,7 @@ export async function startTestEndpoint(
     log: capturingLogger(logs),
     now: () => Date.now() + holder.clockOffsetMs,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+    ...(options.code === undefined ? {} : { code: options.code }),
   })
   let token: string | undefined
   const endpoint: TestEndpoint = {

@@ -2,7 +2,8 @@
 // user flow) on loopback HTTPS (the test CA), speaking the resource-owner password credentials
 // grant of RFC 6749 §4.3: POST /oauth/token, application/x-www-form-urlencoded, grant_type=password
 // with username, password, client_id, client_secret (client_secret_post) and scope. Right
-// credentials: 200 with an access token; wrong ones: 400 invalid_grant (§5.2); a wrong client:
+// credentials: 200 with an access token; wrong ones: `invalid_grant` (§5.2) with the status of
+// the chosen provider (`provider`: RFC 6749's 400, Auth0's 403, Keycloak's 401); a wrong client:
 // 401 invalid_client. It records the requests, and can fail, answer slowly, or not at all.
 import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
@@ -20,6 +21,18 @@ export type RopcMode =
   /** Never answers; close() ends the connection. */
   | { readonly kind: 'hang' }
 
+/**
+ * How a wrong password is answered: `rfc6749` 400 invalid_grant (Okta, B2C), `auth0` 403
+ * invalid_grant "Wrong email or password.", `keycloak` 401 invalid_grant "Invalid user credentials".
+ */
+export type RopcProvider = 'rfc6749' | 'auth0' | 'keycloak'
+
+const WRONG_PASSWORD: Record<RopcProvider, { status: number; description: string }> = {
+  rfc6749: { status: 400, description: 'The provided credentials are invalid.' },
+  auth0: { status: 403, description: 'Wrong email or password.' },
+  keycloak: { status: 401, description: 'Invalid user credentials' },
+}
+
 export interface RopcEndpoint {
   readonly tokenUrl: string
   readonly clientId: string
@@ -29,6 +42,7 @@ export interface RopcEndpoint {
   /** The access tokens handed out. */
   readonly issued: string[]
   mode: RopcMode
+  provider: RopcProvider
   close(): Promise<void>
 }
 
@@ -58,7 +72,8 @@ export async function startRopcEndpoint(
     }
     const username = form.get('username') ?? ''
     if (!Object.hasOwn(users, username) || users[username] !== form.get('password')) {
-      json(res, 400, { error: 'invalid_grant', error_description: 'Wrong email or password.' })
+      const wrong = WRONG_PASSWORD[state.provider]
+      json(res, wrong.status, { error: 'invalid_grant', error_description: wrong.description })
       return
     }
     const token = randomBytes(24).toString('base64url')
@@ -78,6 +93,7 @@ export async function startRopcEndpoint(
     requests: [],
     issued: [],
     mode: { kind: 'up' },
+    provider: 'rfc6749',
     close: () =>
       new Promise<void>((resolve) => {
         held.close()

@@ -3,7 +3,8 @@
 // with the hash in a format the endpoint verifies (src/passwords/hash-formats.ts). The whole file is
 // checked before anything is sent: a problem names its line number and what is wrong, never the
 // line's content (it holds an address and a hash).
-import { parseHash } from '../../src/passwords/hash-formats.js'
+import { readHash } from '../../src/passwords/hash-formats.js'
+import { hashProblem } from '../../src/passwords/hashes-file.js'
 import { normaliseUsername } from '../../src/passwords/hashes-file.js'
 
 export type SignInType = 'emailAddress' | 'userName'
@@ -93,8 +94,8 @@ function readLine(trimmed: string, line: number): UserToImport | string {
   )
     return `"displayName" must be a string of 1-${MAX_DISPLAY_NAME} characters`
   if (typeof hash !== 'string') return '"hash" must be a string'
-  if (parseHash(hash) === undefined)
-    return '"hash" is not in a supported format (docs/password-migration.md)'
+  const read = readHash(hash)
+  if (typeof read === 'string') return hashProblem(read)
   return {
     line,
     signInName,

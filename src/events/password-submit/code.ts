@@ -3,7 +3,8 @@
 import { decryptedContextOf, passwordContextOf } from '../../passwords/password-context.js'
 import { eventView, type EventCode, type EventView } from '../event.js'
 import { blockSignIn, migratePassword, retryPassword, updatePassword } from './actions.js'
-import { requireKeys } from './handler.js'
+import type { PasswordSubmitConfig } from '../../extension-config/password-submit.js'
+import { passwordSubmitGuard, requireKeys } from './handler.js'
 import type { PasswordSubmitEvent, PasswordSubmitResponse } from './schema.js'
 
 export interface PasswordSubmitView extends EventView<PasswordSubmitEvent> {
@@ -35,8 +36,16 @@ function contextOf(event: PasswordSubmitEvent) {
 export const passwordSubmitCode: EventCode<
   PasswordSubmitEvent,
   PasswordSubmitView,
-  PasswordSubmitActions
+  PasswordSubmitActions,
+  PasswordSubmitConfig
 > = {
+  // The same attempt limit and repeated-nonce cache as the declarative check (one per endpoint).
+  around: (section, deps) => {
+    const guard = passwordSubmitGuard(section, deps)
+    // `run` answers with the handler's answer: one of this event's (typed by the code API).
+    return (event, context, run) =>
+      guard(event, context, run as () => Promise<PasswordSubmitResponse>)
+  },
   async prepare(event, _context, deps) {
     const { keys } = requireKeys(deps.passwordMigration)
     const { password, username } = await passwordContextOf(

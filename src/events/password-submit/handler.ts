@@ -6,8 +6,11 @@
 //   4. right and strong: MigratePassword; right but weak (ours or the legacy system's word):
 //      UpdatePassword; locked in the legacy system: Block (the `locked` texts); wrong: Retry;
 //      the legacy system cannot say: 503/504 (PasswordCheckError), never Retry.
+// Steps 2 and 3 are one guard per endpoint (passwordSubmitGuard), which a handler written in code
+// passes through too (code.ts `around`).
 // The password, the username and the decrypted context never reach a log line or an answer:
 // logs carry a 16-character keyed digest of the username.
+import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { EndpointError } from '../../errors.js'
 import type { PasswordSubmitConfig } from '../../extension-config/password-submit.js'
@@ -45,15 +48,29 @@ export function requireKeys(migration: PasswordMigration | undefined): PasswordM
   return migration
 }
 
-export function createPasswordSubmitHandler(
+/**
+ * The attempt limit and the repeated-nonce cache, around every check of one endpoint: the
+ * declarative one below and a handler written in code (code.ts) alike, so that both count the same
+ * attempts. `decide` is called only for a new nonce under the limit.
+ */
+export type PasswordSubmitGuard = (
+  event: PasswordSubmitEvent,
+  context: HandlerContext,
+  decide: (password: PasswordContext) => Promise<PasswordSubmitResponse>,
+) => Promise<PasswordSubmitResponse>
+
+/** One guard per endpoint (its dependencies): the declarative and the code path share it. */
+const guards = new WeakMap<EndpointDependencies, PasswordSubmitGuard>()
+
+export function passwordSubmitGuard(
   section: PasswordSubmitConfig,
   deps: EndpointDependencies,
-) {
+): PasswordSubmitGuard {
+  const existing = guards.get(deps)
+  if (existing !== undefined) return existing
   const migration = deps.passwordMigration
   const title = compileText(section.block.title, deps.defaultLocale)
   const message = compileText(section.block.message, deps.defaultLocale)
-  const lockedTitle = compileText(section.locked.title, deps.defaultLocale)
-  const lockedMessage = compileText(section.locked.message, deps.defaultLocale)
   const limiter = createAttemptLimit(
     {
       max: section.attemptLimit.maxAttempts,
@@ -61,11 +78,80 @@ export function createPasswordSubmitHandler(
     },
     migration?.sharedAttempts,
   )
+  // The repeat cache's own key, random per process: never LOG_HASH_KEY (a secret operators know,
+  // with which the credentials' digest in memory could be tested against guessed passwords). The
+  // cache never leaves the process, so nothing else needs this key.
+  const repeatKey = randomBytes(32)
+  const repeatDigest = (text: string) =>
+    createHmac('sha256', repeatKey).update(text, 'utf8').digest('hex')
   /** By the nonce's digest: a digest of the credentials, and the answer given. */
   const answered = new LRUCache<
     string,
     { readonly credentials: string; readonly answer: Promise<PasswordSubmitResponse> }
   >({ max: REPEAT_MAX, ttl: REPEAT_TTL_MS })
+  /** The requests inside the guard: ctx.defaults() of a code handler is not a second attempt. */
+  const inside = new WeakSet<PasswordSubmitEvent>()
+
+  async function admit(
+    configured: PasswordMigration,
+    event: PasswordSubmitEvent,
+    password: PasswordContext,
+    context: HandlerContext,
+    decide: (password: PasswordContext) => Promise<PasswordSubmitResponse>,
+  ): Promise<PasswordSubmitResponse> {
+    const username = normaliseUsername(password.username)
+    const user = configured.digest(`user\0${username}`).slice(0, 16)
+    const limitBudget = Math.min(ATTEMPT_STORE_MAX_MS, context.remainingMs() * ATTEMPT_STORE_SHARE)
+    if (!(await limiter.take(username, user, context.now(), limitBudget))) {
+      context.log.warn('password_blocked', { user, reason: 'attempt_limit' })
+      const locale = event.data.authenticationContext.client?.locale
+      return blockSignIn(password.nonce, title(locale), message(locale))
+    }
+    return decide(password)
+  }
+
+  const guard: PasswordSubmitGuard = async (event, context, decide) => {
+    const configured = requireKeys(migration)
+    const password = await passwordContextOf(
+      event,
+      event.data.encryptedPasswordContext,
+      configured.keys,
+    )
+    if (inside.has(event)) return decide(password)
+    const nonceKey = repeatDigest(`nonce\0${password.nonce}`)
+    const credentials = repeatDigest(
+      `credentials\0${normaliseUsername(password.username)}\0${password.password}`,
+    )
+    const earlier = answered.get(nonceKey)
+    if (earlier !== undefined) {
+      if (earlier.credentials !== credentials) throw invalidPasswordContext()
+      context.log.info('password_repeated', {})
+      return earlier.answer
+    }
+    inside.add(event)
+    const answer = admit(configured, event, password, context, decide)
+    answered.set(nonceKey, { credentials, answer })
+    answer.then(
+      () => inside.delete(event),
+      () => {
+        inside.delete(event)
+        answered.delete(nonceKey)
+      },
+    )
+    return answer
+  }
+  guards.set(deps, guard)
+  return guard
+}
+
+export function createPasswordSubmitHandler(
+  section: PasswordSubmitConfig,
+  deps: EndpointDependencies,
+) {
+  const migration = deps.passwordMigration
+  const lockedTitle = compileText(section.locked.title, deps.defaultLocale)
+  const lockedMessage = compileText(section.locked.message, deps.defaultLocale)
+  const guard = passwordSubmitGuard(section, deps)
 
   async function decide(
     migration: PasswordMigration,
@@ -74,15 +160,9 @@ export function createPasswordSubmitHandler(
     password: PasswordContext,
     context: HandlerContext,
   ): Promise<PasswordSubmitResponse> {
-    const username = normaliseUsername(password.username)
-    const user = migration.digest(`user\0${username}`).slice(0, 16)
+    const user = migration.digest(`user\0${normaliseUsername(password.username)}`).slice(0, 16)
     const started = context.now()
     const locale = event.data.authenticationContext.client?.locale
-    const limitBudget = Math.min(ATTEMPT_STORE_MAX_MS, context.remainingMs() * ATTEMPT_STORE_SHARE)
-    if (!(await limiter.take(username, user, started, limitBudget))) {
-      context.log.warn('password_blocked', { user, reason: 'attempt_limit' })
-      return blockSignIn(password.nonce, title(locale), message(locale))
-    }
     let result: CheckResult
     try {
       result = await check.verify(password.username, password.password, {
@@ -99,6 +179,16 @@ export function createPasswordSubmitHandler(
           ms: context.now() - started,
         })
       throw err
+    }
+    // Past the deadline the caller already got 504: an outcome logged now would describe an
+    // answer no one received (and the comparison's timing), so only the lateness is logged.
+    if (context.remainingMs() <= 0) {
+      context.log.warn('password_check_late', {
+        user,
+        mode: check.mode,
+        ms: context.now() - started,
+      })
+      throw new EndpointError('ERR_PASSWORD_CHECK_TIMEOUT', 'the legacy password check timed out')
     }
     const outcome =
       result.outcome === 'valid'
@@ -135,24 +225,6 @@ export function createPasswordSubmitHandler(
         'ERR_NOT_CONFIGURED',
         'no password check is configured for OnPasswordSubmit (PASSWORD_HASHES_FILE, PASSWORD_HASHES_CONNECTION_STRING or passwordSubmit.check)',
       )
-    const password = await passwordContextOf(
-      event,
-      event.data.encryptedPasswordContext,
-      configured.keys,
-    )
-    const nonceKey = configured.digest(`nonce\0${password.nonce}`)
-    const credentials = configured.digest(
-      `credentials\0${normaliseUsername(password.username)}\0${password.password}`,
-    )
-    const earlier = answered.get(nonceKey)
-    if (earlier !== undefined) {
-      if (earlier.credentials !== credentials) throw invalidPasswordContext()
-      context.log.info('password_repeated', {})
-      return earlier.answer
-    }
-    const answer = decide(configured, check, event, password, context)
-    answered.set(nonceKey, { credentials, answer })
-    answer.catch(() => answered.delete(nonceKey))
-    return answer
+    return guard(event, context, (password) => decide(configured, check, event, password, context))
   }
 }
