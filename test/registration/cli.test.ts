@@ -16,7 +16,13 @@ import {
 } from '../support/entra-graph-server.js'
 import { testTls } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
-import { runCli, signedIn, type CliRun, type OperatorCli } from '../support/operator-cli.js'
+import {
+  runCli,
+  runCliAtTerminal,
+  signedIn,
+  type CliRun,
+  type OperatorCli,
+} from '../support/operator-cli.js'
 
 // Every test here starts the CLIs as processes (tsx compiles the tools each time: seconds apiece
 // on a busy 2-core machine), several per test.
@@ -183,6 +189,36 @@ describe('npm run register', () => {
     expect(r.stderr).toContain('lacks a permission')
     expect(r.stderr).toMatch(/6 change\(s\) were made before: .*extension onTokenIssuanceStart/)
     expect(r.stderr).not.toContain(tokens.clientSecret)
+    stand.state = structuredClone(registered)
+  })
+  it('asks the person at the terminal (stdin and stderr) even when stdout is piped, and with --json shows the plan on stderr first', async () => {
+    stand.state = customerTenant()
+    const args = ['--url', BASE, '--app', CLIENT]
+    const writes = () => stand.requests.filter((q) => q.method !== 'GET').length
+    const before = writes()
+    // stdout to a file, as `npm run register … | tee log`: the question is still asked; "n" stops it.
+    const no = await runCliAtTerminal('register', args, signedIn(tokens, stand.origin), ['n'])
+    expect(no.terminal).toMatch(/Apply \d+ change\(s\) to tenant [0-9a-f-]{36}\? \[y\/N\] /)
+    expect(no.terminal).toContain('nothing changed.')
+    expect(no.code).toBe(1)
+    expect(no.stdout).toContain(`plan for ${BASE} in tenant ${tokens.tenantId}:`)
+    expect(writes()).toBe(before)
+
+    // --json: stdout is only JSON; the person asked reads the plan's summary on stderr before.
+    const yes = await runCliAtTerminal(
+      'register',
+      [...args, '--json'],
+      signedIn(tokens, stand.origin),
+      ['y'],
+    )
+    expect(yes.code).toBe(0)
+    const summary = yes.terminal.search(/\d+ to create, \d+ to update, \d+ unchanged/)
+    expect(summary).toBeGreaterThanOrEqual(0)
+    expect(summary).toBeLessThan(yes.terminal.indexOf('[y/N] '))
+    expect(yes.terminal).toContain('+ create extension onTokenIssuanceStart')
+    const out = JSON.parse(yes.stdout) as { changes: { action: string }[] }
+    expect(out.changes.some((c) => c.action === 'created')).toBe(true)
+    expect(writes()).toBeGreaterThan(before)
     stand.state = structuredClone(registered)
   })
 })

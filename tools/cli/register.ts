@@ -1,7 +1,7 @@
 // `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph, the
 // way infrastructure tools do: it reads the tenant, prints the plan (tools/registration/plan.ts),
-// stops there with --dry-run, asks before applying it when attached to a terminal (--yes does
-// not ask; without a terminal it applies, as in CI), then applies it with a step counter on stderr
+// stops there with --dry-run, asks before applying it when stdin and stderr are terminals (--yes
+// does not ask; without a terminal it applies, as in CI; stdout may be piped, to tee), then applies it with a step counter on stderr
 // and prints the result (text, or --json with the plan) on stdout. Exit 0 done, 1 Graph failed or
 // something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
@@ -74,7 +74,8 @@ prints what it changed and the app settings the endpoint needs.
                          the users to migrate (default ${DEFAULT_MIGRATION_PROPERTY})
   --dry-run              read the tenant, print the plan and every Graph call it would make,
                          change nothing
-  --yes                  apply without asking (at a terminal it asks first)
+  --yes                  apply without asking (it asks first when stdin and stderr are
+                         terminals; without them it applies, as in CI)
   --json                 print the plan and the result as JSON (no progress on stderr)
   -h, --help             this text
 
@@ -311,18 +312,19 @@ async function main(): Promise<void> {
     const thePlan = await planRegistration(graph, input)
     const writes = thePlan.changes.filter(isWrite).length
     if (!options.json) process.stdout.write(planText(thePlan, options.baseUrl))
-    if (
-      !options.dryRun &&
-      writes > 0 &&
-      !options.yes &&
-      process.stdin.isTTY &&
-      process.stdout.isTTY
-    )
+    // A person answers when stdin and stderr (where the question goes) are terminals, whatever
+    // stdout is: `npm run register … | tee log` still asks. Without a terminal (CI, scripts) it
+    // applies without asking, as --yes does.
+    const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true
+    if (!options.dryRun && writes > 0 && !options.yes && interactive) {
+      // With --json the plan's text is not on stdout: the person asked reads it on stderr.
+      if (options.json) process.stderr.write(planText(thePlan, options.baseUrl))
       if (!(await confirm(`Apply ${writes} change(s) to tenant ${thePlan.tenantId}? [y/N] `))) {
         process.stderr.write('nothing changed.\n')
         process.exitCode = 1
         return
       }
+    }
     const result = await applyRegistration(
       graph,
       thePlan,
