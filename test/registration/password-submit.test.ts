@@ -224,6 +224,48 @@ describe('register --event passwordSubmit', () => {
     stand.state = registered
   }, 60_000)
 
+  it('leaves the token encryption of an --extension-app it did not create alone, and says the change to make by hand', async () => {
+    const EXT_APP = 'e0e0e0e0-0000-4000-8000-0000000000e0'
+    const existingKey = {
+      keyId: randomUUID(),
+      type: 'AsymmetricX509Cert',
+      usage: 'Encrypt',
+      key: other.certificate.derBase64,
+      customKeyIdentifier: other.certificate.customKeyIdentifier,
+      endDateTime: other.certificate.notAfter.toISOString(),
+    }
+    for (const tokenEncryptionKeyId of [existingKey.keyId, null]) {
+      stand.state = customerTenant()
+      const appObject = {
+        id: randomUUID(),
+        appId: EXT_APP,
+        displayName: 'Someone else’s API',
+        identifierUris: [],
+        api: {},
+        requiredResourceAccess: [],
+        keyCredentials: [existingKey],
+        tokenEncryptionKeyId,
+      }
+      stand.state.applications.push(appObject)
+      const r = await register(['--extension-app', EXT_APP, '--json'])
+      const app = stand.state.applications.find((a) => a.appId === EXT_APP)!
+      // Nothing of its token encryption changed: not the key set, not the key ID.
+      expect(app.keyCredentials).toEqual([existingKey])
+      expect(app.tokenEncryptionKeyId).toBe(tokenEncryptionKeyId)
+      expect(r.code).toBe(1)
+      const { problems } = JSON.parse(r.stdout) as { problems: string[] }
+      const problem = problems.find((p) => p.includes('tokenEncryptionKeyId'))
+      expect(problem).toContain(`app ${EXT_APP} (--extension-app) was not made by register`)
+      expect(problem).toContain(`PATCH /v1.0/applications/${appObject.id} with keyCredentials`)
+      expect(problem).toContain(cert.certificate.customKeyIdentifier)
+      expect(problem).toContain(
+        tokenEncryptionKeyId === null
+          ? 'turns on token encryption'
+          : `its tokenEncryptionKeyId is ${existingKey.keyId}`,
+      )
+    }
+  }, 90_000)
+
   it('doctor warns of a certificate that expires within 30 days', async () => {
     stand.state = customerTenant()
     const r = await run('register', [
