@@ -6,7 +6,13 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorTokenGetter, readOperatorCredential, SignInError } from './operator-credential.js'
+import {
+  operatorGraphClient,
+  operatorTokenGetter,
+  readOperatorCredential,
+  retryLine,
+  SignInError,
+} from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { GraphError } from '../graph/graph-error.js'
 import { fetchSignIns } from '../observe/sign-in-log-client.js'
@@ -204,14 +210,20 @@ async function namesFromGraph(
   graphBaseUrl: string,
   credential: Exclude<ReturnType<typeof readOperatorCredential>, string>,
 ): Promise<ReadonlyMap<string, string> | undefined> {
+  const graph = operatorGraphClient(credential, graphBaseUrl, (retry) =>
+    process.stderr.write(retryLine(retry)),
+  )
   try {
-    return await fetchExtensionNames({
-      graphBaseUrl,
-      getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
-    })
+    return await fetchExtensionNames(graph)
   } catch (err) {
+    const why =
+      err instanceof GraphError && err.failure === 'status'
+        ? `Graph answered HTTP ${err.status ?? ''} ${err.code ?? '(no error code)'} (${err.message})`
+        : err instanceof Error
+          ? err.message
+          : 'not read'
     process.stderr.write(
-      `extension names: ${err instanceof Error ? err.message : 'not read'} (CustomAuthenticationExtension.Read.All reads them); the report shows IDs: --names <file> names them\n`,
+      `extension names: ${why} (CustomAuthenticationExtension.Read.All reads them); the report shows IDs: --names <file> names them\n`,
     )
     return undefined
   }
