@@ -145,10 +145,11 @@ describe('npm run register', () => {
     expect(planned.every((c) => c.request !== undefined)).toBe(true)
   })
 
-  it('registers, prints progress and the settings, and changes nothing the second time', async () => {
+  it('registers, prints the summary and the settings, and changes nothing the second time', async () => {
     const args = ['--url', BASE, '--app', CLIENT, '--events', ROUTES.join(','), '--otp-fallback']
     const first = await run('register', args)
-    expect(first.stderr).toContain('+ extension onTokenIssuanceStart: created')
+    // stderr is piped, not a terminal: no step counter (the summary below is on stdout).
+    expect(first.stderr).not.toMatch(/\[\d+\/\d+\]/)
     expect(first.code).toBe(0)
     expect(first.stdout).toContain(`16 change(s) made in tenant ${tokens.tenantId}`)
     const appId = /ENTRA_AUDIENCE=([0-9a-f-]{36})/.exec(first.stdout)?.[1]
@@ -191,7 +192,7 @@ describe('npm run register', () => {
     expect(r.stderr).not.toContain(tokens.clientSecret)
     stand.state = structuredClone(registered)
   })
-  it('asks the person at the terminal (stdin and stderr) even when stdout is piped, and with --json shows the plan on stderr first', async () => {
+  it('asks the person at the terminal (stdin and stderr) even when stdout is piped, with --json shows the plan on stderr first, and shows progress only at a terminal without --json', async () => {
     stand.state = customerTenant()
     const args = ['--url', BASE, '--app', CLIENT]
     const writes = () => stand.requests.filter((q) => q.method !== 'GET').length
@@ -219,6 +220,20 @@ describe('npm run register', () => {
     const out = JSON.parse(yes.stdout) as { changes: { action: string }[] }
     expect(out.changes.some((c) => c.action === 'created')).toBe(true)
     expect(writes()).toBeGreaterThan(before)
+    // --json: no step counter, even at a terminal.
+    expect(yes.terminal).not.toMatch(/\[\d+\/\d+\]/)
+
+    // At a terminal without --json: the step counter, one line per write.
+    stand.state = customerTenant()
+    const shown = await runCliAtTerminal(
+      'register',
+      [...args, '--yes'],
+      signedIn(tokens, stand.origin),
+      [],
+    )
+    expect(shown.code).toBe(0)
+    expect(shown.terminal).toMatch(/^\[1\/\d+\] \+ /m)
+    expect(shown.terminal).toContain('+ extension onTokenIssuanceStart: created')
     stand.state = structuredClone(registered)
   })
 })

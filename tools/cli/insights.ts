@@ -1,6 +1,7 @@
 // `npm run insights`: how the custom authentication extensions behaved, from Entra's sign-in logs
 // in Microsoft Graph (contract §8; needs AuditLog.Read.All). Results go to stdout (text, --json,
-// or an --html file), progress to stderr. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
+// or an --html file); on stderr, progress per page when it is a terminal and --json is off, and
+// without --json a summary line at the end. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
 import { writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -164,8 +165,11 @@ async function main(): Promise<void> {
         graphBaseUrl,
         (problem) => new GraphError({ failure: 'token', method: 'GET', path: '(token)', problem }),
       ),
-      onPage: (page, records, total) =>
-        process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
+      // Progress per page for a person watching: only at a terminal, and not with --json.
+      onPage: (page, records, total) => {
+        if (process.stderr.isTTY === true && !options.json)
+          process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`)
+      },
       onRetry: (status, waitMs, attempt) =>
         process.stderr.write(
           `Graph answered ${status}: retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s\n`,
@@ -175,6 +179,8 @@ async function main(): Promise<void> {
     if (err instanceof SignInError) fail(2, err.message)
     fail(1, err instanceof GraphError ? err.message : 'reading the sign-in logs failed')
   }
+  if (!options.json)
+    process.stderr.write(`read ${fetched.signIns.length} sign-ins in ${fetched.pages} page(s)\n`)
   if (fetched.truncated)
     process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')
 

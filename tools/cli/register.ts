@@ -1,7 +1,8 @@
 // `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph, the
 // way infrastructure tools do: it reads the tenant, prints the plan (tools/registration/plan.ts),
 // stops there with --dry-run, asks before applying it when stdin and stderr are terminals (--yes
-// does not ask; without a terminal it applies, as in CI; stdout may be piped, to tee), then applies it with a step counter on stderr
+// does not ask; without a terminal it applies, as in CI; stdout may be piped, to tee), then
+// applies it with a step counter on stderr (only when stderr is a terminal and --json is off)
 // and prints the result (text, or --json with the plan) on stdout. Exit 0 done, 1 Graph failed or
 // something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
@@ -76,7 +77,8 @@ prints what it changed and the app settings the endpoint needs.
                          change nothing
   --yes                  apply without asking (it asks first when stdin and stderr are
                          terminals; without them it applies, as in CI)
-  --json                 print the plan and the result as JSON (no progress on stderr)
+  --json                 print the plan and the result as JSON (no progress on stderr; there is
+                         progress only when stderr is a terminal)
   -h, --help             this text
 
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
@@ -316,6 +318,9 @@ async function main(): Promise<void> {
     // stdout is: `npm run register … | tee log` still asks. Without a terminal (CI, scripts) it
     // applies without asking, as --yes does.
     const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true
+    // The step counter is for a person watching: quiet when stderr is not a terminal, or with
+    // --json. What was done is in the result on stdout either way.
+    const progress = process.stderr.isTTY === true && !options.json
     if (!options.dryRun && writes > 0 && !options.yes && interactive) {
       // With --json the plan's text is not on stdout: the person asked reads it on stderr.
       if (options.json) process.stderr.write(planText(thePlan, options.baseUrl))
@@ -331,7 +336,7 @@ async function main(): Promise<void> {
       options.dryRun,
       (change, index, total) => {
         done.push(change)
-        if (!options.json) process.stderr.write(`[${index + 1}/${total}] ${line(change)}\n`)
+        if (progress) process.stderr.write(`[${index + 1}/${total}] ${line(change)}\n`)
       },
     )
     process.stdout.write(
