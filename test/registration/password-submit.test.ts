@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
+import { FINDINGS, type FindingCode, type Severity } from '../../tools/registration/findings.js'
 import {
   emptyEntraState,
   startEntraGraphServer,
@@ -81,8 +82,11 @@ const doctor = async (args: string[], env: Record<string, string> = {}) => {
     },
   )
   const { findings } = JSON.parse(r.stdout) as {
-    findings: { severity: string; code: string; message: string }[]
+    findings: { severity: Severity; code: FindingCode; message: string }[]
   }
+  // Every finding's severity is one the findings table (and so the docs) allows its code.
+  for (const f of findings)
+    expect(FINDINGS[f.code].severities as readonly Severity[], f.code).toContain(f.severity)
   return { code: r.code, problems: findings.filter((f) => f.severity !== 'ok') }
 }
 
@@ -212,6 +216,14 @@ describe('register --event passwordSubmit', () => {
     const mismatch = await doctor([], { PASSWORD_DECRYPTION_KEY_PATH: other.keyPath })
     expect(mismatch.problems.map((f) => f.code)).toEqual(['encryption-key-mismatch'])
     expect(mismatch.code).toBe(1)
+    // A key that cannot be read is not compared: a warning (the table allows it), exit 0.
+    const unreadable = await doctor([], {
+      PASSWORD_DECRYPTION_KEY_PATH: `${cert.keyPath}.missing`,
+    })
+    expect(unreadable.problems).toMatchObject([
+      { severity: 'warning', code: 'encryption-key-mismatch' },
+    ])
+    expect(unreadable.code).toBe(0)
 
     stand.state.listeners = []
     stand.state.extensionProperties = []

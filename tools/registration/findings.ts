@@ -213,9 +213,9 @@ export const FINDINGS = {
     fix: 'make a new key and certificate, give the endpoint both keys, register the new certificate',
   },
   'encryption-key-mismatch': {
-    severities: ['error'],
+    severities: ['error', 'warning'],
     meaning:
-      "password submit: the endpoint's key (`--certificate` or `PASSWORD_DECRYPTION_KEY_PATH`) is not the app's encryption certificate: the endpoint cannot decrypt",
+      "password submit: the endpoint's key (`--certificate` or `PASSWORD_DECRYPTION_KEY_PATH`) is not the app's encryption certificate: the endpoint cannot decrypt (error); or the key could not be read to compare (warning)",
     fix: 'register the certificate of the key the endpoint has',
   },
   'migration-property-missing': {
@@ -253,12 +253,15 @@ export interface Finding {
   readonly fix: string
 }
 
-/** A finding of `code`, with its usual severity unless told. */
-export function finding(
-  code: FindingCode,
+/** The severities the table allows `code`: another one is a compile error where it is given. */
+export type SeverityOf<C extends FindingCode> = (typeof FINDINGS)[C]['severities'][number]
+
+/** A finding of `code`, with its usual severity unless told (one the table allows it). */
+export function finding<C extends FindingCode>(
+  code: C,
   message: string,
   fix: string,
-  severity: Severity = FINDINGS[code].severities[0],
+  severity?: SeverityOf<C>,
 ): Finding {
-  return { severity, code, message, fix }
+  return { severity: severity ?? FINDINGS[code].severities[0], code, message, fix }
 }
