@@ -341,6 +341,39 @@ describe('npm run doctor', () => {
     },
   )
 
+  it('prints text from Graph with its terminal escapes neutralised (claim names, IDs)', async () => {
+    const ESC = '\u001b'
+    stand.state = structuredClone(registered)
+    const extension = ext(stand.state, 'onTokenIssuanceStart')
+    extension.claimsForTokenConfiguration = [
+      ...(extension.claimsForTokenConfiguration as object[]),
+      { claimIdInApiResponse: `evil${ESC}[2J${ESC}]0;owned\u0007` },
+    ]
+    const diagnosed = await run('doctor', ['--url', BASE, '--app', CLIENT], doctorEnv())
+    expect(diagnosed.stdout).toContain('[claim-not-served]')
+    expect(diagnosed.stdout).toContain('evil?[2J?]0;owned?')
+    // eslint-disable-next-line no-control-regex -- no control character but newlines is the point
+    expect(diagnosed.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+
+    // Another extension's listener binds the app: register names its IDs in the conflict.
+    stand.state = structuredClone(registered)
+    stand.state.listeners.push({
+      id: `listener${ESC}[31m`,
+      '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.listener,
+      conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
+      handler: {
+        '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.handler,
+        customExtension: { id: `other${ESC}]0;owned\u0007` },
+      },
+    })
+    const planned = await run('register', ['--url', BASE, '--app', CLIENT, '--dry-run'])
+    expect(planned.stdout).toContain('listener?[31m already binds onTokenIssuanceStart')
+    expect(planned.stdout).toContain('to extension other?]0;owned?')
+    // eslint-disable-next-line no-control-regex -- no control character but newlines is the point
+    expect(planned.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    stand.state = structuredClone(registered)
+  })
+
   it('checks the health route with --health, and fails with exit 1 when Graph refuses', async () => {
     const tls = await testTls()
     let status = 200

@@ -16,6 +16,7 @@ import {
 } from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { GraphError } from '../graph/graph-error.js'
+import { printableText } from '../registration/entra-objects.js'
 import { fetchSignIns } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
 import { fetchExtensionNames, readNamesFile } from '../observe/extension-names.js'
@@ -129,7 +130,7 @@ function text(insights: SignInInsights, truncated: boolean): string {
   }
   if (insights.extensions.length === 0) lines.push('', 'no custom extension calls in this range')
   lines.push('', `note: ${insights.latency}`)
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function main(): Promise<void> {

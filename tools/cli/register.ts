@@ -14,6 +14,7 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
   TIMEOUT_HEADROOM_MS,
+  printableText,
 } from '../registration/entra-objects.js'
 import { createInterface } from 'node:readline/promises'
 import { CertificateError, readCertificateFile } from '../registration/certificate.js'
@@ -258,7 +259,7 @@ function text(result: RegisterResult, dryRun: boolean): string {
     `  ENTRA_AUDIENCE=${result.settings.ENTRA_AUDIENCE}`,
     `  ENTRA_ISSUER=${result.settings.ENTRA_ISSUER}`,
   )
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function main(): Promise<void> {
@@ -336,7 +337,8 @@ async function main(): Promise<void> {
       options.dryRun,
       (change, index, total) => {
         done.push(change)
-        if (progress) process.stderr.write(`[${index + 1}/${total}] ${line(change)}\n`)
+        if (progress)
+          process.stderr.write(printableText([`[${index + 1}/${total}] ${line(change)}`]))
       },
     )
     process.stdout.write(
@@ -384,7 +386,7 @@ function planText(thePlan: Plan, baseUrl: string): string {
     `${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('leave-alone')} left alone, ${count('conflict')} conflict(s)`,
     '',
   )
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function confirm(question: string): Promise<boolean> {
