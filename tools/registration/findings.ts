@@ -26,8 +26,8 @@ export const FINDINGS = {
   'auth-events-sp-missing': {
     severities: ['error'],
     meaning:
-      'the caller\'s service principal ("Azure AD authentication events", `99045fe1-…`) is missing',
-    fix: 'npm run register creates it',
+      'the caller\'s service principal ("Azure AD authentication events", `99045fe1-…`) is missing, or disabled',
+    fix: 'npm run register creates a missing one; enable a disabled one yourself (register leaves it alone)',
   },
   'extension-missing': {
     severities: ['error', 'warning'],
@@ -105,7 +105,7 @@ export const FINDINGS = {
   'service-principal-disabled': {
     severities: ['error'],
     meaning: "the extension app's service principal is disabled (Entra 1003019)",
-    fix: 'npm run register enables it',
+    fix: 'enable it (`accountEnabled` true) if nothing should keep it disabled: register leaves it alone',
   },
   'permission-not-consented': {
     severities: ['error'],
