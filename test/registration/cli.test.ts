@@ -437,6 +437,15 @@ describe('the walkthrough of docs/deployment.md and docs/registration.md: regist
     stand.state = customerTenant()
     const registeredRun = await run('register', ['--url', BASE, '--app', CLIENT, '--json'])
     expect(registeredRun.code).toBe(0)
+    // After a real run the changes name what Graph made, in details and requests alike (the
+    // plan, as planned, keeps its placeholders and what binds them).
+    const made = JSON.parse(registeredRun.stdout) as {
+      changes: { request?: unknown }[]
+      extensionAppId: string
+    }
+    expect(made.changes.filter((c) => c.request !== undefined).length).toBeGreaterThan(5)
+    expect(JSON.stringify(made.changes)).not.toContain('<new ')
+    expect(made.extensionAppId).toMatch(/^[0-9a-f-]{36}$/)
     const result = JSON.parse(registeredRun.stdout) as {
       settings: typeof settings
       extensionIds: { onTokenIssuanceStart: string }

@@ -410,6 +410,19 @@ describe('register, first run', () => {
   })
 })
 
+describe('register, what it prints after a run', () => {
+  it('names what Graph made, not placeholders, in each change’s detail and request', async () => {
+    const result = await register(graph, input())
+    const written = result.changes.filter((c) => c.request !== undefined)
+    expect(written.length).toBeGreaterThan(5)
+    expect(JSON.stringify(written)).not.toContain('<new ')
+    const app = appOf(result.extensionAppId)!
+    expect(written.map((c) => c.request!.path)).toContain(`/v1.0/applications/${app.id}`)
+    const consent = written.find((c) => c.step.startsWith('admin consent'))!
+    expect(consent.request!.body).toMatchObject({ principalId: spOf(app.appId)!.id })
+  })
+})
+
 describe('register repairs drift, property by property', () => {
   it('puts back the timeout, a lost app, a missing claim and the consent; leaves a disabled principal disabled', async () => {
     const first = await register(graph, input({ targetAppIds: [CLIENT] }))
