@@ -47,6 +47,24 @@ export default tseslint.config(
     },
   },
   {
+    // functions/ is what the Function App runs (bundled into dist/deploy): no operator tool code.
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/tools/*'],
+              message:
+                'functions/ must not import tools/: the deployed package ships without the operator tools.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The operator tools' commands (tools/cli) are edges too; the rest of tools/ is held to it.
     files: ['src/**/*.ts', 'tools/**/*.ts'],
     ignores: ['src/http/serve-local.ts', 'tools/cli/**'],

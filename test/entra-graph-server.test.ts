@@ -745,6 +745,74 @@ describe('entra graph stand-in', () => {
     )
   })
 
+  it('refuses properties its type lacks on service principals, app role assignments, claims mapping policies and beta extensions', async () => {
+    const unknown = (name: string, type: string) =>
+      new RegExp(`^The property '${name}' does not exist on type 'microsoft\\.graph\\.${type}'`)
+    const app = (await call('POST', '/v1.0/applications', { displayName: 'Auth extension' })).body
+    expectGraphError(
+      await call('POST', '/v1.0/servicePrincipals', { appId: app.appId, enabled: true }),
+      400,
+      'Request_BadRequest',
+      unknown('enabled', 'servicePrincipal'),
+    )
+    const sp = (await call('POST', '/v1.0/servicePrincipals', { appId: app.appId })).body
+    expectGraphError(
+      await call('PATCH', `/v1.0/servicePrincipals/${sp.id}`, { disabled: false }),
+      400,
+      'Request_BadRequest',
+      unknown('disabled', 'servicePrincipal'),
+    )
+    expectGraphError(
+      await call('POST', `/v1.0/servicePrincipals/${sp.id}/appRoleAssignments`, {
+        principalId: sp.id,
+        resourceId: graphSp().id,
+        appRoleId: RECEIVE_PAYLOAD_ROLE_ID,
+        scope: '/',
+      }),
+      400,
+      'Request_BadRequest',
+      unknown('scope', 'appRoleAssignment'),
+    )
+    const definition = [
+      JSON.stringify({ ClaimsMappingPolicy: { Version: 1, IncludeBasicClaimSet: 'true' } }),
+    ]
+    expectGraphError(
+      await call('POST', '/v1.0/policies/claimsMappingPolicies', {
+        displayName: 'p',
+        definition,
+        priority: 1,
+      }),
+      400,
+      'Request_BadRequest',
+      unknown('priority', 'claimsMappingPolicy'),
+    )
+    const policy = await call('POST', '/v1.0/policies/claimsMappingPolicies', {
+      displayName: 'p',
+      definition,
+    })
+    expect(policy.status).toBe(201)
+    expectGraphError(
+      await call('PATCH', `/v1.0/policies/claimsMappingPolicies/${policy.body.id}`, {
+        appliesTo: [],
+      }),
+      400,
+      'Request_BadRequest',
+      unknown('appliesTo', 'claimsMappingPolicy'),
+    )
+    // A beta call is checked against beta's list of the extension's properties.
+    await authEventsSp()
+    expectGraphError(
+      await call(
+        'POST',
+        '/beta/identity/customAuthenticationExtensions',
+        extensionBody(app.appId, TOKEN_TYPE, { priority: 1 }),
+      ),
+      400,
+      'Request_BadRequest',
+      unknown('priority', 'onTokenIssuanceStartCustomExtension'),
+    )
+  })
+
   it('item 5: upserts an application by uniqueName: 201 with it when absent, 204 when present', async () => {
     const path = "/v1.0/applications(uniqueName='ext-contoso')"
     const prefer = { prefer: 'create-if-missing' }

@@ -66,6 +66,35 @@ describe('npm run insights --html: extension names', { timeout: 60_000 }, () => 
     expect(html).toContain(`href="${docs}#entra-1003002"`)
   })
 
+  it('reads the names through the shared Graph client: after a 429 with Retry-After, and past ten pages', async () => {
+    const saved = graph.state.extensions
+    const many = Array.from({ length: 11 }, (_, i) => ({
+      '@odata.type': '#microsoft.graph.onTokenIssuanceStartCustomExtension',
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      displayName: `filler ${i}`,
+    }))
+    // The named one is last: on the 12th page of one.
+    graph.state.extensions = [...many, ...saved]
+    graph.pageSize = 1
+    graph.throttleNext(1, 0, EXTENSIONS_PATH)
+    const before = graph.requests.length
+    try {
+      const file = join(dir, 'paged.html')
+      const r = await insights(...DAY, '--html', file)
+      expect(r.code, r.stderr).toBe(0)
+      const asked = graph.requests.slice(before).filter((q) => q.path === EXTENSIONS_PATH)
+      expect(asked[0]?.status).toBe(429)
+      expect(asked.filter((q) => q.status === 200)).toHaveLength(12)
+      expect(decodeURIComponent(asked[0]!.query)).toContain('$select=id,displayName')
+      expect(r.stderr).toContain(`GET ${EXTENSIONS_PATH}: 429, retrying`)
+      expect(readFileSync(file, 'utf8')).toContain('HR claims &lt;b&gt;prod&lt;/b&gt;')
+    } finally {
+      graph.state.extensions = saved
+      graph.pageSize = 100
+      graph.throttleNext(0)
+    }
+  })
+
   it('uses a --names file instead of Graph; without names from either, notes why on stderr', async () => {
     const names = join(dir, 'names.json')
     writeFileSync(names, JSON.stringify({ [OTP.id.toUpperCase()]: 'OTP mails' }))

@@ -285,7 +285,8 @@ describe('npm run insights', () => {
 
   it('--json prints the aggregation of every page in the range', async () => {
     const r = await insights(...RANGE, '--page-size', '3', '--json')
-    expect(r.stderr).toContain('page 4: 1 sign-ins (10 so far)')
+    // stderr is not a terminal, and --json: no progress per page, no summary.
+    expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const printed = JSON.parse(r.stdout)
     expect(printed).toEqual(aggregateSignIns(IN_RANGE, RANGE_DATES))
@@ -368,6 +369,9 @@ describe('npm run insights', () => {
     const file = join(dir, 'report.html')
     const r = await insights(...RANGE, '--html', file)
     expect(r.code).toBe(0)
+    // Piped stderr: no progress per page, only the summary at the end.
+    expect(r.stderr).not.toMatch(/^page \d+:/m)
+    expect(r.stderr).toMatch(/^read \d+ sign-ins in 1 page\(s\)$/m)
     expect(r.stdout).toContain(`extension ${A} tokenIssuanceStart: 6 calls, 4 ok (66.7%)`)
     const html = readFileSync(file, 'utf8')
     expect(html).toMatch(/^<!doctype html>/)

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { ESLint } from 'eslint'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_ROUTE_NAMES } from '../../src/events/routes.js'
 import { buildFunctionsPackage } from '../../tools/build/functions-package.js'
@@ -121,7 +122,11 @@ describe('the Functions package azd deploys (dist/deploy, one bundle)', () => {
 
   it('bundles production dependencies only, and writes source maps when asked', async () => {
     const out = scratch('functions-package-')
-    const { packages } = await buildFunctionsPackage({ outDir: out, sourcemap: true })
+    const { packages, inputs } = await buildFunctionsPackage({ outDir: out, sourcemap: true })
+    // What esbuild read into the bundle (its metafile's inputs): the endpoint's code and its
+    // dependencies, none of the operator tools or the tests.
+    expect(inputs).toEqual(expect.arrayContaining(['functions/auth-events.ts']))
+    expect(inputs.filter((input) => /^(tools|test)\//.test(input))).toEqual([])
     const { stdout } = await run(npm, ['ls', '--omit=dev', '--all', '--parseable'], {
       cwd: root,
       shell: process.platform === 'win32',
@@ -138,6 +143,21 @@ describe('the Functions package azd deploys (dist/deploy, one bundle)', () => {
     const files = projectFiles(out, out)
     expect(files).toEqual(expect.arrayContaining(['main.js', 'main.js.map']))
   }, 120_000)
+})
+
+describe('the import rules that keep the operator tools out of the Function App', () => {
+  it('eslint refuses an import of tools/ from functions/ and from src/', async () => {
+    const eslint = new ESLint({ cwd: root })
+    for (const file of ['functions/auth-events.ts', 'src/config.ts']) {
+      const [result] = await eslint.lintText("import '../tools/graph/client.js'\n", {
+        filePath: join(root, file),
+      })
+      expect(
+        result?.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message),
+        file,
+      ).toEqual([expect.stringContaining('must not import tools/')])
+    }
+  }, 60_000)
 })
 
 describe('the bundled entry, loaded as the Functions worker loads it', () => {

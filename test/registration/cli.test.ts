@@ -16,7 +16,13 @@ import {
 } from '../support/entra-graph-server.js'
 import { testTls } from '../support/test-ca.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
-import { runCli, signedIn, type CliRun, type OperatorCli } from '../support/operator-cli.js'
+import {
+  runCli,
+  runCliAtTerminal,
+  signedIn,
+  type CliRun,
+  type OperatorCli,
+} from '../support/operator-cli.js'
 
 // Every test here starts the CLIs as processes (tsx compiles the tools each time: seconds apiece
 // on a busy 2-core machine), several per test.
@@ -139,10 +145,11 @@ describe('npm run register', () => {
     expect(planned.every((c) => c.request !== undefined)).toBe(true)
   })
 
-  it('registers, prints progress and the settings, and changes nothing the second time', async () => {
+  it('registers, prints the summary and the settings, and changes nothing the second time', async () => {
     const args = ['--url', BASE, '--app', CLIENT, '--events', ROUTES.join(','), '--otp-fallback']
     const first = await run('register', args)
-    expect(first.stderr).toContain('+ extension onTokenIssuanceStart: created')
+    // stderr is piped, not a terminal: no step counter (the summary below is on stdout).
+    expect(first.stderr).not.toMatch(/\[\d+\/\d+\]/)
     expect(first.code).toBe(0)
     expect(first.stdout).toContain(`16 change(s) made in tenant ${tokens.tenantId}`)
     const appId = /ENTRA_AUDIENCE=([0-9a-f-]{36})/.exec(first.stdout)?.[1]
@@ -183,6 +190,50 @@ describe('npm run register', () => {
     expect(r.stderr).toContain('lacks a permission')
     expect(r.stderr).toMatch(/6 change\(s\) were made before: .*extension onTokenIssuanceStart/)
     expect(r.stderr).not.toContain(tokens.clientSecret)
+    stand.state = structuredClone(registered)
+  })
+  it('asks the person at the terminal (stdin and stderr) even when stdout is piped, with --json shows the plan on stderr first, and shows progress only at a terminal without --json', async () => {
+    stand.state = customerTenant()
+    const args = ['--url', BASE, '--app', CLIENT]
+    const writes = () => stand.requests.filter((q) => q.method !== 'GET').length
+    const before = writes()
+    // stdout to a file, as `npm run register … | tee log`: the question is still asked; "n" stops it.
+    const no = await runCliAtTerminal('register', args, signedIn(tokens, stand.origin), ['n'])
+    expect(no.terminal).toMatch(/Apply \d+ change\(s\) to tenant [0-9a-f-]{36}\? \[y\/N\] /)
+    expect(no.terminal).toContain('nothing changed.')
+    expect(no.code).toBe(1)
+    expect(no.stdout).toContain(`plan for ${BASE} in tenant ${tokens.tenantId}:`)
+    expect(writes()).toBe(before)
+
+    // --json: stdout is only JSON; the person asked reads the plan's summary on stderr before.
+    const yes = await runCliAtTerminal(
+      'register',
+      [...args, '--json'],
+      signedIn(tokens, stand.origin),
+      ['y'],
+    )
+    expect(yes.code).toBe(0)
+    const summary = yes.terminal.search(/\d+ to create, \d+ to update, \d+ unchanged/)
+    expect(summary).toBeGreaterThanOrEqual(0)
+    expect(summary).toBeLessThan(yes.terminal.indexOf('[y/N] '))
+    expect(yes.terminal).toContain('+ create extension onTokenIssuanceStart')
+    const out = JSON.parse(yes.stdout) as { changes: { action: string }[] }
+    expect(out.changes.some((c) => c.action === 'created')).toBe(true)
+    expect(writes()).toBeGreaterThan(before)
+    // --json: no step counter, even at a terminal.
+    expect(yes.terminal).not.toMatch(/\[\d+\/\d+\]/)
+
+    // At a terminal without --json: the step counter, one line per write.
+    stand.state = customerTenant()
+    const shown = await runCliAtTerminal(
+      'register',
+      [...args, '--yes'],
+      signedIn(tokens, stand.origin),
+      [],
+    )
+    expect(shown.code).toBe(0)
+    expect(shown.terminal).toMatch(/^\[1\/\d+\] \+ /m)
+    expect(shown.terminal).toContain('+ extension onTokenIssuanceStart: created')
     stand.state = structuredClone(registered)
   })
 })
@@ -290,6 +341,39 @@ describe('npm run doctor', () => {
     },
   )
 
+  it('prints text from Graph with its terminal escapes neutralised (claim names, IDs)', async () => {
+    const ESC = '\u001b'
+    stand.state = structuredClone(registered)
+    const extension = ext(stand.state, 'onTokenIssuanceStart')
+    extension.claimsForTokenConfiguration = [
+      ...(extension.claimsForTokenConfiguration as object[]),
+      { claimIdInApiResponse: `evil${ESC}[2J${ESC}]0;owned\u0007` },
+    ]
+    const diagnosed = await run('doctor', ['--url', BASE, '--app', CLIENT], doctorEnv())
+    expect(diagnosed.stdout).toContain('[claim-not-served]')
+    expect(diagnosed.stdout).toContain('evil?[2J?]0;owned?')
+    // eslint-disable-next-line no-control-regex -- no control character but newlines is the point
+    expect(diagnosed.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+
+    // Another extension's listener binds the app: register names its IDs in the conflict.
+    stand.state = structuredClone(registered)
+    stand.state.listeners.push({
+      id: `listener${ESC}[31m`,
+      '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.listener,
+      conditions: { applications: { includeApplications: [{ appId: CLIENT }] } },
+      handler: {
+        '@odata.type': ROUTE_TYPES.onTokenIssuanceStart.handler,
+        customExtension: { id: `other${ESC}]0;owned\u0007` },
+      },
+    })
+    const planned = await run('register', ['--url', BASE, '--app', CLIENT, '--dry-run'])
+    expect(planned.stdout).toContain('listener?[31m already binds onTokenIssuanceStart')
+    expect(planned.stdout).toContain('to extension other?]0;owned?')
+    // eslint-disable-next-line no-control-regex -- no control character but newlines is the point
+    expect(planned.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    stand.state = structuredClone(registered)
+  })
+
   it('checks the health route with --health, and fails with exit 1 when Graph refuses', async () => {
     const tls = await testTls()
     let status = 200
@@ -353,6 +437,15 @@ describe('the walkthrough of docs/deployment.md and docs/registration.md: regist
     stand.state = customerTenant()
     const registeredRun = await run('register', ['--url', BASE, '--app', CLIENT, '--json'])
     expect(registeredRun.code).toBe(0)
+    // After a real run the changes name what Graph made, in details and requests alike (the
+    // plan, as planned, keeps its placeholders and what binds them).
+    const made = JSON.parse(registeredRun.stdout) as {
+      changes: { request?: unknown }[]
+      extensionAppId: string
+    }
+    expect(made.changes.filter((c) => c.request !== undefined).length).toBeGreaterThan(5)
+    expect(JSON.stringify(made.changes)).not.toContain('<new ')
+    expect(made.extensionAppId).toMatch(/^[0-9a-f-]{36}$/)
     const result = JSON.parse(registeredRun.stdout) as {
       settings: typeof settings
       extensionIds: { onTokenIssuanceStart: string }

@@ -3,6 +3,7 @@
 // with its fix. (The CLI over a Graph stand-in: cli.test.ts.)
 import { describe, expect, it } from 'vitest'
 import { diagnose, type EndpointView } from '../../tools/registration/diagnose.js'
+import { finding, FINDINGS } from '../../tools/registration/findings.js'
 import {
   AUTH_EVENTS_APP_ID,
   GRAPH_APP_ID,
@@ -286,5 +287,16 @@ describe('diagnose', () => {
     expect(problems(v1, { ...endpoint, audiences: [RESOURCE] }).map((f) => f.code)).toEqual(
       ROUTES.map(() => 'token-version-v1'),
     )
+  })
+})
+
+describe('finding()', () => {
+  it('takes only a severity the findings table allows its code (another is a compile error)', () => {
+    // npm run typecheck fails when this line compiles: tenant-mismatch is an error only.
+    // @ts-expect-error: 'warning' is not among tenant-mismatch's severities
+    const wrong = finding('tenant-mismatch', 'm', 'f', 'warning')
+    expect(FINDINGS[wrong.code].severities).not.toContain(wrong.severity)
+    expect(finding('extension-missing', 'm', 'f', 'warning').severity).toBe('warning')
+    expect(finding('tenant-mismatch', 'm', 'f').severity).toBe('error')
   })
 })

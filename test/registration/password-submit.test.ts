@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
+import { FINDINGS, type FindingCode, type Severity } from '../../tools/registration/findings.js'
 import {
   emptyEntraState,
   startEntraGraphServer,
@@ -81,8 +82,11 @@ const doctor = async (args: string[], env: Record<string, string> = {}) => {
     },
   )
   const { findings } = JSON.parse(r.stdout) as {
-    findings: { severity: string; code: string; message: string }[]
+    findings: { severity: Severity; code: FindingCode; message: string }[]
   }
+  // Every finding's severity is one the findings table (and so the docs) allows its code.
+  for (const f of findings)
+    expect(FINDINGS[f.code].severities as readonly Severity[], f.code).toContain(f.severity)
   return { code: r.code, problems: findings.filter((f) => f.severity !== 'ok') }
 }
 
@@ -212,6 +216,14 @@ describe('register --event passwordSubmit', () => {
     const mismatch = await doctor([], { PASSWORD_DECRYPTION_KEY_PATH: other.keyPath })
     expect(mismatch.problems.map((f) => f.code)).toEqual(['encryption-key-mismatch'])
     expect(mismatch.code).toBe(1)
+    // A key that cannot be read is not compared: a warning (the table allows it), exit 0.
+    const unreadable = await doctor([], {
+      PASSWORD_DECRYPTION_KEY_PATH: `${cert.keyPath}.missing`,
+    })
+    expect(unreadable.problems).toMatchObject([
+      { severity: 'warning', code: 'encryption-key-mismatch' },
+    ])
+    expect(unreadable.code).toBe(0)
 
     stand.state.listeners = []
     stand.state.extensionProperties = []
@@ -223,6 +235,48 @@ describe('register --event passwordSubmit', () => {
     expect(gone.code).toBe(1)
     stand.state = registered
   }, 60_000)
+
+  it('leaves the token encryption of an --extension-app it did not create alone, and says the change to make by hand', async () => {
+    const EXT_APP = 'e0e0e0e0-0000-4000-8000-0000000000e0'
+    const existingKey = {
+      keyId: randomUUID(),
+      type: 'AsymmetricX509Cert',
+      usage: 'Encrypt',
+      key: other.certificate.derBase64,
+      customKeyIdentifier: other.certificate.customKeyIdentifier,
+      endDateTime: other.certificate.notAfter.toISOString(),
+    }
+    for (const tokenEncryptionKeyId of [existingKey.keyId, null]) {
+      stand.state = customerTenant()
+      const appObject = {
+        id: randomUUID(),
+        appId: EXT_APP,
+        displayName: 'Someone else’s API',
+        identifierUris: [],
+        api: {},
+        requiredResourceAccess: [],
+        keyCredentials: [existingKey],
+        tokenEncryptionKeyId,
+      }
+      stand.state.applications.push(appObject)
+      const r = await register(['--extension-app', EXT_APP, '--json'])
+      const app = stand.state.applications.find((a) => a.appId === EXT_APP)!
+      // Nothing of its token encryption changed: not the key set, not the key ID.
+      expect(app.keyCredentials).toEqual([existingKey])
+      expect(app.tokenEncryptionKeyId).toBe(tokenEncryptionKeyId)
+      expect(r.code).toBe(1)
+      const { problems } = JSON.parse(r.stdout) as { problems: string[] }
+      const problem = problems.find((p) => p.includes('tokenEncryptionKeyId'))
+      expect(problem).toContain(`app ${EXT_APP} (--extension-app) was not made by register`)
+      expect(problem).toContain(`PATCH /v1.0/applications/${appObject.id} with keyCredentials`)
+      expect(problem).toContain(cert.certificate.customKeyIdentifier)
+      expect(problem).toContain(
+        tokenEncryptionKeyId === null
+          ? 'turns on token encryption'
+          : `its tokenEncryptionKeyId is ${existingKey.keyId}`,
+      )
+    }
+  }, 90_000)
 
   it('doctor warns of a certificate that expires within 30 days', async () => {
     stand.state = customerTenant()
@@ -237,7 +291,9 @@ describe('register --event passwordSubmit', () => {
       other.certPath,
     ])
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/\[\d\/\d\] \+ /)
+    // stderr is piped: no step counter; the summary is on stdout.
+    expect(r.stderr).not.toMatch(/\[\d+\/\d+\]/)
+    expect(r.stdout).toMatch(/^\d+ change\(s\) made in tenant /m)
     settings = Object.fromEntries(
       ['ENTRA_TENANT_ID', 'ENTRA_AUDIENCE', 'ENTRA_ISSUER'].map((name) => [
         name,

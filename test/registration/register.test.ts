@@ -410,8 +410,21 @@ describe('register, first run', () => {
   })
 })
 
+describe('register, what it prints after a run', () => {
+  it('names what Graph made, not placeholders, in each change’s detail and request', async () => {
+    const result = await register(graph, input())
+    const written = result.changes.filter((c) => c.request !== undefined)
+    expect(written.length).toBeGreaterThan(5)
+    expect(JSON.stringify(written)).not.toContain('<new ')
+    const app = appOf(result.extensionAppId)!
+    expect(written.map((c) => c.request!.path)).toContain(`/v1.0/applications/${app.id}`)
+    const consent = written.find((c) => c.step.startsWith('admin consent'))!
+    expect(consent.request!.body).toMatchObject({ principalId: spOf(app.appId)!.id })
+  })
+})
+
 describe('register repairs drift, property by property', () => {
-  it('puts back the timeout, a lost app, a missing claim, the consent and a disabled principal', async () => {
+  it('puts back the timeout, a lost app, a missing claim and the consent; leaves a disabled principal disabled', async () => {
     const first = await register(graph, input({ targetAppIds: [CLIENT] }))
     const s = stand.state
     const ext = s.extensions[0]!
@@ -440,13 +453,12 @@ describe('register repairs drift, property by property', () => {
     expect(
       writesSince(mark).map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/g, '{id}')}`),
     ).toEqual([
-      'PATCH /v1.0/servicePrincipals/{id}',
       'POST /v1.0/servicePrincipals/{id}/appRoleAssignments',
       'PATCH /v1.0/identity/customAuthenticationExtensions/{id}',
       'PATCH /v1.0/identity/authenticationEventListeners/{id}',
       'PATCH /v1.0/policies/claimsMappingPolicies/{id}',
     ])
-    expect(result.changes.filter((c) => c.action === 'updated').length).toBe(4)
+    expect(result.changes.filter((c) => c.action === 'updated').length).toBe(3)
     expect(ext.clientConfiguration).toEqual({ timeoutInMilliseconds: 1000, maximumRetries: 1 })
     expect(ext.displayName).toBe('Renamed by the operator')
     expect(s.listeners[0]!.conditions).toEqual({
@@ -463,7 +475,13 @@ describe('register repairs drift, property by property', () => {
       'appRoles:appRoles',
       'correlationId:correlationId',
     ])
-    expect(spOf(first.extensionAppId)!.accountEnabled).toBe(true)
+    // Someone may have disabled it on purpose: register says how to enable it, and does not.
+    expect(spOf(first.extensionAppId)!.accountEnabled).toBe(false)
+    expect(result.notes).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`service principal ${spOf(first.extensionAppId)!.id} of app .* is disabled`),
+      ),
+    )
     const again = stand.requests.length
     await register(graph, input())
     expect(writesSince(again)).toEqual([])
@@ -773,6 +791,61 @@ describe('issue 16: Graph as Microsoft publishes it', () => {
 })
 
 describe('register leaves alone what others made', () => {
+  it("does not enable a disabled service principal (Microsoft's authentication events one either), and doctor reports it as an error", async () => {
+    const first = await register(graph, input())
+    const authEvents = spOf(AUTH_EVENTS_APP_ID)!
+    authEvents.accountEnabled = false
+    const mark = stand.requests.length
+    const again = await register(graph, input())
+    expect(writesSince(mark)).toEqual([])
+    expect(authEvents.accountEnabled).toBe(false)
+    const note = again.notes.find((n) => n.includes(authEvents.id))
+    expect(note).toContain('Azure AD authentication events')
+    expect(note).toContain(
+      `PATCH /v1.0/servicePrincipals/${authEvents.id} with {"accountEnabled":true}`,
+    )
+    const findings = diagnose(await tenantFor(CLIENT), {
+      baseUrl: BASE,
+      appId: CLIENT,
+      tenantId: tokens.tenantId,
+      audiences: [first.settings.ENTRA_AUDIENCE],
+      issuers: first.settings.ENTRA_ISSUER.split(','),
+      requestBudgetMs: 750,
+      claimNames: CLAIMS,
+    })
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([
+      expect.objectContaining({ code: 'auth-events-sp-missing', fix: note }),
+    ])
+  })
+
+  it('neither changes nor assigns a claims mapping policy of its name that it did not make', async () => {
+    const theirs = {
+      id: randomUUID(),
+      displayName: `Custom claims from ${HOST}`,
+      isOrganizationDefault: false,
+      definition: [
+        JSON.stringify({
+          ClaimsMappingPolicy: {
+            Version: 1,
+            IncludeBasicClaimSet: 'true',
+            ClaimsSchema: [{ Source: 'user', ID: 'employeeid', JwtClaimType: 'employee' }],
+          },
+        }),
+      ],
+    }
+    stand.state.claimsMappingPolicies.push(structuredClone(theirs))
+    const mark = stand.requests.length
+    const result = await register(graph, input())
+    expect(stand.state.claimsMappingPolicies).toEqual([theirs])
+    expect(stand.state.policyAssignments).toEqual([])
+    expect(writesSince(mark).filter((r) => r.path.includes('claimsMappingPolic'))).toEqual([])
+    expect(result.notes).toContainEqual(
+      expect.stringContaining(
+        `the claims mapping policy ${theirs.id} is named "Custom claims from ${HOST}", as register names its own, but holds settings or mappings register does not write`,
+      ),
+    )
+  })
+
   it('does not narrow a listener for all apps to --app', async () => {
     stand.state = customerTenant('CIAM')
     await register(graph, input({ events: ['onOtpSend'] }))

@@ -64,8 +64,11 @@ export interface EntraGraphStandIn {
    * each a prefix of the URL-decoded path (e.g. "POST /v1.0/identity/customAuthenticationExtensions").
    */
   readonly denied: Set<string>
-  /** The next `count` requests answer 429 TooManyRequests with Retry-After (0 unless given). */
-  throttleNext(count: number, retryAfterSeconds?: number): void
+  /**
+   * The next `count` requests (to `path` only, when given) answer 429 TooManyRequests with
+   * Retry-After (0 unless given).
+   */
+  throttleNext(count: number, retryAfterSeconds?: number, path?: string): void
   readonly requests: RecordedGraphRequest[]
   /** Requests other than GET (what a second idempotent run must not make). */
   writes(): RecordedGraphRequest[]
@@ -145,9 +148,15 @@ export async function startEntraGraphServer(options: {
       logs.pageSize = size
     },
     denied,
-    throttleNext(count, retryAfterSeconds = 0) {
+    throttleNext(count, retryAfterSeconds = 0, path) {
       core.clearFaults()
-      if (count > 0) core.fault({ status: 429, retryAfterSeconds, times: count })
+      if (count > 0)
+        core.fault({
+          status: 429,
+          retryAfterSeconds,
+          times: count,
+          ...(path === undefined ? {} : { path }),
+        })
     },
     requests,
     writes() {

@@ -4,6 +4,9 @@
 // client (a client secret, the way a pipeline signs in), talking to a Graph stand-in.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { tlsEnv } from './test-ca.js'
 import type { TokenEndpointStandIn } from './token-endpoint.js'
 
@@ -49,4 +52,60 @@ export async function runCli(
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const [code] = (await once(child, 'close')) as [number | null]
   return { code, stdout, stderr }
+}
+
+export interface TerminalRun extends CliRun {
+  /** What the pseudo-terminal showed: stderr, the questions asked and the answers echoed. */
+  readonly terminal: string
+}
+
+/**
+ * Runs the CLI with stdin and stderr on a pseudo-terminal (util-linux `script`) and stdout
+ * redirected to a file, as `npm run <cli> … | tee log` at a keyboard does; each time a question
+ * ending in `[y/N] ` shows, the next of `answers` is typed. `stdout` is the file's content,
+ * `stderr` is empty (it went to the terminal).
+ */
+export async function runCliAtTerminal(
+  cli: OperatorCli,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  answers: readonly string[],
+): Promise<TerminalRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'operator-cli-'))
+  const out = join(dir, 'stdout')
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
+  const command = [process.execPath, '--import', 'tsx', `tools/cli/${cli}.ts`, ...args]
+    .map(quote)
+    .join(' ')
+  const child = spawn(
+    'script',
+    ['-q', '-e', '-c', `exec ${command} > ${quote(out)}`, '/dev/null'],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        TERM: 'dumb',
+        SHELL: '/bin/sh',
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  )
+  let terminal = ''
+  let asked = 0
+  const onData = (chunk: Buffer) => {
+    terminal += chunk.toString()
+    const questions = terminal.split('[y/N] ').length - 1
+    while (asked < questions) {
+      child.stdin.write(`${answers[asked] ?? ''}\r`)
+      asked++
+    }
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  const [code] = (await once(child, 'close')) as [number | null]
+  const stdout = readFileSync(out, 'utf8')
+  rmSync(dir, { recursive: true, force: true })
+  return { code, stdout, stderr: '', terminal }
 }

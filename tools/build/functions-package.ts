@@ -27,7 +27,7 @@ export const REQUIRE_SHIM =
 
 export async function buildFunctionsPackage(
   options: { outDir?: string; sourcemap?: boolean } = {},
-): Promise<{ outDir: string; bytes: number; packages: string[] }> {
+): Promise<{ outDir: string; bytes: number; packages: string[]; inputs: string[] }> {
   const outDir = options.outDir ?? FUNCTIONS_PACKAGE_DIR
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })
@@ -82,7 +82,10 @@ export async function buildFunctionsPackage(
       return name === undefined ? [] : [name]
     }),
   )
-  return { outDir, bytes, packages: [...packages].sort() }
+  // Every file esbuild read into the bundle, relative to the repository (what a test checks: no
+  // operator tool or test code among them).
+  const inputs = Object.keys(result.metafile.inputs).sort()
+  return { outDir, bytes, packages: [...packages].sort(), inputs }
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

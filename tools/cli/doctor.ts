@@ -13,7 +13,7 @@ import {
   type EndpointView,
   type Finding,
 } from '../registration/diagnose.js'
-import { GUID } from '../registration/entra-objects.js'
+import { GUID, printableText } from '../registration/entra-objects.js'
 import { finding } from '../registration/findings.js'
 import { GraphError } from '../graph/graph-error.js'
 import { readTenant, TenantReadError } from '../registration/read-tenant.js'
@@ -136,7 +136,7 @@ function text(findings: readonly Finding[]): string {
   const errors = findings.filter((f) => f.severity === 'error').length
   const warnings = findings.filter((f) => f.severity === 'warning').length
   lines.push(`${errors} error(s), ${warnings} warning(s)`)
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function main(): Promise<void> {

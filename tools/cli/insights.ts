@@ -1,14 +1,22 @@
 // `npm run insights`: how the custom authentication extensions behaved, from Entra's sign-in logs
 // in Microsoft Graph (contract §8; needs AuditLog.Read.All). Results go to stdout (text, --json,
-// or an --html file), progress to stderr. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
+// or an --html file); on stderr, progress per page when it is a terminal and --json is off, and
+// without --json a summary line at the end. Exit 0 ok, 2 bad arguments or settings, 1 Graph failure.
 import { writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { operatorTokenGetter, readOperatorCredential, SignInError } from './operator-credential.js'
+import {
+  operatorGraphClient,
+  operatorTokenGetter,
+  readOperatorCredential,
+  retryLine,
+  SignInError,
+} from './operator-credential.js'
 import { aggregateSignIns, type SignInInsights } from '../observe/sign-in-insights.js'
 import { GraphError } from '../graph/graph-error.js'
+import { printableText } from '../registration/entra-objects.js'
 import { fetchSignIns } from '../observe/sign-in-log-client.js'
 import { renderInsightsHtml } from '../observe/signin-report-html.js'
 import { fetchExtensionNames, readNamesFile } from '../observe/extension-names.js'
@@ -122,7 +130,7 @@ function text(insights: SignInInsights, truncated: boolean): string {
   }
   if (insights.extensions.length === 0) lines.push('', 'no custom extension calls in this range')
   lines.push('', `note: ${insights.latency}`)
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function main(): Promise<void> {
@@ -158,8 +166,11 @@ async function main(): Promise<void> {
         graphBaseUrl,
         (problem) => new GraphError({ failure: 'token', method: 'GET', path: '(token)', problem }),
       ),
-      onPage: (page, records, total) =>
-        process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`),
+      // Progress per page for a person watching: only at a terminal, and not with --json.
+      onPage: (page, records, total) => {
+        if (process.stderr.isTTY === true && !options.json)
+          process.stderr.write(`page ${page}: ${records} sign-ins (${total} so far)\n`)
+      },
       onRetry: (status, waitMs, attempt) =>
         process.stderr.write(
           `Graph answered ${status}: retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s\n`,
@@ -169,6 +180,8 @@ async function main(): Promise<void> {
     if (err instanceof SignInError) fail(2, err.message)
     fail(1, err instanceof GraphError ? err.message : 'reading the sign-in logs failed')
   }
+  if (!options.json)
+    process.stderr.write(`read ${fetched.signIns.length} sign-ins in ${fetched.pages} page(s)\n`)
   if (fetched.truncated)
     process.stderr.write('stopped early (--max-pages / --max-records): more sign-ins are unread\n')
 
@@ -204,14 +217,20 @@ async function namesFromGraph(
   graphBaseUrl: string,
   credential: Exclude<ReturnType<typeof readOperatorCredential>, string>,
 ): Promise<ReadonlyMap<string, string> | undefined> {
+  const graph = operatorGraphClient(credential, graphBaseUrl, (retry) =>
+    process.stderr.write(retryLine(retry)),
+  )
   try {
-    return await fetchExtensionNames({
-      graphBaseUrl,
-      getToken: operatorTokenGetter(credential, graphBaseUrl, (message) => new Error(message)),
-    })
+    return await fetchExtensionNames(graph)
   } catch (err) {
+    const why =
+      err instanceof GraphError && err.failure === 'status'
+        ? `Graph answered HTTP ${err.status ?? ''} ${err.code ?? '(no error code)'} (${err.message})`
+        : err instanceof Error
+          ? err.message
+          : 'not read'
     process.stderr.write(
-      `extension names: ${err instanceof Error ? err.message : 'not read'} (CustomAuthenticationExtension.Read.All reads them); the report shows IDs: --names <file> names them\n`,
+      `extension names: ${why} (CustomAuthenticationExtension.Read.All reads them); the report shows IDs: --names <file> names them\n`,
     )
     return undefined
   }

@@ -1,7 +1,8 @@
 // `npm run register`: registers the deployed endpoint in the tenant through Microsoft Graph, the
 // way infrastructure tools do: it reads the tenant, prints the plan (tools/registration/plan.ts),
-// stops there with --dry-run, asks before applying it when attached to a terminal (--yes does
-// not ask; without a terminal it applies, as in CI), then applies it with a step counter on stderr
+// stops there with --dry-run, asks before applying it when stdin and stderr are terminals (--yes
+// does not ask; without a terminal it applies, as in CI; stdout may be piped, to tee), then
+// applies it with a step counter on stderr (only when stderr is a terminal and --json is off)
 // and prints the result (text, or --json with the plan) on stdout. Exit 0 done, 1 Graph failed or
 // something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
@@ -13,6 +14,7 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
   TIMEOUT_HEADROOM_MS,
+  printableText,
 } from '../registration/entra-objects.js'
 import { createInterface } from 'node:readline/promises'
 import { CertificateError, readCertificateFile } from '../registration/certificate.js'
@@ -74,8 +76,10 @@ prints what it changed and the app settings the endpoint needs.
                          the users to migrate (default ${DEFAULT_MIGRATION_PROPERTY})
   --dry-run              read the tenant, print the plan and every Graph call it would make,
                          change nothing
-  --yes                  apply without asking (at a terminal it asks first)
-  --json                 print the plan and the result as JSON (no progress on stderr)
+  --yes                  apply without asking (it asks first when stdin and stderr are
+                         terminals; without them it applies, as in CI)
+  --json                 print the plan and the result as JSON (no progress on stderr; there is
+                         progress only when stderr is a terminal)
   -h, --help             this text
 
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
@@ -255,7 +259,7 @@ function text(result: RegisterResult, dryRun: boolean): string {
     `  ENTRA_AUDIENCE=${result.settings.ENTRA_AUDIENCE}`,
     `  ENTRA_ISSUER=${result.settings.ENTRA_ISSUER}`,
   )
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function main(): Promise<void> {
@@ -311,25 +315,30 @@ async function main(): Promise<void> {
     const thePlan = await planRegistration(graph, input)
     const writes = thePlan.changes.filter(isWrite).length
     if (!options.json) process.stdout.write(planText(thePlan, options.baseUrl))
-    if (
-      !options.dryRun &&
-      writes > 0 &&
-      !options.yes &&
-      process.stdin.isTTY &&
-      process.stdout.isTTY
-    )
+    // A person answers when stdin and stderr (where the question goes) are terminals, whatever
+    // stdout is: `npm run register … | tee log` still asks. Without a terminal (CI, scripts) it
+    // applies without asking, as --yes does.
+    const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true
+    // The step counter is for a person watching: quiet when stderr is not a terminal, or with
+    // --json. What was done is in the result on stdout either way.
+    const progress = process.stderr.isTTY === true && !options.json
+    if (!options.dryRun && writes > 0 && !options.yes && interactive) {
+      // With --json the plan's text is not on stdout: the person asked reads it on stderr.
+      if (options.json) process.stderr.write(planText(thePlan, options.baseUrl))
       if (!(await confirm(`Apply ${writes} change(s) to tenant ${thePlan.tenantId}? [y/N] `))) {
         process.stderr.write('nothing changed.\n')
         process.exitCode = 1
         return
       }
+    }
     const result = await applyRegistration(
       graph,
       thePlan,
       options.dryRun,
       (change, index, total) => {
         done.push(change)
-        if (!options.json) process.stderr.write(`[${index + 1}/${total}] ${line(change)}\n`)
+        if (progress)
+          process.stderr.write(printableText([`[${index + 1}/${total}] ${line(change)}`]))
       },
     )
     process.stdout.write(
@@ -377,7 +386,7 @@ function planText(thePlan: Plan, baseUrl: string): string {
     `${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('leave-alone')} left alone, ${count('conflict')} conflict(s)`,
     '',
   )
-  return `${lines.join('\n')}\n`
+  return printableText(lines)
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -4,7 +4,7 @@
 // yet. Stops at the first write Graph refuses: what was done stays, and the next run plans the rest.
 import type { GraphClient } from '../graph/client.js'
 import { GraphError } from '../graph/graph-error.js'
-import { isWrite, type Plan, type WriteChange } from './changes.js'
+import { isWrite, type GraphWrite, type Plan, type WriteChange } from './changes.js'
 
 export class ApplyError extends Error {
   override readonly name = 'ApplyError'
@@ -16,6 +16,10 @@ const REPLICATION_RETRIES_MS = [1000, 2000, 4000, 8000]
 export interface Applied {
   /** A text with each placeholder replaced by what Graph's answer gave it. */
   readonly resolve: (text: string) => string
+  /** A write as it was sent: the placeholders in its path (encoded) and its body replaced. */
+  readonly resolveRequest: <R extends Pick<GraphWrite, 'path'> & { readonly body?: unknown }>(
+    request: R,
+  ) => R
 }
 
 function substitute(value: unknown, refs: ReadonlyMap<string, string>, encode: boolean): unknown {
@@ -36,10 +40,19 @@ function substitute(value: unknown, refs: ReadonlyMap<string, string>, encode: b
 export async function apply(
   graph: GraphClient,
   plan: Plan,
-  onWrite: (change: WriteChange, index: number, total: number) => void = () => {},
+  /** After each write; `applied` resolves what was created so far (this write's objects too). */
+  onWrite: (change: WriteChange, index: number, total: number, applied: Applied) => void = () => {},
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<Applied> {
   const refs = new Map<string, string>()
+  const applied: Applied = {
+    resolve: (text) => substitute(text, refs, false) as string,
+    resolveRequest: (request) => ({
+      ...request,
+      path: substitute(request.path, refs, true) as string,
+      ...(request.body === undefined ? {} : { body: substitute(request.body, refs, false) }),
+    }),
+  }
   const writes = plan.changes.filter(isWrite)
   for (const [index, change] of writes.entries()) {
     const path = substitute(change.request.path, refs, true) as string
@@ -73,9 +86,7 @@ export async function apply(
         refs.set(name, value)
       }
     }
-    onWrite(change, index, writes.length)
+    onWrite(change, index, writes.length, applied)
   }
-  return {
-    resolve: (text) => substitute(text, refs, false) as string,
-  }
+  return applied
 }

@@ -6,7 +6,7 @@
 //   leave-alone  not made by this tool, or not to be touched: left as it is, with a warning
 //   conflict     cannot be made as desired without changing what others made: said, not done
 import type { EventRoute } from '../../src/events/routes.js'
-import type { FindingCode, Severity } from './findings.js'
+import type { FindingCode, SeverityOf } from './findings.js'
 import type { Desired } from './desired.js'
 import type { Tenant } from './read-tenant.js'
 import type { Version } from './graph-types.js'
@@ -32,11 +32,13 @@ export interface GraphWrite {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-/** What doctor makes of a change: a finding code, and its severity when not the code's usual one. */
-export interface FindingRef {
-  readonly code: FindingCode
-  readonly severity?: Severity
-}
+/**
+ * What doctor makes of a change: a finding code, and its severity when not the code's usual one
+ * (one the findings table allows that code: another is a compile error).
+ */
+export type FindingRef = {
+  readonly [C in FindingCode]: { readonly code: C; readonly severity?: SeverityOf<C> }
+}[FindingCode]
 
 interface ChangeBase {
   /** What it is about, e.g. "extension onTokenIssuanceStart" (the step names of register's output). */

@@ -394,11 +394,13 @@ function checkClaimsServed(e: ReadExtension, endpoint: EndpointView): Finding[] 
     .map((c) => c.claimIdInApiResponse ?? '')
     .filter((name) => name !== '' && !endpoint.claimNames.includes(name))
   if (extra.length === 0) return []
+  // Claim names are Graph's text: printed as printable text only.
+  const names = extra.map((name) => printable(name, 100)).join(', ')
   return [
     finding(
       'claim-not-served',
-      `${label(e)}: claimsForTokenConfiguration lists ${extra.join(', ')}, which EXTENSION_CONFIG does not configure`,
-      `Configure ${extra.join(', ')} under tokenIssuanceStart.claims, or remove them from claimsForTokenConfiguration.`,
+      `${label(e)}: claimsForTokenConfiguration lists ${names}, which EXTENSION_CONFIG does not configure`,
+      `Configure ${names} under tokenIssuanceStart.claims, or remove them from claimsForTokenConfiguration.`,
     ),
   ]
 }

@@ -69,6 +69,15 @@ export function printable(text: string, max = 200): string {
 }
 
 /**
+ * Lines of a CLI's text output, each made printable (no line is cut): text that came from Graph
+ * (names, IDs, claim names, types) can hold terminal escapes, and every line that may carry it
+ * goes out through here. JSON output needs none of it (JSON.stringify escapes control characters).
+ */
+export function printableText(lines: readonly string[]): string {
+  return `${lines.map((l) => printable(l, Number.MAX_SAFE_INTEGER)).join('\n')}\n`
+}
+
+/**
  * The event route a targetUrl names on the endpoint at `base` ({base path}/api/{route}),
  * compared as Entra and Azure Functions do: host and path case-insensitively, a trailing slash
  * ignored, the query (a function key) ignored. Undefined when it names none, or another host.

@@ -26,8 +26,8 @@ export const FINDINGS = {
   'auth-events-sp-missing': {
     severities: ['error'],
     meaning:
-      'the caller\'s service principal ("Azure AD authentication events", `99045fe1-…`) is missing',
-    fix: 'npm run register creates it',
+      'the caller\'s service principal ("Azure AD authentication events", `99045fe1-…`) is missing, or disabled',
+    fix: 'npm run register creates a missing one; enable a disabled one yourself (register leaves it alone)',
   },
   'extension-missing': {
     severities: ['error', 'warning'],
@@ -105,7 +105,7 @@ export const FINDINGS = {
   'service-principal-disabled': {
     severities: ['error'],
     meaning: "the extension app's service principal is disabled (Entra 1003019)",
-    fix: 'npm run register enables it',
+    fix: 'enable it (`accountEnabled` true) if nothing should keep it disabled: register leaves it alone',
   },
   'permission-not-consented': {
     severities: ['error'],
@@ -213,9 +213,9 @@ export const FINDINGS = {
     fix: 'make a new key and certificate, give the endpoint both keys, register the new certificate',
   },
   'encryption-key-mismatch': {
-    severities: ['error'],
+    severities: ['error', 'warning'],
     meaning:
-      "password submit: the endpoint's key (`--certificate` or `PASSWORD_DECRYPTION_KEY_PATH`) is not the app's encryption certificate: the endpoint cannot decrypt",
+      "password submit: the endpoint's key (`--certificate` or `PASSWORD_DECRYPTION_KEY_PATH`) is not the app's encryption certificate: the endpoint cannot decrypt (error); or the key could not be read to compare (warning)",
     fix: 'register the certificate of the key the endpoint has',
   },
   'migration-property-missing': {
@@ -253,12 +253,15 @@ export interface Finding {
   readonly fix: string
 }
 
-/** A finding of `code`, with its usual severity unless told. */
-export function finding(
-  code: FindingCode,
+/** The severities the table allows `code`: another one is a compile error where it is given. */
+export type SeverityOf<C extends FindingCode> = (typeof FINDINGS)[C]['severities'][number]
+
+/** A finding of `code`, with its usual severity unless told (one the table allows it). */
+export function finding<C extends FindingCode>(
+  code: C,
   message: string,
   fix: string,
-  severity: Severity = FINDINGS[code].severities[0],
+  severity?: SeverityOf<C>,
 ): Finding {
-  return { severity, code, message, fix }
+  return { severity: severity ?? FINDINGS[code].severities[0], code, message, fix }
 }

@@ -109,7 +109,7 @@ export type ReadAppRoleAssignment = Pick<
   'id' | 'appRoleId' | 'resourceId' | 'principalId'
 >
 export type ReadClaimsMappingPolicy = WithId &
-  Pick<v1.ClaimsMappingPolicy, 'displayName' | 'definition'>
+  Pick<v1.ClaimsMappingPolicy, 'displayName' | 'definition' | 'isOrganizationDefault'>
 export type ReadKeyCredential = Readonly<v1.KeyCredential>
 export type ReadApplication = WithId & { readonly appId: string } & Readonly<
     Pick<

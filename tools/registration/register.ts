@@ -4,7 +4,7 @@
 // plans nothing. The CLI (tools/cli/register.ts) uses the same parts to print the plan and ask
 // before applying it; this function runs them in one go, for tests and scripts.
 import type { EventRoute } from '../../src/events/routes.js'
-import { apply } from './apply.js'
+import { apply, type Applied } from './apply.js'
 import type { EncryptionCertificate } from './certificate.js'
 import { desired, type Desired } from './desired.js'
 import { printable, recommendedIssuers, v1Issuer } from './entra-objects.js'
@@ -147,6 +147,15 @@ export function outputOf(change: PlannedChange, dryRun: boolean): Change {
   }
 }
 
+/** A change as written: placeholders in its detail and its request replaced by Graph's IDs. */
+function resolved(change: Change, applied: Applied): Change {
+  return {
+    ...change,
+    detail: applied.resolve(change.detail),
+    ...(change.request === undefined ? {} : { request: applied.resolveRequest(change.request) }),
+  }
+}
+
 /** The endpoint's app settings for a registration (contract §2). */
 export function settingsOf(thePlan: Plan, appId: string, resourceId: string) {
   const tenantId = thePlan.tenantId
@@ -177,16 +186,16 @@ export async function applyRegistration(
   dryRun: boolean,
   onWrite: (change: Change, index: number, total: number) => void = () => {},
 ): Promise<RegisterResult> {
-  const resolve = dryRun
-    ? (id: string) => id
-    : (
-        await apply(graph, thePlan, (change, index, total) =>
-          onWrite(outputOf(change, false), index, total),
-        )
-      ).resolve
+  const applied: Applied | undefined = dryRun
+    ? undefined
+    : await apply(graph, thePlan, (change, index, total, soFar) =>
+        onWrite(resolved(outputOf(change, false), soFar), index, total),
+      )
+  const resolve = (id: string) => applied?.resolve(id) ?? id
+  // After a run, each write's detail and request name what Graph made, not its placeholder.
   const changes = thePlan.changes.map((c) => {
     const out = outputOf(c, dryRun)
-    return dryRun || !isWrite(c) ? out : { ...out, detail: resolve(out.detail) }
+    return applied === undefined || !isWrite(c) ? out : resolved(out, applied)
   })
   const extensionIds = Object.fromEntries(
     Object.entries(thePlan.extensionIds).map(([route, id]) => [route, resolve(id)]),

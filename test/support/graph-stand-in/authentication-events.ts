@@ -63,7 +63,7 @@ export function authenticationEventsResource(context: DirectoryContext): GraphRe
   const createExtension = (body: unknown, version: GraphApiVersion): GraphObject => {
     const post = objectBody(body)
     knownType(post, version)
-    knownProperties(post, 'extension', 'v1.0', typeName(post))
+    knownProperties(post, 'extension', version, typeName(post))
     readOnly(post, undefined, ['id'])
     if (post['@odata.type'] === undefined) throw bad("Property '@odata.type' is required.")
     const extension: GraphObject = { id: randomUUID(), ...post }
@@ -217,7 +217,7 @@ export function authenticationEventsResource(context: DirectoryContext): GraphRe
             call.body,
             (patch) => {
               knownType(patch, call.version)
-              knownProperties(patch, 'extension', 'v1.0', typeName(extension))
+              knownProperties(patch, 'extension', call.version, typeName(extension))
             },
             validateExtension,
           )

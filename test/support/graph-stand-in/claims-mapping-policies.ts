@@ -24,7 +24,7 @@ import {
   type DirectoryContext,
   type GraphObject,
 } from './directory.js'
-import { validateDefinition } from './entra-schema.js'
+import { knownProperties, validateDefinition } from './entra-schema.js'
 import type { GraphAnswer, GraphResource } from './graph-answers.js'
 import { servicePrincipalOf } from './service-principals.js'
 
@@ -36,6 +36,7 @@ export function claimsMappingPoliciesResource(context: DirectoryContext): GraphR
 
   const createPolicy = (body: unknown): GraphObject => {
     const post = objectBody(body)
+    knownProperties(post, 'claimsMappingPolicy', 'v1.0')
     readOnly(post, undefined, ['id'])
     if (typeof post.displayName !== 'string' || post.displayName === '')
       throw bad("Property 'displayName' is required.")
@@ -52,6 +53,7 @@ export function claimsMappingPoliciesResource(context: DirectoryContext): GraphR
 
   const patchPolicy = (policy: GraphObject, body: unknown): GraphAnswer => {
     const patch = objectBody(body)
+    knownProperties(patch, 'claimsMappingPolicy', 'v1.0')
     readOnly(patch, policy, ['id'])
     if (
       patch.displayName !== undefined &&

@@ -27,6 +27,7 @@ import {
   type EntraGraphState,
   type GraphObject,
 } from './directory.js'
+import { knownProperties } from './entra-schema.js'
 import type { GraphAnswer, GraphResource } from './graph-answers.js'
 
 /** Removes a service principal with its grants and policy assignments. */
@@ -53,6 +54,7 @@ export function servicePrincipalsResource(context: DirectoryContext): GraphResou
 
   const createServicePrincipal = (body: unknown): GraphObject => {
     const post = objectBody(body)
+    knownProperties(post, 'servicePrincipal', 'v1.0')
     readOnly(post, undefined, ['id'])
     const appId = post.appId
     if (typeof appId !== 'string') throw bad("Property 'appId' is required.")
@@ -90,6 +92,7 @@ export function servicePrincipalsResource(context: DirectoryContext): GraphResou
 
   const patchServicePrincipal = (sp: GraphObject, body: unknown): GraphAnswer => {
     const patch = objectBody(body)
+    knownProperties(patch, 'servicePrincipal', 'v1.0')
     readOnly(patch, sp, ['id', 'appId'])
     if (patch.accountEnabled !== undefined && typeof patch.accountEnabled !== 'boolean')
       throw bad("Property 'accountEnabled' must be a boolean.")
@@ -99,6 +102,7 @@ export function servicePrincipalsResource(context: DirectoryContext): GraphResou
 
   const assignAppRole = (sp: GraphObject, body: unknown): GraphObject => {
     const post = objectBody(body)
+    knownProperties(post, 'appRoleAssignment', 'v1.0')
     const { principalId, resourceId, appRoleId } = post
     if (
       typeof principalId !== 'string' ||

@@ -3,6 +3,9 @@
 // principal, and api.acceptMappedClaims on each --app registration that is single-tenant. Never on
 // a multi-tenant one (trap 16): the admin of any tenant it is used in could then attach their own
 // policy and put claims of their choice in its tokens; it needs a custom signing key instead.
+// A policy of that name is register's only when its definition is what register writes (only
+// custom claims provider entries, no other setting): another is left alone, with a warning, and
+// neither changed nor assigned.
 import { customClaimIds, isSingleTenant, printable } from '../entra-objects.js'
 import type {
   ApplicationBody,
@@ -30,6 +33,44 @@ export function claimsMappingDefinition(claimNames: readonly string[]): string {
       })),
     },
   })
+}
+
+/**
+ * Whether a policy of register's name is register's: its one definition holds only what
+ * claimsMappingDefinition writes (Version, IncludeBasicClaimSet, and CustomClaimsProvider entries,
+ * whose JwtClaimType an operator may have renamed), and it is no organization default.
+ */
+export function isRegisterMadePolicy(policy: ReadClaimsMappingPolicy): boolean {
+  if (policy.isOrganizationDefault === true || policy.definition?.length !== 1) return false
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(policy.definition[0]!)
+  } catch {
+    return false
+  }
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Object.keys(parsed).join() !== 'ClaimsMappingPolicy'
+  )
+    return false
+  const inner = (parsed as { ClaimsMappingPolicy: unknown }).ClaimsMappingPolicy
+  if (typeof inner !== 'object' || inner === null) return false
+  if (
+    Object.keys(inner).some((k) => !['Version', 'IncludeBasicClaimSet', 'ClaimsSchema'].includes(k))
+  )
+    return false
+  const schema = (inner as { ClaimsSchema?: unknown }).ClaimsSchema ?? []
+  return (
+    Array.isArray(schema) &&
+    schema.every(
+      (e: unknown) =>
+        typeof e === 'object' &&
+        e !== null &&
+        Object.keys(e).every((k) => ['Source', 'ID', 'JwtClaimType'].includes(k)) &&
+        (e as { Source?: unknown }).Source === 'CustomClaimsProvider',
+    )
+  )
 }
 
 /** The policy's definition with CustomClaimsProvider entries for `names` appended. */
@@ -91,6 +132,20 @@ export function planClaimsMapping(
       binds: { [policyId]: 'id' },
       finding: { code: 'claim-not-mapped' },
     })
+  } else if (!isRegisterMadePolicy(found)) {
+    // Named like register's, but not what register writes: someone else's. Not changed, not
+    // assigned (that would put its other mappings in --app's tokens).
+    const id = printable(found.id, 100)
+    return [
+      {
+        kind: 'leave-alone',
+        step: STEP,
+        object: 'claimsMappingPolicy',
+        detail: `"${printable(want.displayName)}" (${id}) was not made by register; left as it is`,
+        warning: `the claims mapping policy ${id} is named "${printable(want.displayName)}", as register names its own, but holds settings or mappings register does not write, so register neither changes it nor assigns it to --app. Rename it (or delete it, if it is an old copy) and run register again to have register make its own; or add entries { "Source": "CustomClaimsProvider", "ID": "<claim>", "JwtClaimType": "<claim>" } for ${names.join(', ')} to it, assign it to each --app service principal and set api.acceptMappedClaims yourself.`,
+        finding: { code: 'claim-not-mapped' },
+      },
+    ]
   } else {
     policyId = found.id
     const mapped = customClaimIds(found)

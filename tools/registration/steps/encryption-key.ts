@@ -2,11 +2,14 @@
 // certificate on the extension app, as a keyCredential (type AsymmetricX509Cert, usage Encrypt),
 // and tokenEncryptionKeyId = that credential's keyId. A PATCH of keyCredentials replaces the whole
 // collection: what the app holds (read with its keys, $select=keyCredentials) is written back
-// with the new one appended. Without a certificate given (doctor), it checks that one is there
-// and how long it has left.
+// with the new one appended. Only on an app register made: on an --extension-app it did not
+// create, setting tokenEncryptionKeyId turns on token encryption (or changes its key) for every
+// other piece of software that uses the app, so register plans a conflict that states the change
+// to make by hand, and never replaces a tokenEncryptionKeyId there. Without a certificate given
+// (doctor), it checks that one is there and how long it has left.
 import { randomUUID } from 'node:crypto'
 import type { EncryptionCertificate } from '../certificate.js'
-import { lower } from '../entra-objects.js'
+import { isRegisterMadeApp, lower } from '../entra-objects.js'
 import type { ApplicationBody, KeyCredentialBody, ReadKeyCredential } from '../graph-types.js'
 import type { Change, PlanContext } from '../changes.js'
 import type { AppPlan } from './extension-app.js'
@@ -77,6 +80,8 @@ export function planEncryptionKey(ctx: PlanContext, app: AppPlan): Change[] {
     ]
   }
   const found = holding(keys, cert)
+  // An --extension-app register did not create: its token encryption is its owner's to change.
+  const foreign = app.app !== undefined && !isRegisterMadeApp(app.app)
   if (found?.keyId !== undefined && found.keyId !== null) {
     if (lower(found.keyId) === lower(current))
       return [
@@ -88,6 +93,7 @@ export function planEncryptionKey(ctx: PlanContext, app: AppPlan): Change[] {
         },
         ...expiry(ctx, found),
       ]
+    if (foreign) return [notOurs(app, cert, current, found.keyId)]
     return [
       {
         kind: 'update',
@@ -104,6 +110,7 @@ export function planEncryptionKey(ctx: PlanContext, app: AppPlan): Change[] {
       },
     ]
   }
+  if (foreign) return [notOurs(app, cert, current, undefined)]
   const keyId = randomUUID()
   const added = {
     keyId,
@@ -133,4 +140,33 @@ export function planEncryptionKey(ctx: PlanContext, app: AppPlan): Change[] {
       finding: { code: 'encryption-certificate-missing' },
     },
   ]
+}
+
+/**
+ * The conflict planned for an --extension-app register did not create, when Entra cannot yet
+ * encrypt passwords to `cert` through it: the change to make by hand, and why register does not.
+ */
+function notOurs(
+  app: AppPlan,
+  cert: EncryptionCertificate,
+  current: string | undefined,
+  heldAs: string | undefined,
+): Change {
+  const path = `/v1.0/applications/${app.id}`
+  const change =
+    heldAs === undefined
+      ? `PATCH ${path} with keyCredentials = its current keyCredentials plus {"type":"AsymmetricX509Cert","usage":"Encrypt","key":"<the certificate's DER, base64>","customKeyIdentifier":"${cert.customKeyIdentifier}","keyId":"<a new GUID>"} (certificate ${cert.thumbprint}), and tokenEncryptionKeyId = that keyId`
+      : `PATCH ${path} with {"tokenEncryptionKeyId":"${heldAs}"} (the keyCredential that holds certificate ${cert.thumbprint})`
+  const why =
+    current === undefined
+      ? 'setting tokenEncryptionKeyId turns on token encryption for every token Entra issues to that app, which other software using it cannot read'
+      : `its tokenEncryptionKeyId is ${current}, another key: replacing it changes the key every token Entra issues to that app is encrypted to, for the other software using it, so register never replaces it`
+  return {
+    kind: 'conflict',
+    step: STEP,
+    object: 'keyCredential',
+    detail: `app ${app.appId} (--extension-app, not made by register): certificate ${cert.thumbprint} is not its token encryption key; left as it is`,
+    problem: `app ${app.appId} (--extension-app) was not made by register, and ${why}. If nothing else relies on that app's tokens, make the change by hand: ${change}; then run register again. Otherwise run register without --extension-app (it creates an extension app of its own).`,
+    finding: { code: 'encryption-certificate-missing' },
+  }
 }

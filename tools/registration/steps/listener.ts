@@ -3,7 +3,7 @@
 // another extension's listener already binds to the same event is not bound a second time (two
 // extensions would compete for its sign-ins): that is a conflict, said and not done.
 import type { DesiredEvent } from '../desired.js'
-import { FALLBACK_TO_MICROSOFT, listenerAppIds, lower } from '../entra-objects.js'
+import { FALLBACK_TO_MICROSOFT, listenerAppIds, lower, printable } from '../entra-objects.js'
 import type { HandlerBody, ListenerBody, ReadListener } from '../graph-types.js'
 import { isPlaceholder, type Change, type PlanContext } from '../changes.js'
 
@@ -56,12 +56,15 @@ export function planListener(
       (l) => l !== found && (forAll(l) || listenerAppIds(l).includes(lower(appId))),
     )
     if (other === undefined) return true
+    // Another listener's IDs are Graph's text: printable only.
+    const otherId = printable(other.id ?? '', 100)
+    const otherExtension = printable(other.handler?.customExtension?.id ?? '(none)', 100)
     changes.push({
       kind: 'conflict',
       step,
       object: 'authenticationEventListener',
-      detail: `app ${appId} is bound by listener ${other.id}`,
-      problem: `--app ${appId}: listener ${other.id} already binds ${event.route} for it to extension ${other.handler?.customExtension?.id ?? '(none)'}; register did not add a second one. Remove the app from that listener (or delete it) and run register again.`,
+      detail: `app ${appId} is bound by listener ${otherId}`,
+      problem: `--app ${appId}: listener ${otherId} already binds ${event.route} for it to extension ${otherExtension}; register did not add a second one. Remove the app from that listener (or delete it) and run register again.`,
       needs,
     })
     return false

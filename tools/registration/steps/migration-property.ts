@@ -2,6 +2,7 @@
 // users on the tenant's b2c-extensions-app, created when missing (POST
 // /applications/{id}/extensionProperties). Its full name, extension_{appId without dashes}_{name},
 // is what the listener's handler names as migrationPropertyId.
+import { printable } from '../entra-objects.js'
 import type { ExtensionPropertyBody } from '../graph-types.js'
 import type { Change, PlanContext } from '../changes.js'
 
@@ -56,6 +57,10 @@ export function planMigrationProperty(ctx: PlanContext): {
       ],
     }
   const fitting = found.dataType === 'Boolean' && (found.targetObjects ?? []).includes('User')
+  // Graph's text, printed: printable only.
+  const dataType = printable(found.dataType ?? '?', 60)
+  const targets = printable((found.targetObjects ?? []).join(', '), 200)
+  const foundId = printable(found.id ?? '', 100)
   return {
     propertyId,
     changes: [
@@ -70,8 +75,8 @@ export function planMigrationProperty(ctx: PlanContext): {
             kind: 'conflict',
             step: STEP,
             object: 'extensionProperty',
-            detail: `${propertyId} is a ${found.dataType ?? '?'} for ${(found.targetObjects ?? []).join(', ')}`,
-            problem: `the extension property ${propertyId} exists but is a ${found.dataType ?? '?'} for ${(found.targetObjects ?? []).join(', ') || 'nothing'}, not a Boolean for users: Entra cannot use it as the migration flag. Choose another name (--migration-property) or delete it (DELETE /v1.0/applications/${b2c.app.id}/extensionProperties/${found.id}) and run register again.`,
+            detail: `${propertyId} is a ${dataType} for ${targets}`,
+            problem: `the extension property ${propertyId} exists but is a ${dataType} for ${targets || 'nothing'}, not a Boolean for users: Entra cannot use it as the migration flag. Choose another name (--migration-property) or delete it (DELETE /v1.0/applications/${printable(b2c.app.id, 100)}/extensionProperties/${foundId}) and run register again.`,
             finding: { code: 'migration-property-missing' },
           },
     ],

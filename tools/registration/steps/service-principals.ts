@@ -1,7 +1,9 @@
 // The service principals Entra needs (contract §7.1, trap 12): the caller's ("Azure AD
 // authentication events", which a new tenant may lack: extension creation then fails) and the
-// extension app's, enabled. Created with POST /servicePrincipals { appId }.
-import { AUTH_EVENTS_APP_ID } from '../entra-objects.js'
+// extension app's, enabled. Created with POST /servicePrincipals { appId }. A disabled one is left
+// as it is, with a warning (doctor: an error): someone may have disabled it on purpose, and one of
+// them is Microsoft's first-party "Azure AD authentication events" principal.
+import { AUTH_EVENTS_APP_ID, printable } from '../entra-objects.js'
 import type { ServicePrincipalBody } from '../graph-types.js'
 import type { ReadServicePrincipal } from '../graph-types.js'
 import {
@@ -13,7 +15,6 @@ import {
 } from '../changes.js'
 
 function planOne(
-  ctx: PlanContext,
   step: string,
   appId: string,
   found: ReadServicePrincipal | undefined,
@@ -40,25 +41,22 @@ function planOne(
       ],
     }
   }
-  if (found.accountEnabled === false)
+  if (found.accountEnabled === false) {
+    const id = printable(found.id, 100)
     return {
       id: found.id,
       changes: [
         {
-          kind: 'update',
+          kind: 'leave-alone',
           step,
           object: 'servicePrincipal',
-          detail: `enable service principal ${found.id}`,
-          fields: ['accountEnabled'],
-          request: {
-            method: 'PATCH',
-            path: `/v1.0/servicePrincipals/${ctx.seg(found.id)}`,
-            body: { accountEnabled: true } satisfies ServicePrincipalBody,
-          },
+          detail: `service principal ${id} for app ${appId} is disabled; left as it is`,
+          warning: `the service principal ${id} of app ${appId}${appId === AUTH_EVENTS_APP_ID ? ' (Microsoft\'s "Azure AD authentication events", which calls the endpoint)' : ''} is disabled, so Entra cannot call the extension (1003019). register does not enable what someone may have disabled on purpose: if nothing should keep it disabled, enable it (PATCH /v1.0/servicePrincipals/${id} with {"accountEnabled":true}, or az ad sp update --id ${appId} --set accountEnabled=true) and run register again.`,
           finding: findings.disabled,
         },
       ],
     }
+  }
   return {
     id: found.id,
     changes: [
@@ -76,7 +74,6 @@ export function planServicePrincipals(ctx: PlanContext) {
   const { tenant } = ctx
   return {
     authEvents: planOne(
-      ctx,
       'authentication events service principal',
       AUTH_EVENTS_APP_ID,
       tenant.authEventsServicePrincipal,
@@ -85,7 +82,6 @@ export function planServicePrincipals(ctx: PlanContext) {
     /** The extension app's, for `appId` (a placeholder when the app is to be created). */
     extension: (appId: string) =>
       planOne(
-        ctx,
         'extension service principal',
         appId,
         isPlaceholder(appId) ? undefined : tenant.extensionServicePrincipal,
