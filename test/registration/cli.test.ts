@@ -117,6 +117,14 @@ describe('npm run register', () => {
       expect(r.code, args.join(' ')).toBe(2)
       expect(r.stderr).toContain(message)
     }
+    // REQUEST_BUDGET_MS is read as the endpoint reads it (it was clamped to a timeout in silence).
+    const budget = await run('register', ['--url', BASE, '--app', CLIENT], {
+      REQUEST_BUDGET_MS: '5000',
+    })
+    expect(budget.code).toBe(2)
+    expect(budget.stderr).toContain(
+      'REQUEST_BUDGET_MS: must be a whole number of milliseconds from 100 to 1900 (default 750)',
+    )
     expect(stand.requests.length).toBe(before)
   }, 90_000)
 
@@ -190,6 +198,17 @@ describe('npm run register', () => {
     expect(r.stderr).toContain('lacks a permission')
     expect(r.stderr).toMatch(/6 change\(s\) were made before: .*extension onTokenIssuanceStart/)
     expect(r.stderr).not.toContain(tokens.clientSecret)
+    stand.state = structuredClone(registered)
+  })
+  it('says a dry run that Graph stopped changed nothing (not that a re-run continues)', async () => {
+    stand.state = customerTenant()
+    stand.denied.add('GET /beta/identity/authenticationEventListeners')
+    const r = await run('register', ['--url', BASE, '--app', CLIENT, '--dry-run'])
+    stand.denied.clear()
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('HTTP 403 Authorization_RequestDenied')
+    expect(r.stderr).toContain('stopped during the dry run: nothing was changed.')
+    expect(r.stderr).not.toContain('continues from here')
     stand.state = structuredClone(registered)
   })
   it('asks the person at the terminal (stdin and stderr) even when stdout is piped, with --json shows the plan on stderr first, and shows progress only at a terminal without --json', async () => {

@@ -6,7 +6,12 @@
 // and prints the result (text, or --json with the plan) on stdout. Exit 0 done, 1 Graph failed or
 // something could not be done (listed, with what to do), 2 bad arguments or settings.
 import { parseArgs } from 'node:util'
-import { ConfigError, EXAMPLE_EXTENSION_CONFIG, loadExtensionConfig } from '../../src/config.js'
+import {
+  ConfigError,
+  EnvSchema,
+  EXAMPLE_EXTENSION_CONFIG,
+  loadExtensionConfig,
+} from '../../src/config.js'
 import type { EventRoute } from '../../src/events/routes.js'
 import {
   DEFAULT_TIMEOUT_MS,
@@ -173,16 +178,16 @@ function readOptions(env: NodeJS.ProcessEnv) {
   const name = values.name.trim()
   if (name === '' || name.length > 100) throw new UsageError('--name: 1 to 100 characters')
 
-  const budgetText = env.REQUEST_BUDGET_MS?.trim() ?? ''
-  if (budgetText !== '' && !/^\d{1,5}$/.test(budgetText))
-    throw new UsageError('REQUEST_BUDGET_MS: must be a whole number of milliseconds')
-  const defaultTimeout =
-    budgetText === ''
-      ? DEFAULT_TIMEOUT_MS
-      : Math.min(
-          MAX_TIMEOUT_MS,
-          Math.max(DEFAULT_TIMEOUT_MS, Number(budgetText) + TIMEOUT_HEADROOM_MS),
-        )
+  // Read as the endpoint reads it: the same range, the same message.
+  const budget = EnvSchema.shape.REQUEST_BUDGET_MS.safeParse(
+    env.REQUEST_BUDGET_MS?.trim() === '' ? undefined : env.REQUEST_BUDGET_MS,
+  )
+  if (!budget.success)
+    throw new UsageError(`REQUEST_BUDGET_MS: ${budget.error.issues[0]?.message ?? 'is not valid'}`)
+  const defaultTimeout = Math.min(
+    MAX_TIMEOUT_MS,
+    Math.max(DEFAULT_TIMEOUT_MS, budget.data + TIMEOUT_HEADROOM_MS),
+  )
   if (values.timeout !== undefined && !/^\d{1,5}$/.test(values.timeout))
     throw new UsageError(
       `--timeout: a whole number of ms from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
@@ -358,7 +363,9 @@ async function main(): Promise<void> {
         : ''
     fail(
       1,
-      `${err.message}${hint}\nstopped; ${made.length} change(s) were made before: ${made.map((c) => c.step).join('; ') || 'none'}. Running register again continues from here.`,
+      options.dryRun
+        ? `${err.message}${hint}\nstopped during the dry run: nothing was changed.`
+        : `${err.message}${hint}\nstopped; ${made.length} change(s) were made before: ${made.map((c) => c.step).join('; ') || 'none'}. Running register again continues from here.`,
     )
   }
 }
