@@ -3,7 +3,7 @@
 import { createSigningKeyStore } from './auth/signing-keys.js'
 import { createCallerVerifier } from './auth/verify-caller.js'
 import type { Config } from './config.js'
-import { EndpointError } from './errors.js'
+import { EndpointError, startupFailureFields } from './errors.js'
 import { runCodeHandler, type CodeHandlers } from './events/code-handler.js'
 import type { EndpointDependencies, EventHandler } from './events/event.js'
 import { EVENTS } from './events/index.js'
@@ -269,13 +269,13 @@ function otpMailing(
     } catch (err) {
       log.warn('mail_credential_failed', {
         provider: transport.provider,
-        reason: err instanceof Error ? err.message : 'unknown',
+        ...startupFailureFields(err),
       })
       throw err
     }
   })
   const keys = createRecipientKeys(config.logHashKey)
-  const store = otpStore(config, mail, keys, log, warm)
+  const store = otpStore(config, mail, keys, log, warm, checks)
   return {
     config: mail,
     mailer: lazyMailer(transport.provider, loaded),
@@ -285,6 +285,9 @@ function otpMailing(
     storeKeys: store.keys,
   }
 }
+
+/** How long the OTP store's start-up check may take: a managed identity's first token and a call. */
+const STORE_CHECK_MS = 10_000
 
 /** How long the warm-up waits for the shared key: a few table calls, never a request's time. */
 const STORE_KEY_WARM_UP_MS = 2000
@@ -300,6 +303,7 @@ function otpStore(
   keys: RecipientKeys,
   log: Logger,
   warm: Promise<void>[],
+  checks: CredentialChecks,
 ): {
   readonly duplicates: DuplicateStore
   readonly limiter: RateLimiter
@@ -336,9 +340,30 @@ function otpStore(
       duplicates: createTableDuplicateStore(opened, ttls),
       limiter: createTableRateLimiter(opened, mail.rateLimit),
       sharedKey: (budgetMs: number) => readOrCreateSharedKey(opened, budgetMs),
+      // Its table made or found, with a start-up's time (a cold managed identity included).
+      check: () => opened.client.createTable({ abortSignal: AbortSignal.timeout(STORE_CHECK_MS) }),
     }
   })
   warm.push(table.ready)
+  // The store's credential and table, tried once now: the mail route fails open without them
+  // (deduplicated and limited per instance), so health is where an operator sees it.
+  void checks.add(
+    'otp_store',
+    async () => {
+      try {
+        await (await table.value).check()
+        log.info('otp_store_ready', {})
+      } catch (err) {
+        log.warn('otp_store_failed', startupFailureFields(err))
+        throw err
+      }
+    },
+    {
+      code: 'otp_store_failed',
+      reason:
+        'the OTP store (OTP_STORE_ENDPOINT / OTP_STORE_CONNECTION_STRING) failed its start-up check (otp_store_failed in the log): OTP mails are deduplicated and rate-limited per instance until it works',
+    },
+  )
   const duplicates = failOpen(lazyDuplicateStore(lazyPart(table, (t) => t.duplicates)), unavailable)
   const limiter = failOpenLimiter(lazyRateLimiter(lazyPart(table, (t) => t.limiter)), unavailable)
   if (config.logHashKey !== undefined) return { duplicates, limiter, keys: fixedStoreKeys(keys) }
@@ -406,9 +431,7 @@ function sourceRunner(
             await tokens.getToken(AbortSignal.timeout(GRAPH_WARM_UP_MS), GRAPH_WARM_UP_MS)
             log.info('graph_token_ready', { ms: now() - started })
           } catch (err) {
-            log.warn('graph_token_failed', {
-              reason: err instanceof Error ? err.message : 'unknown',
-            })
+            log.warn('graph_token_failed', startupFailureFields(err))
             throw err
           }
         })

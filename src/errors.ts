@@ -141,3 +141,31 @@ export function causeChainTypes(err: unknown): string {
   }
   return types.join(' <- ')
 }
+
+/**
+ * A start-up check's failure, for its log line: the error's own message, the cause chain's types,
+ * and the first line of the innermost cause's message (an SDK's "no response from the managed
+ * identity endpoint", a provider's "AADSTS7000215"), bounded. For start-up checks only: they run
+ * before any request, so no message can hold a user's data; a secret is never part of the
+ * credential libraries' messages.
+ */
+export function startupFailureFields(err: unknown): {
+  readonly reason: string
+  readonly cause: string
+  readonly detail: string | undefined
+} {
+  let innermost: unknown = err
+  for (
+    let depth = 0;
+    innermost instanceof Error && innermost.cause !== undefined && depth < 5;
+    depth++
+  )
+    innermost = innermost.cause
+  const firstLine = (text: string) => text.split('\n', 1)[0]?.trim().slice(0, 300)
+  return {
+    reason: err instanceof Error ? (firstLine(err.message) ?? 'unknown') : 'unknown',
+    cause: causeChainTypes(err),
+    detail:
+      innermost !== err && innermost instanceof Error ? firstLine(innermost.message) : undefined,
+  }
+}

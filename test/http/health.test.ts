@@ -148,6 +148,14 @@ describe('start-up credential checks: health is 503 while an outbound credential
       await expect
         .poll(() => endpoint.logs.some((line) => line.event === 'graph_token_failed'))
         .toBe(true)
+      // The log says why: the wrapper's words, the cause chain, and the credential library's own
+      // first line (it names the token endpoint's error), not only "no access token".
+      const failed = endpoint.logs.find((line) => line.event === 'graph_token_failed')?.fields
+      expect(failed).toMatchObject({
+        reason: 'an access token could not be obtained',
+        cause: expect.stringMatching(/^OutboundError <- \w+/) as unknown,
+        detail: expect.stringContaining('invalid_client') as unknown,
+      })
       const anonymous = await get(endpoint.url)
       expect(anonymous.status).toBe(503)
       expect(JSON.parse(anonymous.text)).toEqual({ status: 'unavailable' })

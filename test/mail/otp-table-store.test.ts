@@ -235,6 +235,9 @@ describe('by endpoint with the managed identity (OTP_STORE_ENDPOINT)', () => {
     expect(sendgrid.messages).toHaveLength(1)
     expect(lastLog(b, 'otp_duplicate')).toMatchObject({ state: 'sent' })
     expect(lastLog(a, 'otp_store_unavailable')).toBeUndefined()
+    // The start-up check passed with the identity: health says ready.
+    expect(lastLog(a, 'otp_store_ready')).toBeDefined()
+    expect((await fetch(`${a.url}/api/health`)).status).toBe(200)
     // The token was asked for storage, as the user-assigned identity named.
     expect(identity.requests.length).toBeGreaterThan(0)
     for (const { query } of identity.requests) {
@@ -303,6 +306,39 @@ describe('a table that goes away', () => {
     // (The first call's markSent runs in the background and may be the first to find it gone.)
     expect(unavailable).toContainEqual({ operation: 'claim', reason: expect.any(String) })
     expect(lastLog(endpoint, 'otp_sent')).toMatchObject({ provider: 'sendgrid' })
+  })
+})
+
+describe('a store that cannot be reached at start-up', () => {
+  let endpoint: TestEndpoint
+  beforeAll(async () => {
+    // A port nothing listens on: the start-up check's call is refused.
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const { port } = closed.address() as AddressInfo
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    endpoint = await instance(
+      azurite.connectionString.replace(
+        /TableEndpoint=[^;]+/,
+        `TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1`,
+      ),
+    )
+  })
+  afterAll(() => endpoint.close())
+
+  it('health is 503 otp_store_failed with the cause in the log, and codes are still sent (fail open)', async () => {
+    await expect.poll(() => lastLog(endpoint, 'otp_store_failed')).toBeDefined()
+    expect(lastLog(endpoint, 'otp_store_failed')).toMatchObject({
+      reason: expect.any(String),
+      cause: expect.any(String),
+    })
+    const health = await fetch(`${endpoint.url}/api/health`, {
+      headers: { authorization: `Bearer ${await issuer.mint()}` },
+    })
+    expect(health.status).toBe(503)
+    expect(await health.json()).toMatchObject({ status: 'unavailable', code: 'otp_store_failed' })
+    const res = await post(endpoint, freshCode())
+    expect(res.status, res.text).toBe(200)
   })
 })
 

@@ -113,7 +113,7 @@ async function checkHealth(healthUrl: string): Promise<Finding> {
       'health-failed',
       `GET ${healthUrl}: HTTP ${res.status}`,
       res.status === 503
-        ? "The endpoint runs but is not ready: its log's health_unavailable line says why (signing keys not fetched, no OnPasswordSubmit key, graph_credential_failed or mail_credential_failed: a start-up check of an outbound credential failed; password_hashes_table_failed: the OnPasswordSubmit hash table is missing or unreadable)."
+        ? "The endpoint runs but is not ready: its log's health_unavailable line says why (signing keys not fetched, no OnPasswordSubmit key, graph_credential_failed or mail_credential_failed: a start-up check of an outbound credential failed; password_hashes_table_failed: the OnPasswordSubmit hash table is missing or unreadable; otp_store_failed: the OTP store cannot be reached)."
         : fix,
     )
   } catch {

@@ -232,7 +232,7 @@ export const FINDINGS = {
   'health-failed': {
     severities: ['error'],
     meaning: '`--health`: the endpoint did not answer 200',
-    fix: "check that the endpoint is deployed and running; a 503 means it runs but is not ready: its log's health_unavailable line says why (signing keys, the OnPasswordSubmit key, graph_credential_failed, mail_credential_failed, password_hashes_table_failed)",
+    fix: "check that the endpoint is deployed and running; a 503 means it runs but is not ready: its log's health_unavailable line says why (signing keys, the OnPasswordSubmit key, graph_credential_failed, mail_credential_failed, password_hashes_table_failed, otp_store_failed)",
   },
   'health-ok': { severities: ['ok'], meaning: '`--health`: the endpoint answered 200', fix: '' },
   'extension-ok': {
