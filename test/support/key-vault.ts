@@ -1,11 +1,14 @@
-// A stand-in for Azure Key Vault's secrets REST API on loopback HTTPS (the test CA), enough for
-// @azure/keyvault-secrets' getSecret: GET /secrets/{name}/{version?}?api-version=… A request
+// A stand-in for Azure Key Vault's secrets and certificates REST API on loopback HTTPS (the test
+// CA), enough for @azure/keyvault-secrets' getSecret: GET /secrets/{name}/{version?}?api-version=…
+// and @azure/keyvault-certificates' getCertificate: GET /certificates/{name}/{version?}?… (the
+// certificate bundle: id, kid, sid, x5t, cer as base64 DER, attributes, policy). A request
 // without a bearer token gets the real 401 challenge (WWW-Authenticate with the authority and
 // the vault resource), which the SDK answers with a token for that resource from the managed
-// identity; only tokens the managed-identity stand-in issued are accepted. A certificate's
+// identity (or the operator's credential); only the tokens `accepted` lists pass. A certificate's
 // private key is served as Key Vault serves it: the secret of the certificate's name, PEM or
-// base64 PFX by contentType. It can fail or hang.
-import { randomBytes } from 'node:crypto'
+// base64 PFX by contentType; its public part is in `certificates`. It can fail (a 403 answers
+// Key Vault's Forbidden body) or hang.
+import { createHash, randomBytes, X509Certificate } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -19,6 +22,12 @@ export interface VaultSecret {
   readonly contentType: 'application/x-pem-file' | 'application/x-pkcs12'
 }
 
+/** A certificate's public part, as getCertificate serves it. */
+export interface VaultCertificate {
+  /** The DER X.509 certificate (`cer`). */
+  readonly der: Buffer
+}
+
 export type KeyVaultMode =
   | { readonly kind: 'up' }
   | { readonly kind: 'fail'; readonly status: number }
@@ -28,6 +37,8 @@ export interface KeyVaultStandIn {
   /** PASSWORD_DECRYPTION_KEY_VAULT_URL */
   readonly url: string
   readonly secrets: Map<string, VaultSecret>
+  /** GET /certificates/{name}: the public part of a certificate, by name. */
+  readonly certificates: Map<string, VaultCertificate>
   mode: KeyVaultMode
   /** Each request: its path, and whether it carried a bearer token (and which). */
   readonly requests: { path: string; bearer: string | undefined }[]
@@ -51,6 +62,7 @@ export async function startKeyVault(options: {
   const state: KeyVaultStandIn = {
     url: '',
     secrets: new Map(),
+    certificates: new Map(),
     mode: { kind: 'up' },
     requests: [],
     close: () =>
@@ -84,7 +96,62 @@ export async function startKeyVault(options: {
       return
     }
     if (state.mode.kind === 'fail') {
-      json(res, state.mode.status, { error: { code: 'ServiceUnavailable', message: 'try later' } })
+      json(
+        res,
+        state.mode.status,
+        state.mode.status === 403
+          ? {
+              error: {
+                code: 'Forbidden',
+                message: `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=${randomBytes(4).toString('hex')}\r\nAction: 'Microsoft.KeyVault/vaults/certificates/read'`,
+                innererror: { code: 'ForbiddenByRbac' },
+              },
+            }
+          : { error: { code: 'ServiceUnavailable', message: 'try later' } },
+      )
+      return
+    }
+    const certificate = /^\/certificates\/([A-Za-z0-9-]+)\/?([a-f0-9]*)$/.exec(url.pathname)
+    if (req.method === 'GET' && certificate !== null && url.searchParams.has('api-version')) {
+      const name = certificate[1] ?? ''
+      const found = state.certificates.get(name)
+      if (found === undefined) {
+        json(res, 404, {
+          error: {
+            code: 'CertificateNotFound',
+            message: `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command.`,
+          },
+        })
+        return
+      }
+      const version = certificate[2] || randomBytes(16).toString('hex')
+      const now = Math.floor(Date.now() / 1000)
+      const x509 = new X509Certificate(found.der)
+      const attributes = {
+        enabled: true,
+        nbf: Math.floor(Date.parse(x509.validFrom) / 1000),
+        exp: Math.floor(Date.parse(x509.validTo) / 1000),
+        created: now,
+        updated: now,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+      }
+      json(res, 200, {
+        id: `${state.url}/certificates/${name}/${version}`,
+        kid: `${state.url}/keys/${name}/${version}`,
+        sid: `${state.url}/secrets/${name}/${version}`,
+        x5t: createHash('sha1').update(found.der).digest('base64url'),
+        cer: found.der.toString('base64'),
+        attributes,
+        policy: {
+          id: `${state.url}/certificates/${name}/policy`,
+          key_props: { exportable: true, kty: 'RSA', key_size: 2048, reuse_key: false },
+          secret_props: { contentType: 'application/x-pem-file' },
+          x509_props: { subject: x509.subject.replace(/\n/g, ', '), validity_months: 12 },
+          issuer: { name: 'Self' },
+          attributes: { enabled: true, created: now, updated: now },
+        },
+      })
       return
     }
     const match = /^\/secrets\/([A-Za-z0-9-]+)\/?([a-f0-9]*)$/.exec(url.pathname)
