@@ -16,7 +16,8 @@ export function createGraphTokenSource(
   )
 }
 
-async function makeCredential(config: GraphCredentialConfig): Promise<TokenCredential> {
+/** The @azure/identity credential `config` describes (the operator CLIs share it across scopes). */
+export async function makeCredential(config: GraphCredentialConfig): Promise<TokenCredential> {
   const { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } =
     await import('@azure/identity')
   // A custom authority (a national cloud, a test stand-in) is trusted as configured: MSAL's

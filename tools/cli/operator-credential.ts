@@ -14,7 +14,7 @@ import { createTokenSource, type AccessTokenSource } from '../../src/outbound/ac
 import { createGraphClient, type GraphClient, type GraphRetry } from '../graph/client.js'
 import { GraphError } from '../graph/graph-error.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
-import { createGraphTokenSource } from '../../src/sources/graph-credential.js'
+import { makeCredential } from '../../src/sources/graph-credential.js'
 
 export type OperatorCredential =
   | Exclude<GraphCredentialConfig, { kind: 'managedIdentity' }>
@@ -51,26 +51,50 @@ export function readOperatorCredential(
     : { kind: 'clientCertificate', certificatePath: certificatePath ?? '', ...common }
 }
 
+const made = new WeakMap<OperatorCredential, Promise<TokenCredential>>()
+
+/**
+ * The @azure/identity credential of `credential`, made once per OperatorCredential object: Graph
+ * and (doctor) Key Vault ask the same one for their own scopes, so a person signs in once. The
+ * first call's `interactive` decides whether the device code flow is in the chain.
+ */
+export function operatorCredential(
+  credential: OperatorCredential,
+  interactive: boolean = process.stdin.isTTY === true && process.stderr.isTTY === true,
+): Promise<TokenCredential> {
+  let found = made.get(credential)
+  if (found === undefined) {
+    found = makeOperatorCredential(credential, interactive)
+    made.set(credential, found)
+  }
+  return found
+}
+
+async function makeOperatorCredential(
+  credential: OperatorCredential,
+  interactive: boolean,
+): Promise<TokenCredential> {
+  if (credential.kind !== 'default') return makeCredential(credential)
+  const tenant = credential.tenantId === undefined ? {} : { tenantId: credential.tenantId }
+  const automatic = new DefaultAzureCredential(tenant)
+  if (!interactive) return automatic
+  // Tried only when DefaultAzureCredential finds nothing (no az login, no environment).
+  const deviceCode = new DeviceCodeCredential({
+    ...tenant,
+    userPromptCallback: (info) => {
+      process.stderr.write(`${info.message}\n`)
+    },
+  })
+  return new ChainedTokenCredential(automatic, deviceCode)
+}
+
 export function operatorTokenSource(
   credential: OperatorCredential,
   graphBaseUrl: string,
   interactive: boolean = process.stdin.isTTY === true && process.stderr.isTTY === true,
 ): AccessTokenSource {
-  if (credential.kind !== 'default') return createGraphTokenSource(credential, graphBaseUrl)
-  const tenant = credential.tenantId === undefined ? {} : { tenantId: credential.tenantId }
   return createTokenSource(
-    (): TokenCredential => {
-      const automatic = new DefaultAzureCredential(tenant)
-      if (!interactive) return automatic
-      // Tried only when DefaultAzureCredential finds nothing (no az login, no environment).
-      const deviceCode = new DeviceCodeCredential({
-        ...tenant,
-        userPromptCallback: (info) => {
-          process.stderr.write(`${info.message}\n`)
-        },
-      })
-      return new ChainedTokenCredential(automatic, deviceCode)
-    },
+    () => operatorCredential(credential, interactive),
     `${new URL(graphBaseUrl).origin}/.default`,
   )
 }
