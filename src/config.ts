@@ -547,11 +547,18 @@ export interface EndpointSettings {
   readonly requestBudgetMs: number
   readonly graphBaseUrl: string
   readonly extension: ExtensionConfig
+  /**
+   * PASSWORD_DECRYPTION_KEY_VAULT_URL and PASSWORD_DECRYPTION_CERT_NAME (both, or neither): where
+   * OnPasswordSubmit's key is, for doctor to read the certificate's public part.
+   */
+  readonly keyVault?:
+    { readonly vaultUrl: string; readonly certificateNames: readonly string[] } | undefined
 }
 
 /**
- * The endpoint's identity settings and EXTENSION_CONFIG, validated as the endpoint validates them,
- * for `doctor`: a read-only check must not need the production secrets (mail keys, API keys).
+ * The endpoint's identity settings, EXTENSION_CONFIG and where its Key Vault key is, validated as
+ * the endpoint validates them, for `doctor`: a read-only check must not need the production
+ * secrets (mail keys, API keys).
  */
 export function loadEndpointSettings(
   env: Readonly<Record<string, string | undefined>>,
@@ -563,9 +570,20 @@ export function loadEndpointSettings(
     ENTRA_ISSUER: true,
     REQUEST_BUDGET_MS: true,
     GRAPH_BASE_URL: true,
+    PASSWORD_DECRYPTION_KEY_VAULT_URL: true,
+    PASSWORD_DECRYPTION_CERT_NAME: true,
   })
   const parsed = Schema.safeParse(presentValues(env, Object.keys(Schema.shape)))
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue))
+  const vaultUrl = parsed.data?.PASSWORD_DECRYPTION_KEY_VAULT_URL
+  const certificateNames = parsed.data?.PASSWORD_DECRYPTION_CERT_NAME
+  // The endpoint's rule (passwords/migration.ts readPasswordSettings), with its messages.
+  if (parsed.success && (vaultUrl === undefined) !== (certificateNames === undefined))
+    problems.push(
+      vaultUrl === undefined
+        ? 'PASSWORD_DECRYPTION_KEY_VAULT_URL: is required with PASSWORD_DECRYPTION_CERT_NAME'
+        : 'PASSWORD_DECRYPTION_CERT_NAME: is required with PASSWORD_DECRYPTION_KEY_VAULT_URL',
+    )
   let extension: ExtensionConfig | undefined
   try {
     extension = loadExtensionConfig(env, cwd)
@@ -573,7 +591,8 @@ export function loadEndpointSettings(
     if (!(err instanceof ConfigError)) throw err
     problems.push(...err.problems)
   }
-  if (!parsed.success || extension === undefined) throw new ConfigError(problems)
+  if (!parsed.success || extension === undefined || problems.length > 0)
+    throw new ConfigError(problems)
   const tenantId = parsed.data.ENTRA_TENANT_ID.toLowerCase()
   return {
     tenantId,
@@ -584,6 +603,10 @@ export function loadEndpointSettings(
     requestBudgetMs: parsed.data.REQUEST_BUDGET_MS,
     graphBaseUrl: parsed.data.GRAPH_BASE_URL,
     extension,
+    keyVault:
+      vaultUrl === undefined || certificateNames === undefined
+        ? undefined
+        : { vaultUrl, certificateNames },
   }
 }
 

@@ -3,6 +3,7 @@
 // checks of the certificate, the endpoint's key, the listener and the migration property, against
 // the Graph stand-in, which knows these types on beta only.
 import { randomUUID } from 'node:crypto'
+import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { B2C_EXTENSIONS_APP_NAME } from '../../tools/registration/read-tenant.js'
 import { FINDINGS, type FindingCode, type Severity } from '../../tools/registration/findings.js'
@@ -12,6 +13,7 @@ import {
   type EntraGraphStandIn,
   type EntraGraphState,
 } from '../support/entra-graph-server.js'
+import { startKeyVault, VAULT_RESOURCE, type KeyVaultStandIn } from '../support/key-vault.js'
 import { startTokenEndpoint, type TokenEndpointStandIn } from '../support/token-endpoint.js'
 import { encryptionCertificate, type TestCertificate } from './certificates.js'
 import { runCli, signedIn, type OperatorCli } from '../support/operator-cli.js'
@@ -22,6 +24,7 @@ const B2C_APP = 'b2cb2cb2-0000-4000-8000-0000000000b2'
 
 let tokens: TokenEndpointStandIn
 let stand: EntraGraphStandIn
+let vault: KeyVaultStandIn
 let cert: TestCertificate
 let other: TestCertificate
 
@@ -82,21 +85,26 @@ const doctor = async (args: string[], env: Record<string, string> = {}) => {
     },
   )
   const { findings } = JSON.parse(r.stdout) as {
-    findings: { severity: Severity; code: FindingCode; message: string }[]
+    findings: { severity: Severity; code: FindingCode; message: string; fix: string }[]
   }
   // Every finding's severity is one the findings table (and so the docs) allows its code.
   for (const f of findings)
     expect(FINDINGS[f.code].severities as readonly Severity[], f.code).toContain(f.severity)
-  return { code: r.code, problems: findings.filter((f) => f.severity !== 'ok') }
+  return { code: r.code, stderr: r.stderr, problems: findings.filter((f) => f.severity !== 'ok') }
 }
+
+/** The tokens the token endpoint issued for Key Vault: the only ones the vault stand-in takes. */
+const vaultTokens = () => tokens.issued.filter((t) => decodeJwt(t).aud === VAULT_RESOURCE)
 
 beforeAll(async () => {
   tokens = await startTokenEndpoint()
   stand = await startEntraGraphServer({ tokens, state: emptyEntraState(tokens.tenantId) })
+  vault = await startKeyVault({ tenantId: tokens.tenantId, accepted: vaultTokens })
   cert = await encryptionCertificate(365)
   other = await encryptionCertificate(10)
 })
 afterAll(async () => {
+  await vault?.close()
   await stand?.close()
   await tokens?.close()
 })
@@ -235,6 +243,109 @@ describe('register --event passwordSubmit', () => {
     expect(gone.code).toBe(1)
     stand.state = registered
   }, 60_000)
+
+  it('doctor: without a key file, compares the Key Vault certificate (the first name) by its public part, read with the operator credential', async () => {
+    const registered = structuredClone(stand.state)
+    const inVault = {
+      PASSWORD_DECRYPTION_KEY_PATH: '',
+      PASSWORD_DECRYPTION_KEY_VAULT_URL: vault.url,
+      // During a rotation the first is the current one: the second is not compared.
+      PASSWORD_DECRYPTION_CERT_NAME: 'pw-current,pw-next',
+    }
+    vault.certificates.set('pw-current', { der: Buffer.from(cert.certificate.derBase64, 'base64') })
+    vault.certificates.set('pw-next', { der: Buffer.from(other.certificate.derBase64, 'base64') })
+    const mark = vault.requests.length
+    const tokenMark = tokens.tokenRequests.length
+    const matching = await doctor([], inVault)
+    expect(matching.problems).toEqual([])
+    expect(matching.code).toBe(0)
+    const asked = vault.requests.slice(mark)
+    // The certificate's public part only: never the secret that holds its private key.
+    expect(asked.map((q) => q.path.replace(/\/$/, ''))).toEqual([
+      '/certificates/pw-current',
+      '/certificates/pw-current',
+    ])
+    expect(asked[0]?.bearer).toBeUndefined() // the 401 challenge first
+    expect(vaultTokens()).toContain(asked[1]?.bearer)
+    expect(
+      tokens.tokenRequests.slice(tokenMark).map((r) => [r.clientId, r.clientAuth, r.scope]),
+    ).toContainEqual([tokens.clientId, 'secret', `${VAULT_RESOURCE}/.default`])
+
+    vault.certificates.set('pw-current', {
+      der: Buffer.from(other.certificate.derBase64, 'base64'),
+    })
+    const mismatch = await doctor([], inVault)
+    expect(mismatch.problems).toMatchObject([
+      {
+        severity: 'error',
+        code: 'encryption-key-mismatch',
+        message: expect.stringContaining(`Key Vault certificate pw-current in ${vault.url}`),
+      },
+    ])
+    expect(mismatch.code).toBe(1)
+
+    vault.mode = { kind: 'fail', status: 403 }
+    const denied = await doctor([], inVault)
+    vault.mode = { kind: 'up' }
+    expect(denied.problems).toEqual([
+      {
+        severity: 'warning',
+        code: 'encryption-key-mismatch',
+        message: expect.stringContaining(
+          `Key Vault certificate pw-current in ${vault.url} could not be read: Key Vault answered 403`,
+        ),
+        fix: expect.stringContaining('Key Vault Certificate User'),
+      },
+    ])
+    expect(denied.problems[0]?.fix).toContain('certificates/get')
+    expect(denied.code).toBe(0)
+    expect(denied.stderr).not.toMatch(/\n\s+at /)
+    // A key file given wins: the vault is not asked.
+    vault.mode = { kind: 'fail', status: 403 }
+    const asked403 = vault.requests.length
+    const byFile = await doctor(['--certificate', cert.keyPath], inVault)
+    vault.mode = { kind: 'up' }
+    expect(byFile.problems).toEqual([])
+    expect(vault.requests.length).toBe(asked403)
+    // The endpoint's rule: the vault and the certificate name come together.
+    const half = await run('doctor', ['--url', BASE, '--events', 'onPasswordSubmit'], {
+      ...settings,
+      PASSWORD_DECRYPTION_KEY_VAULT_URL: vault.url,
+    })
+    expect(half.code).toBe(2)
+    expect(half.stderr).toContain(
+      'PASSWORD_DECRYPTION_CERT_NAME: is required with PASSWORD_DECRYPTION_KEY_VAULT_URL',
+    )
+
+    vault.certificates.clear()
+    const missing = await doctor([], inVault)
+    expect(missing.problems).toMatchObject([
+      {
+        severity: 'warning',
+        code: 'encryption-key-mismatch',
+        message: expect.stringContaining('404'),
+        fix: expect.stringContaining('PASSWORD_DECRYPTION_CERT_NAME'),
+      },
+    ])
+    expect(missing.code).toBe(0)
+    // A vault that does not answer (nothing listens there).
+    const unreachable = await doctor([], {
+      ...inVault,
+      PASSWORD_DECRYPTION_KEY_VAULT_URL: 'https://127.0.0.1:1',
+    })
+    expect(unreachable.problems).toMatchObject([
+      {
+        severity: 'warning',
+        code: 'encryption-key-mismatch',
+        message: expect.stringContaining(
+          'Key Vault certificate pw-current in https://127.0.0.1:1 could not be read: the vault did not answer',
+        ),
+      },
+    ])
+    expect(unreachable.code).toBe(0)
+    expect(unreachable.stderr).not.toMatch(/\n\s+at /)
+    stand.state = registered
+  }, 90_000)
 
   it('leaves the token encryption of an --extension-app it did not create alone, and says the change to make by hand', async () => {
     const EXT_APP = 'e0e0e0e0-0000-4000-8000-0000000000e0'

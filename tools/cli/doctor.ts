@@ -18,7 +18,9 @@ import { finding } from '../registration/findings.js'
 import { GraphError } from '../graph/graph-error.js'
 import { readTenant, TenantReadError } from '../registration/read-tenant.js'
 import { isHttpsUrl } from '../../src/secure-url.js'
+import { readVaultPublicKey } from '../registration/vault-certificate.js'
 import {
+  operatorCredential,
   operatorGraphClient,
   readOperatorCredential,
   retryLine,
@@ -37,7 +39,10 @@ onPasswordSubmit the decryption key).
   --events <list> the events to check, comma-separated, of ${REGISTRABLE.join(', ')}
                   (default ${CHECKED_BY_DEFAULT.join(', ')})
   --certificate <file>  onPasswordSubmit: the endpoint's key or its certificate (PEM), compared
-                  with the app's encryption certificate (default PASSWORD_DECRYPTION_KEY_PATH)
+                  with the app's encryption certificate (default PASSWORD_DECRYPTION_KEY_PATH;
+                  without either, the certificate PASSWORD_DECRYPTION_CERT_NAME names in
+                  PASSWORD_DECRYPTION_KEY_VAULT_URL, its public part read with this identity;
+                  of two names, the first, the current one during a rotation)
   --json          print the findings as JSON
   --health        also GET <url>/api/health and report its status
   --health-url <url>  the health route to call instead (e.g. the Function App's own
@@ -47,7 +52,8 @@ onPasswordSubmit the decryption key).
 Identity: AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH with AZURE_CLIENT_ID and
 AZURE_TENANT_ID; otherwise DefaultAzureCredential (az login), then a device code at a terminal.
 Needs CustomAuthenticationExtension.Read.All, EventListener.Read.All, Application.Read.All,
-Policy.Read.All and Organization.Read.All (or their ReadWrite forms).
+Policy.Read.All and Organization.Read.All (or their ReadWrite forms); for a Key Vault key,
+certificates/get on the vault (the Key Vault Certificate User role), not its secrets.
 Exit codes: 0 no errors, 1 errors found (or Graph could not be read), 2 bad arguments or settings.`
 
 function fail(code: number, message: string): never {
@@ -165,6 +171,7 @@ async function main(): Promise<void> {
 
   const events = options.events
   const keyFile = options.certificate ?? process.env.PASSWORD_DECRYPTION_KEY_PATH?.trim()
+  const checksKey = (events ?? []).some(needsCertificate)
   const view: EndpointView = {
     baseUrl: options.url,
     appId: options.app,
@@ -175,9 +182,9 @@ async function main(): Promise<void> {
     claimNames: Object.keys(config.extension.tokenIssuanceStart.claims),
     events,
     decryptionKey:
-      keyFile === undefined || keyFile === '' || !(events ?? []).some(needsCertificate)
+      keyFile === undefined || keyFile === '' || !checksKey
         ? undefined
-        : ((key) => (typeof key === 'string' ? key : { spki: key.spki, file: keyFile }))(
+        : ((key) => (typeof key === 'string' ? key : { spki: key.spki, source: keyFile }))(
             localPublicKey(keyFile),
           ),
   }
@@ -191,7 +198,21 @@ async function main(): Promise<void> {
       err.status === 403 ? ' (the signed-in identity lacks a read permission: see --help)' : ''
     fail(1, `Microsoft Graph could not be read: ${err.message}${hint}`)
   }
-  const findings = diagnose(tenant, view)
+  // No key file: the endpoint's Key Vault certificate (the first name: the current one), read once
+  // Graph has been, with the same credential (one sign-in).
+  const vault = config.keyVault
+  const vaultKey =
+    view.decryptionKey === undefined && checksKey && vault !== undefined
+      ? await readVaultPublicKey(
+          vault.vaultUrl,
+          vault.certificateNames[0] ?? '',
+          await operatorCredential(credential),
+        )
+      : undefined
+  const findings = diagnose(
+    tenant,
+    vaultKey === undefined ? view : { ...view, decryptionKey: vaultKey },
+  )
   if (options.health) findings.push(await checkHealth(options.healthUrl))
   process.stdout.write(options.json ? `${JSON.stringify({ findings }, null, 2)}\n` : text(findings))
   process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0

@@ -42,8 +42,16 @@ export interface EndpointView {
   readonly claimNames: readonly string[]
   /** The events to check (default: CHECKED_BY_DEFAULT). */
   readonly events?: readonly EventRoute[] | undefined
-  /** The public key of the endpoint's decryption key (base64 SPKI), or why it could not be read. */
-  readonly decryptionKey?: { readonly spki: string; readonly file: string } | string | undefined
+  /**
+   * The public key of the endpoint's decryption key (base64 SPKI) and where it was read (a file, a
+   * Key Vault certificate); or why it could not be read: a key file's problem (the fix is to pass
+   * one), or a problem with its own fix (a vault that refused).
+   */
+  readonly decryptionKey?:
+    | { readonly spki: string; readonly source: string }
+    | string
+    | { readonly problem: string; readonly fix: string }
+    | undefined
 }
 
 /** What doctor checks the tenant against: what register makes, with no opinion on the timeout. */
@@ -439,12 +447,14 @@ function checkDecryptionKey(tenant: Tenant, want: Desired, endpoint: EndpointVie
   const current = lower(app.tokenEncryptionKeyId)
   const key = (app.keyCredentials ?? []).find((k) => lower(k.keyId) === current && k.key)
   if (key?.key === undefined || key.key === null) return [] // encryption-certificate-missing says it
-  if (typeof local === 'string')
+  if (typeof local === 'string' || 'problem' in local)
     return [
       finding(
         'encryption-key-mismatch',
-        `the endpoint's decryption key could not be compared with the app's certificate: ${local}`,
-        'Pass the endpoint key or its certificate with --certificate (PEM).',
+        `the endpoint's decryption key could not be compared with the app's certificate: ${typeof local === 'string' ? local : local.problem}`,
+        typeof local === 'string'
+          ? 'Pass the endpoint key or its certificate with --certificate (PEM).'
+          : local.fix,
         'warning',
       ),
     ]
@@ -458,7 +468,7 @@ function checkDecryptionKey(tenant: Tenant, want: Desired, endpoint: EndpointVie
   return [
     finding(
       'encryption-key-mismatch',
-      `the endpoint's key (${local.file}) is not the key of app ${app.appId}'s encryption certificate ${remote.thumbprint} (keyId ${key.keyId ?? ''}): Entra encrypts passwords the endpoint cannot decrypt`,
+      `the endpoint's key (${local.source}) is not the key of app ${app.appId}'s encryption certificate ${remote.thumbprint} (keyId ${key.keyId ?? ''}): Entra encrypts passwords the endpoint cannot decrypt`,
       `Register the certificate of the endpoint's key: npm run register -- --events onPasswordSubmit --certificate <its cert.pem> (or give the endpoint the key of certificate ${remote.thumbprint}).`,
     ),
   ]

@@ -215,7 +215,7 @@ export const FINDINGS = {
   'encryption-key-mismatch': {
     severities: ['error', 'warning'],
     meaning:
-      "password submit: the endpoint's key (`--certificate` or `PASSWORD_DECRYPTION_KEY_PATH`) is not the app's encryption certificate: the endpoint cannot decrypt (error); or the key could not be read to compare (warning)",
+      "password submit: the endpoint's key (`--certificate`, `PASSWORD_DECRYPTION_KEY_PATH`, or the Key Vault certificate `PASSWORD_DECRYPTION_CERT_NAME` names) is not the app's encryption certificate: the endpoint cannot decrypt (error); or the key could not be read to compare (warning: an unreadable file, or a vault that refuses doctor's identity, which needs certificates/get: the Key Vault Certificate User role)",
     fix: 'register the certificate of the key the endpoint has',
   },
   'migration-property-missing': {
