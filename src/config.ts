@@ -240,7 +240,7 @@ export const EnvSchema = z.object({
     .meta({
       defaultText: 'none',
       description:
-        "The Key Vault certificate's name (its private key is read as the secret of that name); two, comma-separated, during a rotation.",
+        "The Key Vault certificate's name (its private key is read as the secret of that name); two, comma-separated, during a rotation. `npm run doctor` compares the first (the current one) with the extension app's encryption certificate, reading only its public part with the operator's sign-in (*Key Vault Certificate User*).",
     }),
   PASSWORD_HASHES_FILE: z.string().max(4096).optional().meta({
     defaultText: 'none (OnPasswordSubmit answers `503 ERR_NOT_CONFIGURED`)',
