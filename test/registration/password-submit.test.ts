@@ -224,6 +224,13 @@ describe('register --event passwordSubmit', () => {
     const mismatch = await doctor([], { PASSWORD_DECRYPTION_KEY_PATH: other.keyPath })
     expect(mismatch.problems.map((f) => f.code)).toEqual(['encryption-key-mismatch'])
     expect(mismatch.code).toBe(1)
+    // During a rotation the endpoint holds two keys (its setting lists two paths): either may be
+    // the app's, so the app's among them is a match, whichever comes first.
+    const rotating = await doctor([], {
+      PASSWORD_DECRYPTION_KEY_PATH: `${other.keyPath},${cert.keyPath}`,
+    })
+    expect(rotating.problems).toEqual([])
+    expect(rotating.code).toBe(0)
     // A key that cannot be read is not compared: a warning (the table allows it), exit 0.
     const unreadable = await doctor([], {
       PASSWORD_DECRYPTION_KEY_PATH: `${cert.keyPath}.missing`,

@@ -10,6 +10,7 @@ import { CHECKED_BY_DEFAULT, needsCertificate, REGISTRABLE } from '../registrati
 import {
   diagnose,
   doctorDesired,
+  type EndpointKey,
   type EndpointView,
   type Finding,
 } from '../registration/diagnose.js'
@@ -39,7 +40,8 @@ onPasswordSubmit the decryption key).
   --events <list> the events to check, comma-separated, of ${REGISTRABLE.join(', ')}
                   (default ${CHECKED_BY_DEFAULT.join(', ')})
   --certificate <file>  onPasswordSubmit: the endpoint's key or its certificate (PEM), compared
-                  with the app's encryption certificate (default PASSWORD_DECRYPTION_KEY_PATH;
+                  with the app's encryption certificate (default PASSWORD_DECRYPTION_KEY_PATH,
+                  either of its two paths during a rotation;
                   without either, the certificate PASSWORD_DECRYPTION_CERT_NAME names in
                   PASSWORD_DECRYPTION_KEY_VAULT_URL, its public part read with this identity;
                   of two names, the first, the current one during a rotation)
@@ -170,7 +172,14 @@ async function main(): Promise<void> {
   )
 
   const events = options.events
-  const keyFile = options.certificate ?? process.env.PASSWORD_DECRYPTION_KEY_PATH?.trim()
+  // --certificate, else the endpoint's own setting: one path, or two during a rotation.
+  const keyFiles =
+    options.certificate !== undefined
+      ? [options.certificate]
+      : (process.env.PASSWORD_DECRYPTION_KEY_PATH ?? '')
+          .split(',')
+          .map((path) => path.trim())
+          .filter((path) => path !== '')
   const checksKey = (events ?? []).some(needsCertificate)
   const view: EndpointView = {
     baseUrl: options.url,
@@ -181,12 +190,7 @@ async function main(): Promise<void> {
     requestBudgetMs: config.requestBudgetMs,
     claimNames: Object.keys(config.extension.tokenIssuanceStart.claims),
     events,
-    decryptionKey:
-      keyFile === undefined || keyFile === '' || !checksKey
-        ? undefined
-        : ((key) => (typeof key === 'string' ? key : { spki: key.spki, source: keyFile }))(
-            localPublicKey(keyFile),
-          ),
+    decryptionKey: keyFiles.length === 0 || !checksKey ? undefined : readKeyFiles(keyFiles),
   }
   let tenant: Awaited<ReturnType<typeof readTenant>>
   try {
@@ -216,6 +220,17 @@ async function main(): Promise<void> {
   if (options.health) findings.push(await checkHealth(options.healthUrl))
   process.stdout.write(options.json ? `${JSON.stringify({ findings }, null, 2)}\n` : text(findings))
   process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0
+}
+
+/** The public keys of the endpoint's key files, or the first file's problem. */
+function readKeyFiles(files: readonly string[]): readonly EndpointKey[] | string {
+  const keys: EndpointKey[] = []
+  for (const file of files) {
+    const key = localPublicKey(file)
+    if (typeof key === 'string') return key
+    keys.push({ spki: key.spki, source: file })
+  }
+  return keys
 }
 
 main().catch((err: unknown) => {

@@ -29,6 +29,12 @@ import type { Tenant } from './read-tenant.js'
 
 export type { Finding, Severity } from './findings.js'
 
+/** One of the endpoint's decryption keys: its public key (base64 SPKI), and where it was read. */
+export interface EndpointKey {
+  readonly spki: string
+  readonly source: string
+}
+
 export interface EndpointView {
   /** The deployed base URL (--url), e.g. https://contoso-ext.azurewebsites.net */
   readonly baseUrl: string
@@ -48,7 +54,9 @@ export interface EndpointView {
    * one), or a problem with its own fix (a vault that refused).
    */
   readonly decryptionKey?:
-    | { readonly spki: string; readonly source: string }
+    | EndpointKey
+    /** During a rotation the endpoint holds two keys: either may be the app's. */
+    | readonly EndpointKey[]
     | string
     | { readonly problem: string; readonly fix: string }
     | undefined
@@ -464,11 +472,12 @@ function checkDecryptionKey(tenant: Tenant, want: Desired, endpoint: EndpointVie
   } catch {
     return []
   }
-  if (remote.publicKeySpki === local.spki) return []
+  const keys: readonly EndpointKey[] = 'spki' in local ? [local] : local
+  if (keys.some((k) => k.spki === remote.publicKeySpki)) return []
   return [
     finding(
       'encryption-key-mismatch',
-      `the endpoint's key (${local.source}) is not the key of app ${app.appId}'s encryption certificate ${remote.thumbprint} (keyId ${key.keyId ?? ''}): Entra encrypts passwords the endpoint cannot decrypt`,
+      `the endpoint's ${keys.length === 1 ? 'key' : 'keys'} (${keys.map((k) => k.source).join(', ')}) ${keys.length === 1 ? 'is not' : 'are not'} the key of app ${app.appId}'s encryption certificate ${remote.thumbprint} (keyId ${key.keyId ?? ''}): Entra encrypts passwords the endpoint cannot decrypt`,
       `Register the certificate of the endpoint's key: npm run register -- --events onPasswordSubmit --certificate <its cert.pem> (or give the endpoint the key of certificate ${remote.thumbprint}).`,
     ),
   ]
