@@ -56,9 +56,3 @@ function tableClient(options: OtpStoreConfig): TableClient {
     retryOptions,
   })
 }
-
-/** The HTTP status of a failed table call (409 exists, 412 ETag mismatch, 404 missing). */
-export const statusOf = (err: unknown) =>
-  typeof err === 'object' && err !== null && 'statusCode' in err
-    ? (err as { statusCode?: number }).statusCode
-    : undefined

@@ -6,7 +6,8 @@
 // log says so): a user without a code is worse than a rare second e-mail.
 import type { TableEntity } from '@azure/data-tables'
 import type { ClaimResult, DuplicateStore } from './duplicate-store.js'
-import { statusOf, type OtpTable } from './otp-table.js'
+import { statusOf } from '../outbound/table-errors.js'
+import type { OtpTable } from './otp-table.js'
 
 interface Row {
   state: 'pending' | 'sent'

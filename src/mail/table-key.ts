@@ -3,7 +3,8 @@
 // when absent (the first instance wins; a 409 means another did, and its key is read). The key
 // is a secret: it is never logged, and no error message holds it.
 import { randomBytes } from 'node:crypto'
-import { statusOf, type OtpTable } from './otp-table.js'
+import { statusOf } from '../outbound/table-errors.js'
+import type { OtpTable } from './otp-table.js'
 
 /** Outside the message rows' partitions (two hex digits) and the rate rows' ("rate-…"). */
 export const KEY_PARTITION = 'config'

@@ -6,7 +6,8 @@
 // is what the limit is for. A table that cannot be reached throws (the caller fails open).
 import { performance } from 'node:perf_hooks'
 import type { TableEntity } from '@azure/data-tables'
-import { statusOf, type OtpTable } from './otp-table.js'
+import { statusOf } from '../outbound/table-errors.js'
+import type { OtpTable } from './otp-table.js'
 import { withoutSend, type RateLimiter } from './rate-limit.js'
 
 /** Read-modify-write attempts per send; each takes two table calls. */

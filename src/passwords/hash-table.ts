@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto'
 import type { TableClient } from '@azure/data-tables'
 import { abortAfter } from '../outbound/abort-after.js'
+import { statusOf, tableErrorCode } from '../outbound/table-errors.js'
 import { PasswordCheckError } from './check.js'
 import { readHash } from './hash-formats.js'
 import { normaliseUsername } from './hashes-file.js'
@@ -34,33 +35,6 @@ export function hashRowKeys(username: string): { partitionKey: string; rowKey: s
 
 export function hashRow(username: string, hash: string): HashRow {
   return { ...hashRowKeys(username), hash }
-}
-
-/** The HTTP status of a failed table call, when it got one. */
-const statusOf = (err: unknown) =>
-  typeof err === 'object' && err !== null && 'statusCode' in err
-    ? (err as { statusCode?: number }).statusCode
-    : undefined
-
-/**
- * The Table service's error code of a failed call (`ResourceNotFound`, `TableNotFound`, ...), from
- * the RestError's details (the x-ms-error-code header or the OData error body); a fixed token, safe
- * to log when it has this shape.
- */
-export function tableErrorCode(err: unknown): string | undefined {
-  const details =
-    typeof err === 'object' && err !== null && 'details' in err
-      ? (err as { details?: unknown }).details
-      : undefined
-  if (typeof details !== 'object' || details === null) return undefined
-  const { errorCode, odataError } = details as { errorCode?: unknown; odataError?: unknown }
-  const code =
-    typeof errorCode === 'string'
-      ? errorCode
-      : typeof odataError === 'object' && odataError !== null
-        ? (odataError as { code?: unknown }).code
-        : undefined
-  return typeof code === 'string' && /^[A-Za-z]{1,64}$/.test(code) ? code : undefined
 }
 
 /** The row the start-up probe reads: its absence (ResourceNotFound) proves the table is there. */
